@@ -1,0 +1,135 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Every target builds in Swift 6 language mode (strict concurrency) and treats
+// warnings as errors: a warning in this codebase is a bug report.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .unsafeFlags(["-warnings-as-errors"]),
+]
+
+let package = Package(
+    name: "roomd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "roomd", targets: ["RoomDaemon"]),
+        .executable(name: "roomctl", targets: ["RoomControl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // MARK: C shims — the only places C headers are seen.
+        .target(
+            name: "COpenSSL",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
+        .target(
+            name: "CFFmpeg",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [
+                .linkedLibrary("avformat"), .linkedLibrary("avcodec"),
+                .linkedLibrary("avutil"), .linkedLibrary("swscale"),
+            ]
+        ),
+        .target(name: "CV4L2", cSettings: [.define("_GNU_SOURCE")]),
+        .target(
+            name: "CALSA",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("asound")]
+        ),
+
+        // MARK: Domain modules
+        .target(name: "Evaluation", swiftSettings: strict),
+        .target(
+            name: "Identity",
+            dependencies: ["COpenSSL"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Capture",
+            dependencies: [
+                "CFFmpeg", "CV4L2", "CALSA", "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Archive",
+            dependencies: [
+                "Identity", "COpenSSL",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "RoomConfig",
+            dependencies: [
+                "Identity",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // MARK: Executables
+        .executableTarget(
+            name: "RoomDaemon",
+            dependencies: [
+                "RoomConfig", "Identity", "Capture", "Archive", "Evaluation",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "RoomControl",
+            dependencies: [
+                "RoomConfig", "Identity", "Archive",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "RoomConfigTests", dependencies: ["RoomConfig"], swiftSettings: strict),
+        .testTarget(name: "IdentityTests", dependencies: ["Identity"], swiftSettings: strict),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture"], swiftSettings: strict),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: strict),
+        .testTarget(
+            name: "EvaluationTests",
+            dependencies: [
+                "Evaluation",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strict
+        ),
+        // Whole-process tests: they run the built `roomd` and `roomctl` binaries.
+        .testTarget(
+            name: "RoomDaemonTests",
+            dependencies: ["RoomConfig"],
+            swiftSettings: strict
+        ),
+    ]
+)
