@@ -1,0 +1,2 @@
+/// Devices → encoded packets → segment files. See docs/architecture.md.
+public enum CaptureModule {}
