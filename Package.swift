@@ -127,7 +127,7 @@ let package = Package(
         // Whole-process tests: they run the built `roomd` and `roomctl` binaries.
         .testTarget(
             name: "RoomDaemonTests",
-            dependencies: ["RoomConfig"],
+            dependencies: ["RoomDaemon", "RoomConfig", "Identity"],
             swiftSettings: strict
         ),
     ]

@@ -61,6 +61,9 @@ public enum ConfigLoader {
 
 private final class Builder {
     let reader = YAMLReader()
+    /// Entries that parsed, even when a sibling did not: cross-checks see them all.
+    var parsedStations: [RoomConfiguration.Station] = []
+    var parsedCameras: [RoomConfiguration.RoomCamera] = []
     let base: String
     let sourcePath: String
 
@@ -87,7 +90,7 @@ private final class Builder {
         let platform = buildPlatform(top)
         let logging = buildLogging(top)
         top.finish(allowed: ["room", "stations", "room_cameras", "storage", "retention", "api", "tls", "platform", "logging"])
-        checkDevicesUnique(stations: stations ?? [], cameras: roomCameras ?? [], top: top)
+        checkDevicesUnique(stations: parsedStations, cameras: parsedCameras, top: top)
 
         guard let room, let stations, let roomCameras, let storage, let retention, let api, let tls, let logging
         else { return nil }
@@ -177,6 +180,7 @@ private final class Builder {
             guard let id, let camera, let format, let microphone else { ok = false; continue }
             out.append(.init(id: id, host: host, camera: camera, format: format, microphone: microphone))
         }
+        parsedStations = out
         return ok ? out : nil
     }
 
@@ -209,6 +213,7 @@ private final class Builder {
             guard let id, let camera = camera ?? nil, let format, let microphone else { ok = false; continue }
             out.append(.init(id: id, name: name ?? id, camera: camera, format: format, microphone: microphone))
         }
+        parsedCameras = out
         return ok ? out : nil
     }
 

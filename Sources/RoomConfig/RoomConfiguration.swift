@@ -106,6 +106,11 @@ public struct RoomConfiguration: Sendable, Equatable {
         }
         public var role: Role
         public var match: Match
+
+        public init(role: Role, match: Match) {
+            self.role = role
+            self.match = match
+        }
     }
 
     public struct TLS: Sendable, Equatable {
