@@ -102,7 +102,7 @@ private final class Builder {
     func buildRoom(_ top: YAMLReader.Mapping) -> RoomConfiguration.Room? {
         guard let map = reader.mapping(top.value("room"), path: "room") else { return nil }
         let id = reader.string(map, "id")
-        if let id, id.range(of: #"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"#, options: .regularExpression) == nil {
+        if let id, !Text.isRoomID(id) {
             reader.problem(map.child("id"), map.value("id"), "'\(id)' must be 1-64 letters, digits, '.', '_' or '-' (it names folders and certificates)")
         }
         let name = reader.string(map, "name")
@@ -126,7 +126,7 @@ private final class Builder {
     func buildAudio(_ map: YAMLReader.Mapping, _ key: String) -> RoomConfiguration.AudioSource?? {
         guard let text = reader.string(map, key, required: false) else { return .some(nil) }
         if text == "synthetic" { return .some(.synthetic) }
-        guard text.range(of: #"^(hw|plughw|dsnoop|default|sysdefault|null|file)(:.*)?$|^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) != nil else {
+        guard Text.isALSAName(text) else {
             reader.problem(map.child(key), map.value(key), "'\(text)' is not an ALSA PCM name (e.g. hw:CARD=S01,DEV=0) or 'synthetic'")
             return nil
         }
@@ -162,7 +162,7 @@ private final class Builder {
             guard let map = reader.mapping(node, path: path) else { ok = false; continue }
             let id = reader.string(map, "id")
             if let id {
-                if id.range(of: #"^S[0-9]{2}$"#, options: .regularExpression) == nil {
+                if !Text.isDeviceID(id, prefix: "S") {
                     reader.problem(map.child("id"), map.value("id"), "'\(id)' must look like S01..S99")
                     ok = false
                 } else if let first = seen[id] {
@@ -196,7 +196,7 @@ private final class Builder {
             guard let map = reader.mapping(node, path: path) else { ok = false; continue }
             let id = reader.string(map, "id")
             if let id {
-                if id.range(of: #"^C[0-9]{2}$"#, options: .regularExpression) == nil {
+                if !Text.isDeviceID(id, prefix: "C") {
                     reader.problem(map.child("id"), map.value("id"), "'\(id)' must look like C01..C99")
                     ok = false
                 } else if !seen.insert(id).inserted {

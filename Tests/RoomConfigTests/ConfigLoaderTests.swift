@@ -133,3 +133,17 @@ struct ConfigLoaderTests {
         #expect(ConfigLoader.adminSocketPath(configPath: path) == fixture.dir + "/run/a.sock")
     }
 }
+
+struct TextTests {
+    @Test func iso8601IsUTCWithMilliseconds() {
+        #expect(Text.iso8601(nanoseconds: 0) == "1970-01-01T00:00:00.000Z")
+        #expect(Text.iso8601(nanoseconds: 1_795_715_890_744_999_999) == "2026-11-26T17:58:10.744Z")
+    }
+
+    @Test func identifiers() {
+        #expect(Text.isDeviceID("S01", prefix: "S") && !Text.isDeviceID("S1", prefix: "S") && !Text.isDeviceID("C01", prefix: "S"))
+        #expect(Text.isRoomID("NM-HHHT.EVAL_01") && !Text.isRoomID("-x") && !Text.isRoomID("a b") && !Text.isRoomID(""))
+        #expect(Text.isALSAName("hw:CARD=S01,DEV=0") && Text.isALSAName("default") && Text.isALSAName("room_mic"))
+        #expect(!Text.isALSAName("bad mic!") && !Text.isALSAName("hw:CARD=S01, DEV=0"))
+    }
+}

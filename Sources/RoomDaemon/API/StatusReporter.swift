@@ -46,7 +46,6 @@ struct StatusReporter: Sendable {
     }
 
     static func iso8601(_ nanoseconds: Int64) -> String {
-        let date = Date(timeIntervalSince1970: Double(nanoseconds) / 1e9)
-        return date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+        Text.iso8601(nanoseconds: nanoseconds)
     }
 }

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import RoomConfig
 
 /// Log lines for journald when running under systemd (`JOURNAL_STREAM` set):
 /// `<N>` syslog priority prefixes and no timestamp (journald adds its own).
@@ -45,7 +46,7 @@ struct JournalLogHandler: LogHandler {
         if journal {
             line = "<\(Self.priority(event.level))>\(label): \(event.message)\(fields)\n"
         } else {
-            let stamp = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+            let stamp = Text.iso8601(nanoseconds: Clock.wallNanoseconds())
             line = "\(stamp) \(event.level.rawValue.uppercased()) \(label): \(event.message)\(fields)\n"
         }
         var bytes = Array(line.utf8)
