@@ -61,15 +61,40 @@ public struct RoomStatus: Codable, Sendable, Equatable {
         }
     }
 
+    /// One recorder (a station's camera+microphone, or a room camera).
+    public struct Device: Codable, Sendable, Equatable {
+        public var id: String
+        /// starting | recording | missing | reconnecting | disk-full | stopped
+        public var state: String
+        public var detail: String
+        public var synthetic: Bool
+        public var framesPerSecond: Double
+        public var frames: Int64
+        public var droppedFrames: Int64
+        public var audioXruns: Int64
+        public var bytesWritten: Int64
+        public var segmentsClosed: Int64
+        public var lastSegmentClosed: String?
+        public init(id: String, state: String, detail: String, synthetic: Bool, framesPerSecond: Double, frames: Int64,
+                    droppedFrames: Int64, audioXruns: Int64, bytesWritten: Int64, segmentsClosed: Int64, lastSegmentClosed: String?) {
+            self.id = id; self.state = state; self.detail = detail; self.synthetic = synthetic
+            self.framesPerSecond = framesPerSecond; self.frames = frames; self.droppedFrames = droppedFrames
+            self.audioXruns = audioXruns; self.bytesWritten = bytesWritten; self.segmentsClosed = segmentsClosed
+            self.lastSegmentClosed = lastSegmentClosed
+        }
+    }
+
     public var room: RoomInfo
     public var daemon: DaemonInfo
     public var healthy: Bool
     public var services: [Service]
     public var stations: [Station]
+    public var devices: [Device]
     public var recentEvents: [Event]
 
-    public init(room: RoomInfo, daemon: DaemonInfo, healthy: Bool, services: [Service], stations: [Station], recentEvents: [Event]) {
+    public init(room: RoomInfo, daemon: DaemonInfo, healthy: Bool, services: [Service], stations: [Station],
+                devices: [Device], recentEvents: [Event]) {
         self.room = room; self.daemon = daemon; self.healthy = healthy; self.services = services
-        self.stations = stations; self.recentEvents = recentEvents
+        self.stations = stations; self.devices = devices; self.recentEvents = recentEvents
     }
 }

@@ -77,7 +77,20 @@ enum Daemon {
             return HealthReport(name: "admin", healthy: flag.up, detail: flag.detail)
         }
 
-        let status = StatusReporter(config: config, store: store, health: health,
+        let recording = RecordingService(config: config, store: store, logger: logger)
+        health.registerMany {
+            var reports = recording.health().map { report in
+                var report = report
+                report.watchdog = false
+                return report
+            }
+            let alive = recording.recordersAlive()
+            reports.append(HealthReport(name: "recorder threads", healthy: alive,
+                                        detail: alive ? "\(recording.recorders.count) alive" : "a recorder thread stopped making progress"))
+            return reports
+        }
+
+        let status = StatusReporter(config: config, store: store, health: health, recording: recording,
                                     startedWall: startedWall, startedMonotonic: startedMonotonic)
         let notifier = SystemdNotifier()
         let systemd = SystemdService(
@@ -86,7 +99,8 @@ enum Daemon {
 
         let router = Router(context: RoomRequestContext.self)
         router.add(middleware: AccessMiddleware(mapper: mapper, events: events))
-        APIRoutes(store: store, status: status, health: health, metrics: registry, events: events).register(on: router)
+        APIRoutes(store: store, status: status, health: health, metrics: registry, events: events, recording: recording)
+            .register(on: router)
         let api = Application(
             router: router,
             server: try .tls(.http1(), tlsConfiguration: tls),
@@ -120,6 +134,7 @@ enum Daemon {
                 services: [
                     .init(service: api),
                     .init(service: admin),
+                    .init(service: recording),
                     .init(service: systemd, successTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],

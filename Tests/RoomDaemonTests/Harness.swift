@@ -134,8 +134,8 @@ final class DemoRoom {
         """
         room: { id: TEST-ROOM, name: 测试评标室, agency: 测试代理机构, kind: evaluation }
         stations:
-          - { id: S01, host: 127.0.0.1, camera: synthetic, microphone: synthetic }
-          - { id: S02, host: 127.0.0.1, camera: synthetic, microphone: synthetic }
+          - { id: S01, host: 127.0.0.1, camera: synthetic, format: { width: 320, height: 240, fps: 15 }, microphone: synthetic }
+          - { id: S02, host: 127.0.0.1, camera: synthetic, format: { width: 320, height: 240, fps: 15 }, microphone: synthetic }
         storage:
           state_dir: state
         api:

@@ -13,6 +13,7 @@ struct APIRoutes: Sendable {
     let health: HealthRegistry
     let metrics: PrometheusCollectorRegistry
     let events: EventRecorder
+    let recording: RecordingService
 
     /// Every route registered here must have an entry in AccessPolicy.table.
     static let routes: [(HTTPRequest.Method, String)] = [
@@ -75,6 +76,7 @@ struct APIRoutes: Sendable {
 
     /// Gauges that describe current state are computed at scrape time.
     private func refreshGauges() async {
+        recording.refreshMetrics()
         guard let snapshot = try? await status.snapshot(events: 0) else { return }
         Gauge(label: "roomd_stations_online").record(snapshot.stations.filter { $0.state == "online" }.count)
         Gauge(label: "roomd_uptime_seconds").record(snapshot.daemon.uptimeSeconds)

@@ -13,6 +13,7 @@ struct StatusReporter: Sendable {
     let config: RoomConfiguration
     let store: StateStore
     let health: HealthRegistry
+    let recording: RecordingService
     let startedWall: Int64
     let startedMonotonic: Int64
 
@@ -42,6 +43,15 @@ struct StatusReporter: Sendable {
             healthy: reports.allSatisfy(\.healthy),
             services: reports.map { .init(name: $0.name, healthy: $0.healthy, detail: $0.detail) },
             stations: stations,
+            devices: recording.recorders.map { recorder in
+                let s = recorder.status
+                return RoomStatus.Device(
+                    id: recorder.configuration.device, state: s.state.rawValue, detail: s.detail,
+                    synthetic: recorder.configuration.synthetic, framesPerSecond: (s.framesPerSecond * 10).rounded() / 10,
+                    frames: s.frames, droppedFrames: s.droppedFrames, audioXruns: s.audioXruns,
+                    bytesWritten: s.bytesWritten, segmentsClosed: s.segmentsClosed,
+                    lastSegmentClosed: s.lastSegmentClosedWall > 0 ? Self.iso8601(s.lastSegmentClosedWall) : nil)
+            },
             recentEvents: recent)
     }
 

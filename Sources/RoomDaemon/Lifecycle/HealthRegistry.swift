@@ -5,26 +5,33 @@ struct HealthReport: Sendable, Codable, Equatable {
     var name: String
     var healthy: Bool
     var detail: String
+    /// Whether a failure here starves the systemd watchdog (a restart could
+    /// help), or only marks the room degraded (a restart would not: e.g. an
+    /// unplugged camera, which the recorder keeps retrying on its own).
+    var watchdog: Bool = true
 }
 
-/// The registered health checks. The watchdog is fed only while all of them
-/// pass; `/readyz` and `roomctl status` show them.
-///
-/// A check is a cheap async closure; each module registers its own (the
-/// store, the API listeners, and, once recording lands, every capture device).
+/// The registered health checks. The watchdog is fed only while every
+/// watchdog-relevant check passes; `/readyz`, `STATUS=` and `roomctl status`
+/// show them all.
 final class HealthRegistry: Sendable {
-    typealias Check = @Sendable () async -> HealthReport
+    typealias Check = @Sendable () async -> [HealthReport]
 
-    private let checks = NIOLockedValueBox<[(String, Check)]>([])
+    private let checks = NIOLockedValueBox<[Check]>([])
 
-    func register(_ name: String, _ check: @escaping Check) {
-        checks.withLockedValue { $0.append((name, check)) }
+    func register(_ name: String, _ check: @escaping @Sendable () async -> HealthReport) {
+        checks.withLockedValue { $0.append({ [await check()] }) }
+    }
+
+    /// A check that reports on several things at once (e.g. every recorder).
+    func registerMany(_ check: @escaping Check) {
+        checks.withLockedValue { $0.append(check) }
     }
 
     func evaluate() async -> [HealthReport] {
         let current = checks.withLockedValue { $0 }
         var reports: [HealthReport] = []
-        for (_, check) in current { reports.append(await check()) }
+        for check in current { reports += await check() }
         return reports
     }
 }

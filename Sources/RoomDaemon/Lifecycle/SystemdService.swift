@@ -49,11 +49,11 @@ final class SystemdService: Service, Sendable {
                         if failing.isEmpty {
                             self.logger.notice("all health checks pass")
                         } else {
-                            self.logger.error("health check failing; systemd watchdog not fed", metadata: ["status": .string(status)])
+                            self.logger.error("health check failing / 健康检查未通过", metadata: ["status": .string(status)])
                         }
                         lastStatus = status
                     }
-                    if failing.isEmpty { self.notifier.watchdog() }
+                    if reports.allSatisfy({ $0.healthy || !$0.watchdog }) { self.notifier.watchdog() }
                 }
                 try await Task.sleep(for: interval)
             }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Archive
 import GRDB
 import RoomConfig
 
@@ -14,7 +15,7 @@ import RoomConfig
 /// the price of an fsync per commit; the non-evidence tables are small.
 final class StateStore: Sendable {
     /// The newest schema this build knows. Every migration bumps `user_version`.
-    static let schemaVersion = 1
+    static let schemaVersion = 2
 
     let pool: DatabasePool
 
@@ -88,6 +89,10 @@ final class StateStore: Sendable {
                 PRAGMA user_version = 1;
                 """)
         }
+        migrator.registerMigration("v2-segments") { db in
+            try SegmentIndex.createSchema(db)
+            try db.execute(sql: "PRAGMA user_version = 2")
+        }
         return migrator
     }
 
@@ -151,6 +156,16 @@ final class StateStore: Sendable {
                      at time: Int64 = Clock.wallNanoseconds()) async throws {
         let json = String(decoding: try JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys]), as: UTF8.self)
         try await pool.write { db in
+            try db.execute(sql: "INSERT INTO events (time_ns, kind, severity, subject, detail) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [time, kind, severity, subject, json])
+        }
+    }
+
+    /// The same, for callers on their own threads (recorders): blocks this thread only.
+    func appendEventNow(kind: String, severity: String, subject: String?, detail: [String: String],
+                        at time: Int64 = Clock.wallNanoseconds()) throws {
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys]), as: UTF8.self)
+        try pool.write { db in
             try db.execute(sql: "INSERT INTO events (time_ns, kind, severity, subject, detail) VALUES (?, ?, ?, ?, ?)",
                            arguments: [time, kind, severity, subject, json])
         }

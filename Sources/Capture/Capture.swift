@@ -1,2 +1,0 @@
-/// Devices → encoded packets → segment files. See docs/architecture.md.
-public enum CaptureModule {}
