@@ -114,7 +114,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "RoomConfigTests", dependencies: ["RoomConfig"], swiftSettings: strict),
         .testTarget(name: "IdentityTests", dependencies: ["Identity"], swiftSettings: strict),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture"], swiftSettings: strict),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: strict),
         .testTarget(
             name: "EvaluationTests",

@@ -10,7 +10,7 @@ BUILD_PACKAGES=(
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libv4l-dev libasound2-dev
 )
-TEST_PACKAGES=(curl openssl python3 ca-certificates)
+TEST_PACKAGES=(curl openssl python3 ca-certificates ffmpeg)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
