@@ -66,8 +66,8 @@ final class NotifyListener {
     private let fd: Int32
     private(set) var received: [String] = []
 
-    init(directory: String) throws {
-        path = directory + "/notify.sock"
+    init(directory: String, name: String = "notify.sock") throws {
+        path = directory + "/" + name
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
