@@ -160,7 +160,7 @@ extension SessionState {
         case let .recordQualification(bidder, item, member, passed, reason, evidence):
             try need(.qualification, for: "recordQualification")
             try needBidderInPlay(bidder)
-            guard lot.qualificationItems.contains(where: { $0.id == item }) else { throw .unknownItem(item) }
+            guard qualificationItemIDs.contains(item) else { throw .unknownItem(item) }
             if !passed { try needText(reason, "资格审查不通过 failed qualification") }
             let mark = Mark(passed: passed, reason: reason, evidence: evidence)
             if method.isTender {
@@ -200,7 +200,7 @@ extension SessionState {
             try need(.compliance, .clarification, for: "markCompliance")
             try needMember(member)
             try needBidderInPlay(bidder)
-            guard lot.complianceItems.contains(where: { $0.id == item }) else { throw .unknownItem(item) }
+            guard complianceItemIDs.contains(item) else { throw .unknownItem(item) }
             // 50: a failing mark needs a reason.
             if !passed { try needText(reason, "符合性审查不通过 failed compliance") }
             compliance[key(bidder, item), default: [:]][member] = Mark(passed: passed, reason: reason, evidence: [])
@@ -436,7 +436,7 @@ extension SessionState {
     }
 
     private func checkScore(criterion: String, value: Fraction) throws(EngineError) {
-        guard let c = lot.criteria.first(where: { $0.id == criterion }) else { throw .unknownCriterion(criterion) }
+        guard let c = criterionByID[criterion] else { throw .unknownCriterion(criterion) }
         guard c.kind != .price else { throw .priceScoreIsComputed(criterion: criterion) }
         guard value >= .zero, value <= c.maximum else { throw .scoreOutOfRange(criterion: criterion, value: value, maximum: c.maximum) }
         guard (value.decimalPlaces ?? 99) <= 4 else { throw .scoreTooPrecise(criterion: criterion) }

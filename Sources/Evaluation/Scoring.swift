@@ -55,70 +55,82 @@ extension SessionState {
         guard !pool.isEmpty, let priceCriterion = lot.priceCriterion else { return nil }
         let criteria = lot.typedCriteria
         let memberIDs = memberIDs
-        let n = Fraction(memberIDs.count)
         let evaluations = pool.map { priceEvaluation($0) }
         let benchmark = evaluations.map(\.evaluatedPrice).min() ?? .one
         var lines: [BidderScore] = []
         var disagreements: [ObjectiveDisagreement] = []
         var flags: [AbnormalScoreFlag] = []
-        let itemThreshold = Fraction.percent(lot.itemThreshold)
-        let totalThreshold = Fraction.percent(lot.totalThreshold)
 
+        // Typed scores have at most 4 decimals (checked on entry), so they are summed exactly as
+        // integers in units of 1/10,000 point; Fractions only for the results.
+        let unit: Int128 = 10_000
+        let k = Int128(memberIDs.count)
+        let itemPercent = lot.itemThreshold, totalPercent = lot.totalThreshold
+        let memberSheets = memberIDs.map { sheets[$0] ?? [:] }
         for (bidder, evaluation) in zip(pool, evaluations) {
-            var memberTotals: [String: Fraction] = [:]
-            var technicalSum = Fraction.zero
+            var totals = [Int128](repeating: 0, count: memberIDs.count)
+            var technicalSum: Int128 = 0
             var criterionMeans: [String: Fraction] = [:]
-            for m in memberIDs { memberTotals[m] = .zero }
+            let bidderSheets = memberSheets.map { $0[bidder.id] ?? [:] }
+            var values = [Int128](repeating: 0, count: memberIDs.count)
             for c in criteria {
-                var values: [(String, Fraction)] = []
-                values.reserveCapacity(memberIDs.count)
-                var sum = Fraction.zero
-                for m in memberIDs {
-                    let v = sheets[m]?[bidder.id]?[c.id] ?? .zero
-                    values.append((m, v))
+                var sum: Int128 = 0
+                for i in 0..<memberIDs.count {
+                    let v = bidderSheets[i][c.id].map(Self.points) ?? 0
+                    values[i] = v
                     sum += v
-                    memberTotals[m]! += v
+                    totals[i] += v
                 }
-                criterionMeans[c.id] = sum / n
+                criterionMeans[c.id] = Fraction(sum, k * unit)
                 if c.group == .technical { technicalSum += sum }
                 switch c.kind {
                 case .objective:
-                    if values.contains(where: { $0.1 != values[0].1 }) {
+                    if values.contains(where: { $0 != values[0] }) {
                         disagreements.append(.init(bidder: bidder.id, criterion: c.id,
-                                                   scores: Dictionary(uniqueKeysWithValues: values)))
+                            scores: Dictionary(uniqueKeysWithValues: zip(memberIDs, values.map { Fraction($0, unit) }))))
                     }
-                case .subjective where values.count > 1:
-                    let limit = c.maximum * itemThreshold
-                    for (m, v) in values {
-                        let othersMean = (sum - v) / Fraction(values.count - 1)
-                        let deviation = v > othersMean ? v - othersMean : othersMean - v
-                        if deviation > limit {
-                            let id = "item:\(m):\(bidder.id):\(c.id)"
-                            flags.append(.init(id: id, kind: .subjectiveItem, member: m, bidder: bidder.id, criterion: c.id,
-                                               value: v, reference: othersMean, kept: keptFlags[id]))
+                case .subjective where k > 1:
+                    // |v − (S − v)/(k − 1)| > max × p% ⇔ |v(k − 1) − (S − v)| × 100 > max × p × (k − 1), p = a/b.
+                    let maximum = Self.points(c.maximum)
+                    for i in 0..<memberIDs.count {
+                        let v = values[i]
+                        let gap = (v * (k - 1) - (sum - v)).magnitude
+                        let lhs = Int128(gap) * 100 * itemPercent.denominator
+                        if lhs > maximum * itemPercent.numerator * (k - 1) {
+                            let id = "item:\(memberIDs[i]):\(bidder.id):\(c.id)"
+                            flags.append(.init(id: id, kind: .subjectiveItem, member: memberIDs[i], bidder: bidder.id, criterion: c.id,
+                                               value: Fraction(v, unit), reference: Fraction(sum - v, (k - 1) * unit),
+                                               kept: keptFlags[id]))
                         }
                     }
                 default: break
                 }
             }
-            let meanScore = memberTotals.values.sum() / n
-            if meanScore > .zero {
-                for m in memberIDs {
-                    let t = memberTotals[m]!
-                    let deviation = t > meanScore ? t - meanScore : meanScore - t
-                    if deviation > meanScore * totalThreshold {
-                        let id = "total:\(m):\(bidder.id)"
-                        flags.append(.init(id: id, kind: .memberTotal, member: m, bidder: bidder.id, criterion: nil,
-                                           value: t, reference: meanScore, kept: keptFlags[id]))
-                    }
+            let grand = totals.reduce(0, +)
+            let meanScore = Fraction(grand, k * unit)
+            var memberTotals: [String: Fraction] = [:]
+            for (i, m) in memberIDs.enumerated() {
+                memberTotals[m] = Fraction(totals[i], unit)
+                // |T − ΣT/k| > (ΣT/k) × p% ⇔ |T·k − ΣT| × 100 > ΣT × p, p = a/b.
+                let gap = (totals[i] * k - grand).magnitude
+                if grand > 0, Int128(gap) * 100 * totalPercent.denominator > grand * totalPercent.numerator {
+                    let id = "total:\(m):\(bidder.id)"
+                    flags.append(.init(id: id, kind: .memberTotal, member: m, bidder: bidder.id, criterion: nil,
+                                       value: Fraction(totals[i], unit), reference: meanScore, kept: keptFlags[id]))
                 }
             }
+            let technicalScore = Fraction(technicalSum, k * unit)
             let priceScore = PriceScore.compute(evaluatedPrice: evaluation.evaluatedPrice, benchmark: benchmark,
                                                 weightPercent: priceCriterion.maximum)
             lines.append(BidderScore(bidder: bidder.id, memberTotals: memberTotals, meanScore: meanScore,
-                                     technicalScore: technicalSum / n, price: evaluation, priceScore: priceScore,
+                                     technicalScore: technicalScore, price: evaluation, priceScore: priceScore,
                                      total: meanScore + priceScore, criterionMeans: criterionMeans))
         }
         return ScoreSummary(benchmarkPrice: benchmark, bidders: lines, disagreements: disagreements, flags: flags)
     }
+}
+
+extension SessionState {
+    /// A typed score in units of 1/10,000 point (exact: entry allows at most 4 decimals).
+    static func points(_ f: Fraction) -> Int128 { f.numerator * (10_000 / f.denominator) }
 }

@@ -125,6 +125,11 @@ public struct VoidedOpinions: Codable, Sendable, Equatable {
 public struct SessionState: Sendable, Equatable {
     public let definition: SessionDefinition
     public let lot: Lot
+    /// Lookups made once: replaying 10,000 events must not rebuild them per event.
+    let bidderByID: [String: Bidder]
+    let criterionByID: [String: Criterion]
+    let complianceItemIDs: Set<String>
+    let qualificationItemIDs: Set<String>
     public internal(set) var phase: Phase = .draft
     /// Where a suspended session resumes.
     public internal(set) var resumePhase: Phase?
@@ -182,6 +187,10 @@ public struct SessionState: Sendable, Equatable {
     init(definition: SessionDefinition, lot: Lot) {
         self.definition = definition
         self.lot = lot
+        self.bidderByID = Dictionary(lot.bidders.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        self.criterionByID = Dictionary(lot.criteria.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        self.complianceItemIDs = Set(lot.complianceItems.map(\.id))
+        self.qualificationItemIDs = Set(lot.qualificationItems.map(\.id))
         self.panel = Dictionary(uniqueKeysWithValues: definition.committee.map { ($0.id, $0) })
     }
 
@@ -194,7 +203,6 @@ public struct SessionState: Sendable, Equatable {
 
     /// Bidders still in the competition, in id order.
     public var bidders: [Bidder] { lot.bidders.filter { invalid[$0.id] == nil }.sorted { $0.id < $1.id } }
-    var bidderByID: [String: Bidder] { Dictionary(uniqueKeysWithValues: lot.bidders.map { ($0.id, $0) }) }
 
     /// The member's own scores, and the others' only once every member has submitted (hidden until then).
     public func visibleScores(for viewer: String) -> [String: [String: [String: Fraction]]] {
