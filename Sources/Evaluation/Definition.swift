@@ -40,8 +40,9 @@ public enum ProcurementMethod: String, Codable, Sendable, CaseIterable {
     }
 
     var isTender: Bool { self == .publicTender || self == .invitedTender }
-    /// Negotiation rounds and final quotes (谈判, 磋商).
-    var hasNegotiationRounds: Bool { self == .competitiveNegotiation || self == .competitiveConsultation }
+    /// Negotiation rounds and final quotes (谈判, 磋商); for 单一来源 the rounds are the negotiation
+    /// record and the final quote is the negotiated price.
+    var hasNegotiationRounds: Bool { self == .competitiveNegotiation || self == .competitiveConsultation || self == .singleSource }
 }
 
 public enum ProcurementCategory: String, Codable, Sendable, CaseIterable {

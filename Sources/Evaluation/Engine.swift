@@ -574,7 +574,9 @@ extension SessionState {
     /// Abnormally low prices (60) among the bids that would survive this stage.
     func currentLowPriceFlags() -> [String] {
         let pool: [Bidder]
-        if phase == .finalQuotes {
+        if method.hasNegotiationRounds, phase != .finalQuotes {
+            return []   // 谈判/磋商/单一来源: judged on the final quotes, not the opening ones.
+        } else if phase == .finalQuotes {
             pool = bidders.filter { finalQuotes[$0.id] != nil }
         } else {
             let out = complianceOutcome()

@@ -43,6 +43,10 @@ public enum DefinitionError: RuleViolation, Equatable {
     case displayDecimals(Int)
     case thresholdOutOfRange(field: String, percent: Fraction)
     case tooManyDecimals(field: String)
+    /// The documents' technical-score tie-break needs technical scores (综合评分法).
+    case technicalTieBreakWithoutScores
+    /// Additive deductions must leave a positive evaluated price.
+    case deductionsTooLarge(total: Fraction)
 
     public var chineseMessage: String {
         switch self {
@@ -76,6 +80,8 @@ public enum DefinitionError: RuleViolation, Equatable {
         case .displayDecimals(let d): "保留小数位数 \(d) 不在 0–6 范围内。"
         case .thresholdOutOfRange(let f, let p): "阈值 \(f) 为 \(p.display(decimals: 2))%，应大于 0 且不超过 100。"
         case .tooManyDecimals(let f): "\(f) 的小数位数过多（评分最多 4 位小数）。"
+        case .technicalTieBreakWithoutScores: "只有综合评分法才能以技术得分决定并列名次。"
+        case .deductionsTooLarge(let t): "价格扣除合计 \(t.display(decimals: 2))% 过大，评审价格必须大于零。"
         }
     }
 
@@ -111,6 +117,8 @@ public enum DefinitionError: RuleViolation, Equatable {
         case .displayDecimals(let d): "displayDecimals \(d) outside 0...6"
         case .thresholdOutOfRange(let f, let p): "threshold \(f) = \(p)% must be in (0, 100]"
         case .tooManyDecimals(let f): "\(f) has too many decimals (scores take at most 4)"
+        case .technicalTieBreakWithoutScores: "tieBreak technicalScore needs comprehensive scoring"
+        case .deductionsTooLarge(let t): "additive deductions total \(t)%; the evaluated price must stay above zero"
         }
     }
 }
@@ -181,6 +189,9 @@ extension SessionDefinition {
         // 谈判/询价 recommend ≥3 candidates (74号令); others at least one.
         let minimumCandidates = (method == .competitiveNegotiation || method == .inquiry) ? 3 : 1
         if lot.candidates < minimumCandidates { errors.append(.candidateCount(lot.candidates, minimum: minimumCandidates)) }
+        if lot.tieBreak == .technicalScore, lot.evaluationMethod != .comprehensiveScoring {
+            errors.append(.technicalTieBreakWithoutScores)
+        }
         if !(0...6).contains(lot.decimals) { errors.append(.displayDecimals(lot.decimals)) }
         for (field, value) in [("abnormalScore.subjectiveItemPercentOfMaximum", lot.itemThreshold),
                                ("abnormalScore.memberTotalPercentOfMean", lot.totalThreshold),
@@ -293,6 +304,8 @@ extension SessionDefinition {
         if let p = d.domesticProductPercent, p <= .zero || p >= .hundred {
             errors.append(.deductionOutOfBand(kind: "本国产品 domestic product", percent: p, minimum: .zero, maximum: .hundred))
         }
+        let stacked = max(d.smallFirmPercent ?? .zero, d.consortiumSharePercent ?? .zero) + (d.domesticProductPercent ?? .zero)
+        if d.stacking == .additive, stacked >= .hundred { errors.append(.deductionsTooLarge(total: stacked)) }
         return errors
     }
 }

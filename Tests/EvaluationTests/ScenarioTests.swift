@@ -472,3 +472,52 @@ import Testing
     }
 }
 
+
+@Suite struct SideStateTests {
+    @Test func singleSourceNegotiatedPriceWithOneSupplier() throws {
+        var d = definition(method: .singleSource, evaluation: .negotiatedPrice, bidders: [bidder("A", "800000")])
+        d.committee = [Member(id: "e1", name: "专家1", role: .expert, affiliation: "单位1")]
+        var r = try Run(d)
+        try r.throughCompliance()
+        // 单一来源: one supplier is enough (74号令); the rounds are the negotiation record.
+        #expect(r.state.phase == .negotiationRounds)
+        try r.run(.openNegotiationRound)
+        try r.run(.recordRoundQuote(bidder: "A", price: f(760000)))
+        try r.run(.closeNegotiationRounds)
+        try r.run(.submitFinalQuote(bidder: "A", price: f(750000)))
+        try r.run(.concludeFinalQuotes)
+        #expect(r.order == ["A"])
+        #expect(r.bid("A")?.contractPrice == f(750000))
+        try r.run(.confirmRanking)
+        #expect(r.state.reports[0].bidders[0].roundQuotes == ["1": f(760000)])
+    }
+
+    @Test func haltForDefectiveDocumentsStopsEverything() throws {
+        var r = try Run(definition(bidders: [bidder("A", "1"), bidder("B", "1"), bidder("C", "1")]))
+        try r.prepare()
+        r.refuse(.halt(reason: ""), .missingReason(what: "暂停评审 halt"))
+        try r.run(.halt(reason: "招标文件存在歧义，无法评审（87号令第65条）"))
+        #expect(r.state.phase == .halted)
+        r.refuse(.concludeQualification, .wrongPhase(command: "concludeQualification", phase: .halted))
+        r.refuse(.declareFailure(reason: "x"), .wrongPhase(command: "declareFailure", phase: .halted))
+        #expect(r.state.result().haltReason?.contains("65") == true)
+    }
+
+    @Test func leaderLeavingTriggersNewElectionThenResumes() throws {
+        var r = try Run(definition(bidders: [bidder("A", "1"), bidder("B", "1"), bidder("C", "1")]))
+        try r.prepare()
+        try r.qualifyAll()
+        #expect(r.state.leader == "e1" && r.state.phase == .compliance)
+        try r.run(.recordMisconduct(member: "e1", kind: .contactWithBidder, note: "评审期间与投标人私下联系"))
+        let e9 = Member(id: "e9", name: "专家9", role: .expert, affiliation: "单位9")
+        r.refuse(.replaceMember(replaced: "e1", replacement: Member(id: "e8", name: "x", role: .expert, affiliation: "某招标代理公司")),
+                 .replacementInvalid(.agencyStaffOnPanel(member: "e8")))
+        try r.run(.replaceMember(replaced: "e1", replacement: e9))
+        try r.run(.checkIn(member: "e9", certificateSubject: "CN=专家9", rosterMatched: true, authorizationLetter: nil))
+        try r.run(.signCommitment(member: "e9", disciplineRead: true, commitmentSigned: true, noConflictDeclared: true))
+        // The leader left: a new election first, then back to compliance.
+        #expect(r.state.phase == .leaderElection)
+        for m in r.memberIDs { try r.run(.castLeaderVote(voter: m, candidate: "e2")) }
+        #expect(r.state.leader == "e2" && r.state.phase == .compliance)
+    }
+}

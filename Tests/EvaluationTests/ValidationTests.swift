@@ -102,6 +102,13 @@ import Testing
         #expect(violations(reserved).contains(.deductionOnReservedProject))
     }
 
+    @Test func technicalTieBreakAndAdditiveDeductionLimits() {
+        #expect(violations(definition(evaluation: .lowestEvaluatedPrice, tieBreak: .technicalScore, bidders: three))
+            .contains(.technicalTieBreakWithoutScores))
+        let d = Deductions(smallFirmPercent: f(20), domesticProductPercent: f(80), stacking: .additive)
+        #expect(violations(definition(deductions: d, bidders: three)).contains(.deductionsTooLarge(total: f(100))))
+    }
+
     @Test func methodAndEvaluationMustMatch() {
         #expect(violations(definition(method: .inquiry, panelSize: 3, bidders: three))
             .contains(.methodMismatch(method: .inquiry, evaluation: .comprehensiveScoring)))
