@@ -492,6 +492,25 @@ import Testing
         #expect(r.state.reports[0].bidders[0].roundQuotes == ["1": f(760000)])
     }
 
+    @Test func bidAboveMaximumPriceIsInvalidAndExpiredClarificationStopsBlocking() throws {
+        var r = try Run(definition(evaluation: .lowestEvaluatedPrice, maximumPrice: "1000000", bidders: [
+            bidder("A", "990000"), bidder("B", "1000000"), bidder("C", "1000000.01"), bidder("D", "950000"),
+        ]))
+        try r.prepare()
+        try r.qualifyAll()
+        try r.markCompliance()
+        try r.run(.requestClarification(id: "CL-9", bidder: "A", purpose: .general, question: "请澄清交货期", deadline: r.now + 5_000))
+        r.refuse(.concludeCompliance, .openClarifications(["CL-9"]))
+        // No answer by the deadline: the request is recorded as unanswered and no longer blocks.
+        r.now += 10_000
+        try r.run(.concludeCompliance)
+        r.refuse(.answerClarification(id: "CL-9", answer: "30天", signedBy: "A"), .wrongPhase(command: "answerClarification", phase: .ranking))
+        // C 1000000.01 > 最高限价 1000000 → invalid (63); B at exactly the maximum stays. D 950000, A 990000, B 1000000.
+        #expect(r.state.invalid["C"] == .aboveMaximumPrice)
+        #expect(r.order == ["D", "A", "B"])
+        #expect(r.state.result().current.clarifications.first?.answer == nil)
+    }
+
     @Test func haltForDefectiveDocumentsStopsEverything() throws {
         var r = try Run(definition(bidders: [bidder("A", "1"), bidder("B", "1"), bidder("C", "1")]))
         try r.prepare()
