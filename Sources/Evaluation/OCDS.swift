@@ -102,7 +102,8 @@ public enum OCDSExport {
         if let first = report.candidates.first, let b = report.bidders.first(where: { $0.id == first }) {
             awards.append(.object([
                 "id": .string("\(lot.id)-award-v\(report.version)"),
-                "status": .string(state.phase == .closed ? "pending" : "pending"),
+                // The committee only recommends; the purchaser confirms the award (87号令 68).
+                "status": .string("pending"),
                 "title": .string("第一中标（成交）候选人"),
                 "suppliers": .array([.object(["id": .string(b.id), "name": .string(b.name)])]),
                 "value": money(b.price.contractPrice),
