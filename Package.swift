@@ -111,6 +111,9 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // MARK: Benchmarks (scripts/bench-*)
+        .executableTarget(name: "EvaluationBench", dependencies: ["Evaluation"], swiftSettings: strict),
+
         // MARK: Tests
         .testTarget(name: "RoomConfigTests", dependencies: ["RoomConfig"], swiftSettings: strict),
         .testTarget(name: "IdentityTests", dependencies: ["Identity"], swiftSettings: strict),
