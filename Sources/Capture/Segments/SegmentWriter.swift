@@ -115,10 +115,7 @@ final class SegmentWriter {
             try rotate(at: frame.monotonicNanoseconds)
         }
         guard let segment = current else { return }
-        if frame.droppedBefore > 0 {
-            segment.dropped += Int64(frame.droppedBefore)
-            totals.dropped += Int64(frame.droppedBefore)
-        }
+        if frame.droppedBefore > 0 { noteDropped(frame.droppedBefore) }
         let pts = video90(frame.monotonicNanoseconds)
         let keyframe = forceKeyframe
         forceKeyframe = false
@@ -174,9 +171,21 @@ final class SegmentWriter {
         try encoder.push(pcm) { (p: UnsafeMutablePointer<AVPacket>) throws(CaptureError) in try self.writeAudio(p) }
     }
 
+    private var unreportedDrops: Int64 = 0
+    private var lastDropReport: Int64 = 0
+
+    /// Counts lost frames; reports them as an event at most every 10 s.
     func noteDropped(_ count: Int) {
         totals.dropped += Int64(count)
         current?.dropped += Int64(count)
+        unreportedDrops += Int64(count)
+        let now = MonotonicClock.now()
+        if now - lastDropReport >= 10_000_000_000 {
+            sink.captureEvent(CaptureEvent(kind: .framesDropped, device: configuration.device, wallNanoseconds: MonotonicClock.wallNow(),
+                                           detail: ["frames": String(unreportedDrops), "segment": current.map { String($0.id) } ?? ""]))
+            unreportedDrops = 0
+            lastDropReport = now
+        }
     }
 
     func noteAudioOverflow() { noteXrun() }
@@ -341,7 +350,8 @@ final class SegmentWriter {
         totals.lastClosedWall = MonotonicClock.wallNow()
         sink.captureEvent(CaptureEvent(kind: .segmentClosed, device: configuration.device, wallNanoseconds: totals.lastClosedWall,
                                        detail: ["id": String(segment.id), "path": segment.opened.path, "sha256": sha256,
-                                                "bytes": String(bytes), "frames": String(segment.frames), "reason": reason]))
+                                                "bytes": String(bytes), "frames": String(segment.frames), "dropped": String(segment.dropped),
+                                                "xruns": String(segment.xruns), "reason": reason]))
     }
 
     /// Stops cleanly: drains the encoders into the segments, closes them.
