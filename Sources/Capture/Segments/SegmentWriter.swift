@@ -114,7 +114,7 @@ final class SegmentWriter {
         } else if let segment = current, segment.wall(frame.monotonicNanoseconds) >= segment.boundaryWall {
             try rotate(at: frame.monotonicNanoseconds)
         }
-        guard let segment = current else { return }
+        guard current != nil else { return }
         if frame.droppedBefore > 0 { noteDropped(frame.droppedBefore) }
         let pts = video90(frame.monotonicNanoseconds)
         let keyframe = forceKeyframe
