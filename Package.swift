@@ -89,6 +89,7 @@ let package = Package(
             dependencies: [
                 "RoomConfig", "Identity", "Capture", "Archive", "Evaluation",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Identity
 import Logging
