@@ -58,7 +58,6 @@ class SourceThread: @unchecked Sendable {
     let name: String
     private let stopLock = NSLock()
     private var stopRequested = false
-    private var thread: Thread?
     private let finished = NSCondition()
     private var running = false
 
@@ -83,7 +82,6 @@ class SourceThread: @unchecked Sendable {
         }
         thread.name = "roomd-\(name)"
         thread.stackSize = 1 << 20
-        self.thread = thread
         thread.start()
     }
 
@@ -97,6 +95,8 @@ class SourceThread: @unchecked Sendable {
         finished.unlock()
     }
 
-    /// Runs until `shouldStop`; subclasses capture and push.
+    /// Runs until `shouldStop`; subclasses capture and push, and release
+    /// their device before returning (a V4L2 device that is still mapped
+    /// cannot be reopened after a disconnect).
     func body(_ queue: CaptureQueue) {}
 }
