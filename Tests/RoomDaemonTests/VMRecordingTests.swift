@@ -126,7 +126,10 @@ struct VMRecordingTests {
         let made = try run(Binaries.roomctl, ["pki", "init", "--dir", work.path + "/pki", "--room-id", "VM-ROOM"])
         #expect(made.status == 0)
         _ = try work.write("roomd.yaml", Self.config(port: 18443))
-        let guest = try work.write("guest.sh", Self.guest(roomd: Binaries.roomd))
+        // The VM sees the host's root read-only but a fresh /tmp: the binary
+        // under test travels in the shared work folder, wherever the build is.
+        try FileManager.default.copyItem(atPath: Binaries.roomd, toPath: work.path + "/roomd")
+        let guest = try work.write("guest.sh", Self.guest(roomd: work.path + "/roomd"))
         chmod(guest, 0o755)
         // 60 s of 1 kHz at -12 dBFS, 48 kHz mono, for both loopback substreams.
         let tone = try run("/usr/bin/env", ["python3", "-c", """

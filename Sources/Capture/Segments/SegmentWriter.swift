@@ -137,7 +137,7 @@ final class SegmentWriter {
     func audio(_ chunk: AudioChunk) throws(CaptureError) {
         if origin == nil { origin = chunk.monotonicNanoseconds }
         guard let encoder = audioEncoder else { return }
-        if configuration.video == nil {
+        if layout == nil {
             if current == nil {
                 try open(at: chunk.monotonicNanoseconds)
             } else if let segment = current, segment.wall(chunk.monotonicNanoseconds) >= segment.boundaryWall {
@@ -210,7 +210,9 @@ final class SegmentWriter {
     private func writeVideo(_ p: UnsafeMutablePointer<AVPacket>, monotonic: Int64) throws(CaptureError) {
         guard let segment = current, let index = segment.videoIndex else { return }
         let isKey = p.pointee.flags & AV_PKT_FLAG_KEY != 0
-        if isKey, p.pointee.pts - segment.lastFlushVideo >= 90_000 {
+        // A second minus half a frame, so capture jitter cannot push a
+        // fragment to two seconds.
+        if isKey, p.pointee.pts - segment.lastFlushVideo >= 90_000 - Int64(45_000 / fps) {
             try flush(segment)
             segment.lastFlushVideo = p.pointee.pts
         }
@@ -223,7 +225,7 @@ final class SegmentWriter {
         segment.frames += 1
         segment.lastMonotonic = max(segment.lastMonotonic, monotonic)
         totals.frames += 1
-        if closing != nil, configuration.audio == nil { try finishClosing(reason: "boundary") }
+        if closing != nil, audioEncoder == nil { try finishClosing(reason: "boundary") }
     }
 
     private func writeAudio(_ p: UnsafeMutablePointer<AVPacket>) throws(CaptureError) {
@@ -320,7 +322,7 @@ final class SegmentWriter {
         closingSince = MonotonicClock.now()
         current = nil
         try open(at: monotonic)
-        if configuration.audio == nil || configuration.video == nil {
+        if audioEncoder == nil || layout == nil {
             try finishClosing(reason: "boundary")
         }
     }
