@@ -59,6 +59,8 @@ final class SegmentWriter {
         var audioBoundary: Int64 = .max
         var lastFlushVideo: Int64
         var lastFlushAudio: Int64
+        /// Capture time of the newest video frame written (or, for a
+        /// microphone-only segment, the end of the newest audio written).
         var lastMonotonic: Int64
         var frames: Int64 = 0, dropped: Int64 = 0, xruns: Int64 = 0
 
@@ -209,10 +211,11 @@ final class SegmentWriter {
 
     private func writeVideo(_ p: UnsafeMutablePointer<AVPacket>, monotonic: Int64) throws(CaptureError) {
         guard let segment = current, let index = segment.videoIndex else { return }
-        let isKey = p.pointee.flags & AV_PKT_FLAG_KEY != 0
-        // A second minus half a frame, so capture jitter cannot push a
-        // fragment to two seconds.
-        if isKey, p.pointee.pts - segment.lastFlushVideo >= 90_000 - Int64(45_000 / fps) {
+        // A fragment is cut once it holds a second less one frame, so a crash
+        // loses less than a second even with the encoder's latency. Fragments
+        // need not start on a keyframe: a file cut back to any fragment
+        // boundary is a prefix of one stream that began with a keyframe.
+        if p.pointee.pts - segment.lastFlushVideo >= 90_000 - Int64(90_000 / fps) {
             try flush(segment)
             segment.lastFlushVideo = p.pointee.pts
         }
@@ -255,7 +258,9 @@ final class SegmentWriter {
         p.pointee.stream_index = Int32(index)
         av_packet_rescale_ts(p, AudioEncoder.timeBase, segment.writer.streams[index].pointee.time_base)
         try segment.writer.write(p)
-        segment.lastMonotonic = max(segment.lastMonotonic, origin! + end * 125_000 / 6)
+        if segment.videoIndex == nil {
+            segment.lastMonotonic = max(segment.lastMonotonic, origin! + end * 125_000 / 6)
+        }
     }
 
     private func flush(_ segment: Segment) throws(CaptureError) {
@@ -341,6 +346,7 @@ final class SegmentWriter {
     private func report(_ segment: Segment, bytes: Int64, sha256: String, reason: String) throws(CaptureError) {
         let end = segment.audioBoundary != .max
             ? segment.wall(origin! + segment.audioBoundary * 125_000 / 6)
+            : segment.videoIndex == nil ? segment.wall(segment.lastMonotonic)
             : segment.wall(segment.lastMonotonic + Int64(1_000_000_000 / fps))
         let closed = SegmentClosed(wallEndNanoseconds: end, frames: segment.frames, droppedFrames: segment.dropped,
                                    audioXruns: segment.xruns, bytes: bytes, sha256: sha256, reason: reason)
