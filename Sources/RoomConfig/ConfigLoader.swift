@@ -238,10 +238,16 @@ private final class Builder {
         let packages = reader.string(map, "packages_dir", required: false).map(path)
         let segment = reader.int(map, "segment_seconds", default: 60, range: 2...3600)
         let minFreeMB = reader.int(map, "min_free_mb", default: 2048, range: 16...10_000_000)
-        map.finish(allowed: ["state_dir", "recordings_dir", "packages_dir", "segment_seconds", "min_free_mb"])
-        guard let state, let segment, let minFreeMB else { return nil }
+        let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
+        var preset: String? = reader.string(map, "x264_preset", required: false) ?? "veryfast"
+        if let chosen = preset, !presets.contains(chosen) {
+            reader.problem(map.child("x264_preset"), map.value("x264_preset"), "'\(chosen)' is not one of: \(presets.joined(separator: " | "))")
+            preset = nil
+        }
+        map.finish(allowed: ["state_dir", "recordings_dir", "packages_dir", "segment_seconds", "min_free_mb", "x264_preset"])
+        guard let state, let segment, let minFreeMB, let preset else { return nil }
         return .init(stateDirectory: state, recordingsDirectory: recordings ?? state + "/recordings",
-                     packagesDirectory: packages ?? state + "/packages", segmentSeconds: segment,
+                     packagesDirectory: packages ?? state + "/packages", segmentSeconds: segment, x264Preset: preset,
                      minimumFreeBytes: Int64(minFreeMB) * 1_048_576)
     }
 

@@ -73,6 +73,8 @@ public struct RoomConfiguration: Sendable, Equatable {
         public var recordingsDirectory: String
         public var packagesDirectory: String
         public var segmentSeconds: Int
+        /// x264 preset for cameras that deliver raw video (MJPEG is never re-encoded).
+        public var x264Preset: String
         /// Recording stops cleanly (and an alarm is raised) below this much free space.
         public var minimumFreeBytes: Int64
         public var databasePath: String { stateDirectory + "/roomd.sqlite" }

@@ -56,6 +56,13 @@ struct VMRecordingTests {
         aplay -q -D hw:Loopback,0,1 tone.wav &
         \(roomd) --config "$W/roomd.yaml" > "$W/roomd.log" 2>&1 &
         pid=$!
+        # Under emulation start-up time varies a lot: the schedule starts once
+        # both cameras have opened a segment.
+        for i in $(seq 1 120); do
+          ls "$W"/state/recordings/S01/*/*/*.mp4 "$W"/state/recordings/S02/*/*/*.mp4 >/dev/null 2>&1 && break
+          sleep 1
+        done
+        stamp recording
         sleep 12
         stamp drop-start
         v4l2-ctl -d /dev/video0 -c percentage_of_dropped_buffers=30
@@ -131,19 +138,19 @@ struct VMRecordingTests {
         try FileManager.default.copyItem(atPath: Binaries.roomd, toPath: work.path + "/roomd")
         let guest = try work.write("guest.sh", Self.guest(roomd: work.path + "/roomd"))
         chmod(guest, 0o755)
-        // 60 s of 1 kHz at -12 dBFS, 48 kHz mono, for both loopback substreams.
+        // 150 s of 1 kHz at -12 dBFS, 48 kHz mono, for both loopback substreams.
         let tone = try run("/usr/bin/env", ["python3", "-c", """
             import math, struct, sys, wave
             w = wave.open(sys.argv[1], "wb"); w.setnchannels(1); w.setsampwidth(2); w.setframerate(48000)
             a = 32767 * 10 ** (-12 / 20)
-            w.writeframes(b"".join(struct.pack("<h", int(a * math.sin(2 * math.pi * 1000 * i / 48000))) for i in range(48000 * 60)))
+            w.writeframes(b"".join(struct.pack("<h", int(a * math.sin(2 * math.pi * 1000 * i / 48000))) for i in range(48000 * 150)))
             """, work.path + "/tone.wav"])
         #expect(tone.status == 0, "\(tone.stderr)")
 
         var environment = ProcessInfo.processInfo.environment
         environment["VIVID_OPTS"] = "n_devs=2 node_types=0x1,0x1"
         environment["ALOOP_OPTS"] = "pcm_substreams=2"
-        let vm = try run(repo + "/scripts/vm/run-in-vm", [guest, "--workdir", work.path, "--timeout", "240", "--smp", "2"],
+        let vm = try run(repo + "/scripts/vm/run-in-vm", [guest, "--workdir", work.path, "--timeout", "360", "--smp", "2"],
                          environment: environment)
         let log = (try? String(contentsOfFile: work.path + "/roomd.log", encoding: .utf8)) ?? ""
         #expect(vm.status == 0, "VM run failed (\(vm.status)):\n\(vm.stdout.suffix(3000))\n\(vm.stderr.suffix(2000))\nroomd:\n\(log.suffix(3000))")

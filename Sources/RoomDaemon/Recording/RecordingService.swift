@@ -54,12 +54,12 @@ final class RecordingService: Service, Sendable {
             guard station.camera != nil || station.microphone != nil else { return nil }
             return RecorderConfiguration(device: station.id, video: video(station.camera, station.format), audio: audio(station.microphone),
                                          directory: storage.recordingsDirectory, segmentSeconds: storage.segmentSeconds,
-                                         minimumFreeBytes: storage.minimumFreeBytes)
+                                         x264Preset: storage.x264Preset, minimumFreeBytes: storage.minimumFreeBytes)
         }
         let cameras = config.roomCameras.map { camera in
             RecorderConfiguration(device: camera.id, video: video(camera.camera, camera.format), audio: audio(camera.microphone),
                                   directory: storage.recordingsDirectory, segmentSeconds: storage.segmentSeconds,
-                                  minimumFreeBytes: storage.minimumFreeBytes)
+                                  x264Preset: storage.x264Preset, minimumFreeBytes: storage.minimumFreeBytes)
         }
         return stations + cameras
     }
