@@ -1,0 +1,316 @@
+public import Foundation
+public import GRDB
+public import Identity
+
+public enum LedgerError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The connection would acknowledge appends that a power cut can still lose.
+    case notDurable(synchronous: Int)
+    case malformedEntry(String)
+    case sizeOutOfRange(requested: Int, size: Int)
+    case indexOutOfRange(index: Int, size: Int)
+    /// A stored hash is missing or wrong: the database was damaged or edited.
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .notDurable(let level):
+            "ledger database has PRAGMA synchronous=\(level); appends must be durable (use FULL = 2)"
+        case .malformedEntry(let why): "malformed ledger entry: \(why)"
+        case .sizeOutOfRange(let requested, let size): "tree size \(requested) is beyond the ledger's \(size) entries"
+        case .indexOutOfRange(let index, let size): "entry \(index) is not in a tree of \(size) entries"
+        case .corrupt(let what): "ledger storage is corrupt: \(what)"
+        }
+    }
+}
+
+/// The result of one append transaction.
+public struct LedgerAppendResult: Sendable {
+    public let entries: [LedgerEntry]
+    /// The tree after the append; the caller can checkpoint it or hand it out.
+    public let treeHead: TreeHead
+}
+
+/// A checkpoint as stored in `ledger_checkpoint`.
+public struct StoredCheckpoint: Sendable, Hashable {
+    public let id: Int64
+    public let createdNs: Int64
+    public let checkpoint: SignedCheckpoint
+}
+
+/// Inclusion proof of leaf `leafIndex` in the tree of `treeSize` leaves (RFC 9162 §2.1.3).
+public struct InclusionProof: Sendable, Hashable {
+    public let leafIndex: Int
+    public let treeSize: Int
+    public let path: [MerkleHash]
+
+    public init(leafIndex: Int, treeSize: Int, path: [MerkleHash]) {
+        self.leafIndex = leafIndex
+        self.treeSize = treeSize
+        self.path = path
+    }
+
+    public func verify(leafHash: MerkleHash, root: MerkleHash) -> Bool {
+        RFC9162.verifyInclusion(leafHash: leafHash, index: leafIndex, size: treeSize, path: path, root: root)
+    }
+}
+
+/// Consistency proof between two tree sizes (RFC 9162 §2.1.4).
+public struct ConsistencyProof: Sendable, Hashable {
+    public let oldSize: Int
+    public let newSize: Int
+    public let path: [MerkleHash]
+
+    public init(oldSize: Int, newSize: Int, path: [MerkleHash]) {
+        self.oldSize = oldSize
+        self.newSize = newSize
+        self.path = path
+    }
+
+    public func verify(oldRoot: MerkleHash, newRoot: MerkleHash) -> Bool {
+        RFC9162.verifyConsistency(oldSize: oldSize, newSize: newSize, oldRoot: oldRoot, newRoot: newRoot, path: path)
+    }
+}
+
+/// The audit ledger: an append-only Merkle log in the daemon's SQLite database.
+///
+/// Every method is synchronous and blocks on disk I/O: call it from the daemon's
+/// own threads or actors, never from the cooperative pool. The type holds no
+/// state besides the database, so it is freely shareable; SQLite's single
+/// writer serialises appends.
+public final class Ledger: Sendable {
+    public let database: any DatabaseWriter
+
+    /// - Parameter requireDurable: refuse connections whose `PRAGMA synchronous`
+    ///   is below FULL, because an acknowledged entry must survive a power cut.
+    ///   Read-only tools (roomctl) pass false.
+    public init(database: any DatabaseWriter, requireDurable: Bool = true) throws {
+        self.database = database
+        if requireDurable {
+            let level = try database.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? 0 }
+            guard level >= 2 else { throw LedgerError.notDurable(synchronous: level) }
+        }
+    }
+
+    /// A GRDB configuration that makes every connection durable (synchronous=FULL).
+    /// The daemon's own configuration must do the same.
+    public static func durableConfiguration(readonly: Bool = false) -> Configuration {
+        var config = Configuration()
+        config.readonly = readonly
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        return config
+    }
+
+    // MARK: Appending
+
+    /// Appends `drafts` in one transaction: all or none. Durable when it returns.
+    public func append(_ drafts: [LedgerDraft]) throws -> LedgerAppendResult {
+        try database.write { db in try Self.append(drafts, in: db) }
+    }
+
+    public func append(_ draft: LedgerDraft) throws -> LedgerEntry {
+        try append([draft]).entries[0]
+    }
+
+    /// Appends inside a transaction the caller already holds, so a fact and its
+    /// ledger entry commit together (e.g. a score row and "session.score").
+    public static func append(_ drafts: [LedgerDraft], in db: Database) throws -> LedgerAppendResult {
+        var size = try currentSize(db)
+        var peaks = try Self.peaks(db, size: size)
+        let insertEntry = try db.cachedStatement(
+            sql: "INSERT INTO ledger_entry(seq, time_ns, kind, actor, entry) VALUES (?, ?, ?, ?, ?)")
+        let insertNode = try db.cachedStatement(sql: "INSERT INTO ledger_node(id, hash) VALUES (?, ?)")
+        var appended: [LedgerEntry] = []
+        appended.reserveCapacity(drafts.count)
+        for draft in drafts {
+            let entry = LedgerEntry(seq: size, draft: draft)
+            let bytes = try entry.canonicalBytes()
+            var hash = MerkleHash.leaf(bytes)
+            try insertEntry.execute(arguments: [
+                size, draft.time, LedgerJSON.nfc(draft.kind), LedgerJSON.nfc(draft.actor), Data(bytes),
+            ])
+            try insertNode.execute(arguments: [nodeID(level: 0, index: size), hash.bytes])
+            // Each odd index completes a subtree with the peak to its left.
+            var level = 0
+            var index = size
+            while index & 1 == 1 {
+                let left = peaks.removeLast()
+                hash = .node(left.hash, hash)
+                level += 1
+                index >>= 1
+                try insertNode.execute(arguments: [nodeID(level: level, index: index), hash.bytes])
+            }
+            peaks.append((level, hash))
+            size += 1
+            appended.append(entry)
+        }
+        return LedgerAppendResult(entries: appended, treeHead: TreeHead(size: size, root: fold(peaks)))
+    }
+
+    // MARK: Reading
+
+    public func treeHead() throws -> TreeHead {
+        try database.read { db in try Self.treeHead(db) }
+    }
+
+    public static func treeHead(_ db: Database) throws -> TreeHead {
+        let size = try currentSize(db)
+        return TreeHead(size: size, root: fold(try peaks(db, size: size)))
+    }
+
+    /// The root the tree had when it held `size` entries.
+    public func rootHash(size: Int) throws -> MerkleHash {
+        try database.read { db in
+            let current = try Self.currentSize(db)
+            guard size >= 0, size <= current else { throw LedgerError.sizeOutOfRange(requested: size, size: current) }
+            return Self.fold(try Self.peaks(db, size: size))
+        }
+    }
+
+    public func entry(seq: Int) throws -> LedgerEntry? {
+        try database.read { db in
+            guard let bytes = try Data.fetchOne(db, sql: "SELECT entry FROM ledger_entry WHERE seq = ?", arguments: [seq])
+            else { return nil }
+            return try LedgerEntry(canonical: bytes)
+        }
+    }
+
+    /// The stored canonical bytes of entries in `range`, in order.
+    public func entryBytes(_ range: Range<Int>) throws -> [Data] {
+        try database.read { db in
+            try Data.fetchAll(
+                db, sql: "SELECT entry FROM ledger_entry WHERE seq >= ? AND seq < ? ORDER BY seq",
+                arguments: [range.lowerBound, range.upperBound])
+        }
+    }
+
+    // MARK: Proofs
+
+    public func inclusionProof(leafIndex: Int, treeSize: Int) throws -> InclusionProof {
+        try database.read { db in try Self.inclusionProof(leafIndex: leafIndex, treeSize: treeSize, in: db) }
+    }
+
+    public static func inclusionProof(leafIndex: Int, treeSize: Int, in db: Database) throws -> InclusionProof {
+        let current = try currentSize(db)
+        guard treeSize > 0, treeSize <= current else { throw LedgerError.sizeOutOfRange(requested: treeSize, size: current) }
+        guard leafIndex >= 0, leafIndex < treeSize else { throw LedgerError.indexOutOfRange(index: leafIndex, size: treeSize) }
+        var reader = SubtreeReader(db: db)
+        let path = try RFC9162.inclusionPath(index: leafIndex, size: treeSize) { lo, hi in try reader.hash(lo, hi) }
+        return InclusionProof(leafIndex: leafIndex, treeSize: treeSize, path: path)
+    }
+
+    public func consistencyProof(oldSize: Int, newSize: Int) throws -> ConsistencyProof {
+        try database.read { db in try Self.consistencyProof(oldSize: oldSize, newSize: newSize, in: db) }
+    }
+
+    public static func consistencyProof(oldSize: Int, newSize: Int, in db: Database) throws -> ConsistencyProof {
+        let current = try currentSize(db)
+        guard newSize <= current else { throw LedgerError.sizeOutOfRange(requested: newSize, size: current) }
+        guard oldSize > 0, oldSize <= newSize else { throw LedgerError.sizeOutOfRange(requested: oldSize, size: newSize) }
+        var reader = SubtreeReader(db: db)
+        let path = try RFC9162.consistencyPath(oldSize: oldSize, newSize: newSize) { lo, hi in try reader.hash(lo, hi) }
+        return ConsistencyProof(oldSize: oldSize, newSize: newSize, path: path)
+    }
+
+    // MARK: Checkpoints
+
+    /// Signs the current tree head with the room key and stores the checkpoint.
+    /// Signing happens inside the write transaction so no append can slip
+    /// between reading the head and storing its checkpoint. The scheduler
+    /// (every N minutes, milestones) decides when; `latestCheckpoint()` tells it
+    /// whether anything was appended since.
+    @discardableResult
+    public func makeCheckpoint(origin: String, keyName: String, key: RoomSigningKey, now: Int64) throws -> StoredCheckpoint {
+        try database.write { db in
+            let head = try Self.treeHead(db)
+            let checkpoint = try SignedCheckpoint.sign(origin: origin, treeHead: head, keyName: keyName, key: key)
+            try db.execute(
+                sql: "INSERT INTO ledger_checkpoint(tree_size, root_hash, created_ns, note) VALUES (?, ?, ?, ?)",
+                arguments: [head.size, head.root.bytes, now, checkpoint.text])
+            return StoredCheckpoint(id: db.lastInsertedRowID, createdNs: now, checkpoint: checkpoint)
+        }
+    }
+
+    public func latestCheckpoint() throws -> StoredCheckpoint? {
+        try database.read { db in
+            try Self.checkpoints(db, sql: "SELECT id, created_ns, note FROM ledger_checkpoint ORDER BY id DESC LIMIT 1").first
+        }
+    }
+
+    /// Stored checkpoints whose tree size lies in `sizes`, oldest first.
+    public func checkpoints(treeSizes sizes: ClosedRange<Int>) throws -> [StoredCheckpoint] {
+        try database.read { db in
+            try Self.checkpoints(
+                db, sql: "SELECT id, created_ns, note FROM ledger_checkpoint WHERE tree_size BETWEEN ? AND ? ORDER BY id",
+                arguments: [sizes.lowerBound, sizes.upperBound])
+        }
+    }
+
+    static func checkpoints(_ db: Database, sql: String, arguments: StatementArguments = []) throws -> [StoredCheckpoint] {
+        try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+            StoredCheckpoint(id: row[0], createdNs: row[1], checkpoint: try SignedCheckpoint(parsing: row[2]))
+        }
+    }
+
+    // MARK: Storage layout
+
+    /// Node ids pack (level, index) so one integer primary key serves all levels.
+    static func nodeID(level: Int, index: Int) -> Int { level << 48 | index }
+
+    static func currentSize(_ db: Database) throws -> Int {
+        // max() on the INTEGER PRIMARY KEY is a single B-tree descent.
+        (try Int.fetchOne(db, sql: "SELECT max(seq) FROM ledger_entry")).map { $0 + 1 } ?? 0
+    }
+
+    /// The complete subtrees making up a tree of `size` leaves, left to right
+    /// (one per set bit of `size`).
+    static func peaks(_ db: Database, size: Int) throws -> [(level: Int, hash: MerkleHash)] {
+        var reader = SubtreeReader(db: db)
+        var result: [(level: Int, hash: MerkleHash)] = []
+        var offset = 0
+        for level in stride(from: 62, through: 0, by: -1) where size & (1 << level) != 0 {
+            result.append((level, try reader.node(level: level, index: offset >> level)))
+            offset += 1 << level
+        }
+        return result
+    }
+
+    static func fold(_ peaks: [(level: Int, hash: MerkleHash)]) -> MerkleHash {
+        guard var root = peaks.last?.hash else { return .emptyTree }
+        for peak in peaks.dropLast().reversed() { root = .node(peak.hash, root) }
+        return root
+    }
+
+    /// Answers RFC 9162's MTH(D[lo:hi]) from stored complete subtrees: an aligned
+    /// power-of-two range is one row; any other range the recursion asks for is a
+    /// right edge, split at the largest power of two like the tree itself.
+    struct SubtreeReader {
+        let db: Database
+        var cache: [Int: MerkleHash] = [:]
+
+        init(db: Database) { self.db = db }
+
+        mutating func node(level: Int, index: Int) throws -> MerkleHash {
+            let id = Ledger.nodeID(level: level, index: index)
+            if let hit = cache[id] { return hit }
+            let statement = try db.cachedStatement(sql: "SELECT hash FROM ledger_node WHERE id = ?")
+            guard let bytes = try Data.fetchOne(statement, arguments: [id]), let hash = MerkleHash(bytes) else {
+                throw LedgerError.corrupt("missing node level \(level) index \(index)")
+            }
+            // Bounded: an export walks every leaf and must not hold the whole tree.
+            if cache.count >= 1 << 20 { cache.removeAll(keepingCapacity: true) }
+            cache[id] = hash
+            return hash
+        }
+
+        mutating func hash(_ lo: Int, _ hi: Int) throws -> MerkleHash {
+            let width = hi - lo
+            if width & (width - 1) == 0 && lo % width == 0 {
+                return try node(level: width.trailingZeroBitCount, index: lo / width)
+            }
+            let k = RFC9162.split(width)
+            return .node(try hash(lo, lo + k), try hash(lo + k, hi))
+        }
+    }
+}
