@@ -80,26 +80,25 @@ public struct ConsistencyProof: Sendable, Hashable {
 public final class Ledger: Sendable {
     public let database: any DatabaseWriter
 
-    /// - Parameter requireDurable: refuse connections whose `PRAGMA synchronous`
-    ///   is below FULL, because an acknowledged entry must survive a power cut.
+    /// - Parameter requireDurable: make the writer connection durable
+    ///   (`PRAGMA synchronous=FULL`, kept if already FULL or EXTRA) and refuse
+    ///   to run if that does not take, because an acknowledged entry must
+    ///   survive a power cut. GRDB's `DatabasePool` sets synchronous=NORMAL on
+    ///   its writer when it enables WAL, after `prepareDatabase` runs, so a
+    ///   configuration-time pragma is not enough. The setting applies to the
+    ///   whole pool's writer, which is what the daemon wants anyway.
     ///   Read-only tools (roomctl) pass false.
     public init(database: any DatabaseWriter, requireDurable: Bool = true) throws {
         self.database = database
         if requireDurable {
-            let level = try database.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? 0 }
+            let level = try database.writeWithoutTransaction { db in
+                if try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? 0 < 2 {
+                    try db.execute(sql: "PRAGMA synchronous = FULL")
+                }
+                return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? 0
+            }
             guard level >= 2 else { throw LedgerError.notDurable(synchronous: level) }
         }
-    }
-
-    /// A GRDB configuration that makes every connection durable (synchronous=FULL).
-    /// The daemon's own configuration must do the same.
-    public static func durableConfiguration(readonly: Bool = false) -> Configuration {
-        var config = Configuration()
-        config.readonly = readonly
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
-        return config
     }
 
     // MARK: Appending
