@@ -95,7 +95,7 @@ struct LedgerTamperTests {
         try editLines(dir) { $0.removeLast(5) }
         let report = try verify(dir)
         #expect(kinds(report) == [.truncated], "\(report.findings)")
-        #expect(report.findings[0].message.hasPrefix("entries seqs 95...99 are missing at the end"))
+        #expect(report.findings[0].message.hasPrefix("entries seq 95...99 are missing at the end"))
     }
 
     @Test func truncationWithARewrittenCheckpointFailsItsSignature() throws {

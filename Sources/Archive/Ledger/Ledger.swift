@@ -101,6 +101,15 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// Opens a ledger database read-only, for offline tools (roomctl) that must
+    /// not write to the room's database while the daemon runs. WAL lets them
+    /// read a consistent snapshot alongside the daemon's writes.
+    public static func openReadOnly(path: String) throws -> Ledger {
+        var config = Configuration()
+        config.readonly = true
+        return try Ledger(database: try DatabasePool(path: path, configuration: config), requireDurable: false)
+    }
+
     // MARK: Appending
 
     /// Appends `drafts` in one transaction: all or none. Durable when it returns.

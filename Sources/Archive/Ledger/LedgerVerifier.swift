@@ -182,11 +182,11 @@ public enum LedgerExportVerifier {
             }
             let start = seq
             while seq < size && provenAt[seq] == nil && !claimed.contains(seq) { seq += 1 }
-            let range = start == seq - 1 ? "seq \(start)" : "seqs \(start)...\(seq - 1)"
+            let what = start == seq - 1 ? "entry seq \(start) is" : "entries seq \(start)...\(seq - 1) are"
             if seq == size {
-                report.add(.truncated, "entries \(range) are missing at the end: the export stops before the \(size) entries its checkpoint covers (账本被截断)")
+                report.add(.truncated, "\(what) missing at the end: the export stops before the \(size) entries its checkpoint covers (账本被截断)")
             } else {
-                report.add(.deleted, "entry \(range) is missing (条目被删除)")
+                report.add(.deleted, "\(what) missing (条目被删除)")
             }
         }
     }
