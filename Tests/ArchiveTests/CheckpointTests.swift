@@ -86,8 +86,23 @@ struct CheckpointTests {
         #expect(throws: CheckpointError.self) { try SignedCheckpoint(parsing: String(good.text.dropLast())) }
     }
 
+    @Test func theSchedulerCanTellWhetherANewCheckpointIsDue() throws {
+        let room = try TestRoomKey(.ecdsaP256SHA256)
+        let t = try TestLedger()
+        #expect(try t.ledger.hasUncheckpointedEntries(), "no checkpoint yet")
+        try t.ledger.makeCheckpoint(origin: testOrigin, keyName: "room", key: room.key, now: 1)
+        #expect(try !t.ledger.hasUncheckpointedEntries())
+        try t.fill(3)
+        #expect(try t.ledger.hasUncheckpointedEntries())
+        let second = try t.ledger.makeCheckpoint(origin: testOrigin, keyName: "room", key: room.key, now: 2)
+        #expect(second.checkpoint.size == 3)
+        #expect(try !t.ledger.hasUncheckpointedEntries())
+        #expect(try t.ledger.checkpoints(treeSizes: 0...3).map(\.checkpoint.size) == [0, 3])
+    }
+
     @Test func aKeyThatIsNeitherP256NorSM2IsRefused() throws {
         let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("p384.key").path
         try runTool(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", path])
         #expect(throws: RoomKeyError.self) { try RoomSigningKey(pemFile: URL(fileURLWithPath: path)) }

@@ -33,6 +33,7 @@ struct LedgerStoreTests {
 
     @Test func theWriterConnectionIsMadeDurable() throws {
         let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         // GRDB's pool puts its writer on synchronous=NORMAL (1) when it enables WAL.
         let pool = try DatabasePool(path: dir.appendingPathComponent("l.sqlite").path)
         try LedgerSchema.migrator().migrate(pool)

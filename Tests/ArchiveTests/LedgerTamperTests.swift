@@ -163,6 +163,11 @@ struct LedgerTamperTests {
         let report = try verify(dir, checkpoints: [honest70])
         #expect(kinds(report) == [.forked], "\(report.findings)")
         #expect(report.findings[0].message.contains("size 70"))
+        // A full export (from seq 0) needs no stored checkpoint of that size: the root is recomputed.
+        let (fork3, made3) = try forkedLedger(sharedPrefix: 60, total: 120, checkpointsAt: [])
+        let full = try verify(try export(ledger: fork3, checkpoint: made3.last), checkpoints: [honest70])
+        #expect(kinds(full) == [.forked], "\(full.findings)")
+        #expect(try verify(try export(), checkpoints: [honest70]).isIntact)
         // An honest checkpoint before the fork point is consistent and passes.
         let honest55 = try SignedCheckpoint.sign(
             origin: testOrigin, treeHead: TreeHead(size: 55, root: try t.ledger.rootHash(size: 55)), keyName: "room", key: room.key)

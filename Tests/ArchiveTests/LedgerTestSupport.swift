@@ -4,8 +4,8 @@ import GRDB
 import Identity
 import Testing
 
-/// A fresh durable ledger in its own temporary folder.
-struct TestLedger {
+/// A fresh durable ledger in its own temporary folder, removed with it.
+final class TestLedger: Sendable {
     let directory: URL
     let path: String
     let pool: DatabasePool
@@ -18,6 +18,8 @@ struct TestLedger {
         try LedgerSchema.migrator().migrate(pool)
         ledger = try Ledger(database: pool)
     }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
 
     /// Appends `count` varied entries (Unicode, nesting, escapes) in batches.
     @discardableResult
@@ -82,8 +84,8 @@ func runTool(_ arguments: [String], stdin: Data? = nil) throws -> ProcessResult 
 }
 
 /// A room key and self-signed room certificate made with the openssl CLI, the
-/// way an installer would make them.
-struct TestRoomKey {
+/// way an installer would make them. Files are removed with the value.
+final class TestRoomKey: Sendable {
     let directory: URL
     let keyPath: String
     let certificatePath: String
@@ -106,6 +108,8 @@ struct TestRoomKey {
         certificatePEM = try Data(contentsOf: URL(fileURLWithPath: certificatePath))
         verificationKey = try RoomVerificationKey(certificatePEM: certificatePEM)
     }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
 }
 
 let testOrigin = "roomd.test/room/A-101"

@@ -74,11 +74,13 @@ public struct ConsistencyProof: Sendable, Hashable {
 /// The audit ledger: an append-only Merkle log in the daemon's SQLite database.
 ///
 /// Every method is synchronous and blocks on disk I/O: call it from the daemon's
-/// own threads or actors, never from the cooperative pool. The type holds no
-/// state besides the database, so it is freely shareable; SQLite's single
-/// writer serialises appends.
+/// own threads or actors, never from the cooperative pool. Besides the database
+/// it holds only a cache of immutable upper-level hashes, so it is freely
+/// shareable; SQLite's single writer serialises appends.
 public final class Ledger: Sendable {
     public let database: any DatabaseWriter
+    /// Upper-level subtree hashes read before, shared by all proofs of this instance.
+    let committedNodes = CommittedNodeCache()
 
     /// - Parameter requireDurable: make the writer connection durable
     ///   (`PRAGMA synchronous=FULL`, kept if already FULL or EXTRA) and refuse
@@ -159,7 +161,10 @@ public final class Ledger: Sendable {
     // MARK: Reading
 
     public func treeHead() throws -> TreeHead {
-        try database.read { db in try Self.treeHead(db) }
+        try database.read { db in
+            let size = try Self.currentSize(db)
+            return TreeHead(size: size, root: Self.fold(try Self.peaks(db, size: size, shared: committedNodes)))
+        }
     }
 
     public static func treeHead(_ db: Database) throws -> TreeHead {
@@ -172,7 +177,7 @@ public final class Ledger: Sendable {
         try database.read { db in
             let current = try Self.currentSize(db)
             guard size >= 0, size <= current else { throw LedgerError.sizeOutOfRange(requested: size, size: current) }
-            return Self.fold(try Self.peaks(db, size: size))
+            return Self.fold(try Self.peaks(db, size: size, shared: committedNodes))
         }
     }
 
@@ -196,27 +201,45 @@ public final class Ledger: Sendable {
     // MARK: Proofs
 
     public func inclusionProof(leafIndex: Int, treeSize: Int) throws -> InclusionProof {
-        try database.read { db in try Self.inclusionProof(leafIndex: leafIndex, treeSize: treeSize, in: db) }
+        try database.read { db in
+            try Self.inclusionProof(leafIndex: leafIndex, treeSize: treeSize, in: db, shared: committedNodes)
+        }
     }
 
+    /// Inside a transaction the caller holds (which may be a write transaction).
     public static func inclusionProof(leafIndex: Int, treeSize: Int, in db: Database) throws -> InclusionProof {
+        try inclusionProof(leafIndex: leafIndex, treeSize: treeSize, in: db, shared: nil)
+    }
+
+    static func inclusionProof(
+        leafIndex: Int, treeSize: Int, in db: Database, shared: CommittedNodeCache?
+    ) throws -> InclusionProof {
         let current = try currentSize(db)
         guard treeSize > 0, treeSize <= current else { throw LedgerError.sizeOutOfRange(requested: treeSize, size: current) }
         guard leafIndex >= 0, leafIndex < treeSize else { throw LedgerError.indexOutOfRange(index: leafIndex, size: treeSize) }
-        var reader = SubtreeReader(db: db)
+        var reader = SubtreeReader(db: db, shared: shared)
         let path = try RFC9162.inclusionPath(index: leafIndex, size: treeSize) { lo, hi in try reader.hash(lo, hi) }
         return InclusionProof(leafIndex: leafIndex, treeSize: treeSize, path: path)
     }
 
     public func consistencyProof(oldSize: Int, newSize: Int) throws -> ConsistencyProof {
-        try database.read { db in try Self.consistencyProof(oldSize: oldSize, newSize: newSize, in: db) }
+        try database.read { db in
+            try Self.consistencyProof(oldSize: oldSize, newSize: newSize, in: db, shared: committedNodes)
+        }
     }
 
+    /// Inside a transaction the caller holds (which may be a write transaction).
     public static func consistencyProof(oldSize: Int, newSize: Int, in db: Database) throws -> ConsistencyProof {
+        try consistencyProof(oldSize: oldSize, newSize: newSize, in: db, shared: nil)
+    }
+
+    static func consistencyProof(
+        oldSize: Int, newSize: Int, in db: Database, shared: CommittedNodeCache?
+    ) throws -> ConsistencyProof {
         let current = try currentSize(db)
         guard newSize <= current else { throw LedgerError.sizeOutOfRange(requested: newSize, size: current) }
         guard oldSize > 0, oldSize <= newSize else { throw LedgerError.sizeOutOfRange(requested: oldSize, size: newSize) }
-        var reader = SubtreeReader(db: db)
+        var reader = SubtreeReader(db: db, shared: shared)
         let path = try RFC9162.consistencyPath(oldSize: oldSize, newSize: newSize) { lo, hi in try reader.hash(lo, hi) }
         return ConsistencyProof(oldSize: oldSize, newSize: newSize, path: path)
     }
@@ -237,6 +260,15 @@ public final class Ledger: Sendable {
                 sql: "INSERT INTO ledger_checkpoint(tree_size, root_hash, created_ns, note) VALUES (?, ?, ?, ?)",
                 arguments: [head.size, head.root.bytes, now, checkpoint.text])
             return StoredCheckpoint(id: db.lastInsertedRowID, createdNs: now, checkpoint: checkpoint)
+        }
+    }
+
+    /// True when entries were appended since the latest checkpoint (or there is
+    /// none yet): the periodic scheduler signs only then, milestones always.
+    public func hasUncheckpointedEntries() throws -> Bool {
+        try database.read { db in
+            let checkpointed = try Int.fetchOne(db, sql: "SELECT tree_size FROM ledger_checkpoint ORDER BY id DESC LIMIT 1")
+            return try Self.currentSize(db) > (checkpointed ?? -1)
         }
     }
 
@@ -273,8 +305,10 @@ public final class Ledger: Sendable {
 
     /// The complete subtrees making up a tree of `size` leaves, left to right
     /// (one per set bit of `size`).
-    static func peaks(_ db: Database, size: Int) throws -> [(level: Int, hash: MerkleHash)] {
-        var reader = SubtreeReader(db: db)
+    static func peaks(
+        _ db: Database, size: Int, shared: CommittedNodeCache? = nil
+    ) throws -> [(level: Int, hash: MerkleHash)] {
+        var reader = SubtreeReader(db: db, shared: shared)
         var result: [(level: Int, hash: MerkleHash)] = []
         var offset = 0
         for level in stride(from: 62, through: 0, by: -1) where size & (1 << level) != 0 {
@@ -296,16 +330,24 @@ public final class Ledger: Sendable {
     struct SubtreeReader {
         let db: Database
         var cache: [Int: MerkleHash] = [:]
+        /// Only for read transactions: what they see is committed, hence final.
+        let shared: CommittedNodeCache?
 
-        init(db: Database) { self.db = db }
+        init(db: Database, shared: CommittedNodeCache? = nil) {
+            self.db = db
+            self.shared = shared
+        }
 
         mutating func node(level: Int, index: Int) throws -> MerkleHash {
             let id = Ledger.nodeID(level: level, index: index)
             if let hit = cache[id] { return hit }
+            let remembered = level >= CommittedNodeCache.minimumLevel ? shared : nil
+            if let hit = remembered?.get(id) { return hit }
             let statement = try db.cachedStatement(sql: "SELECT hash FROM ledger_node WHERE id = ?")
             guard let bytes = try Data.fetchOne(statement, arguments: [id]), let hash = MerkleHash(bytes) else {
                 throw LedgerError.corrupt("missing node level \(level) index \(index)")
             }
+            remembered?.put(id, hash)
             // Bounded: an export walks every leaf and must not hold the whole tree.
             if cache.count >= 1 << 20 { cache.removeAll(keepingCapacity: true) }
             cache[id] = hash
@@ -319,6 +361,28 @@ public final class Ledger: Sendable {
             }
             let k = RFC9162.split(width)
             return .node(try hash(lo, lo + k), try hash(lo + k, hi))
+        }
+    }
+}
+
+/// A committed complete subtree's hash never changes (the rows are append-only
+/// and a node is written only once its subtree is full), so the upper levels —
+/// shared by every proof — are kept in memory: about n/128 entries at most, and
+/// bounded. Filled only from read transactions, never from a write transaction
+/// that could still roll back. Assumes the database file is not swapped under a
+/// running process.
+final class CommittedNodeCache: @unchecked Sendable {
+    static let minimumLevel = 8
+    static let capacity = 1 << 18
+    private let lock = NSLock()
+    private var nodes: [Int: MerkleHash] = [:]
+
+    func get(_ id: Int) -> MerkleHash? { lock.withLock { nodes[id] } }
+
+    func put(_ id: Int, _ hash: MerkleHash) {
+        lock.withLock {
+            if nodes.count >= Self.capacity { nodes.removeAll(keepingCapacity: true) }
+            nodes[id] = hash
         }
     }
 }

@@ -107,6 +107,9 @@ public enum LedgerExportVerifier {
         var firstSeq = 0
         var verified = 0
         var findings: [LedgerFinding] = []
+        /// All leaf hashes from seq 0, when the export starts at 0 and every entry was proven:
+        /// then the root at any smaller size can be recomputed without a proof.
+        var fullLeaves: [MerkleHash]?
 
         init(origin: String, head: TreeHead, notes: [String]) {
             self.origin = origin
@@ -136,6 +139,8 @@ public enum LedgerExportVerifier {
             report.add(.malformed, "\(LedgerExportFile.entries) does not end with a newline")
         }
         var provenAt: [Int: Int] = [:]  // seq → first line proving it
+        var leafBySeq: [Int: MerkleHash] = [:]
+        let findingsBefore = report.findings.count
         var claimed = Set<Int>()
         var highest = -1
         var highestLine = 0
@@ -165,6 +170,7 @@ public enum LedgerExportVerifier {
                 continue
             }
             provenAt[seq] = lineNo
+            leafBySeq[seq] = .leaf(line)
             report.verified += 1
             if seq < highest {
                 report.add(.reordered, "line \(lineNo) holds entry seq \(seq) after seq \(highest) on line \(highestLine): entries are out of order (条目顺序被改变)")
@@ -172,6 +178,9 @@ public enum LedgerExportVerifier {
                 highest = seq
                 highestLine = lineNo
             }
+        }
+        if first == 0 && report.findings.count == findingsBefore && provenAt.count == size {
+            report.fullLeaves = (0..<size).compactMap { leafBySeq[$0] }
         }
         // Missing seqs, as runs. A run reaching the checkpoint's last entry is a truncation.
         var seq = first
@@ -237,6 +246,8 @@ public enum LedgerExportVerifier {
                     if same.root != other.root { report.add(.forked, forked) }
                 } else if other.size == 0 {
                     if other.root != .emptyTree { report.add(.forked, forked) }
+                } else if let leaves = report.fullLeaves {
+                    if RFC9162.rootHash(leaves: Array(leaves.prefix(other.size))) != other.root { report.add(.forked, forked) }
                 } else {
                     report.add(.unverifiable, "\(label): the export has no checkpoint of that size to compare; run `roomctl ledger proof --from \(other.size) --to \(exported.size)` on the room and verify again with --consistency-proof")
                 }
