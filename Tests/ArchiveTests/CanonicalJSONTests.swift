@@ -54,6 +54,16 @@ struct CanonicalJSONTests {
         #expect(throws: LedgerError.self) { try LedgerEntry(canonical: extra) }
     }
 
+    @Test func theEntryFastPathEncodesExactlyLikeTheGeneralEncoder() throws {
+        for i in 0..<200 {
+            let entry = LedgerEntry(seq: i * 7919, draft: sampleEntry(i))
+            #expect(try entry.canonicalBytes() == entry.json.canonicalBytes())
+        }
+        let awkward = LedgerEntry(
+            seq: 0, draft: LedgerDraft(time: -5, kind: "k\u{1}\"", actor: "Cafe\u{301}\\", payload: nil))
+        #expect(try awkward.canonicalBytes() == awkward.json.canonicalBytes())
+    }
+
     @Test func leafHashIsSHA256OfZeroByteAndEntry() throws {
         // Vector: SHA-256(0x00 || "{}") computed independently with `printf '\0{}' | sha256sum`.
         #expect(MerkleHash.leaf(Array("{}".utf8)).hex == "28a3a18f6cd6406b086e9ffda1f9b8a13dbcf44b0f3f32cb9031a11fd053acf9")

@@ -41,7 +41,7 @@ extension LedgerJSON {
 
     public func canonicalData() throws -> Data { Data(try canonicalBytes()) }
 
-    private func encode(into out: inout [UInt8]) throws {
+    func encode(into out: inout [UInt8]) throws {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
@@ -84,8 +84,14 @@ extension LedgerJSON {
     /// Escapes only what RFC 8259 requires: quote, backslash and C0 controls
     /// (short forms where they exist, else \u00xx in lowercase). Everything else,
     /// including "/", DEL and U+2028, is written as raw UTF-8.
-    private static func encodeString(_ s: String, into out: inout [UInt8]) {
+    static func encodeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Fast path, the common case: nothing to escape, copy the bytes at once.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: s.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in s.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])

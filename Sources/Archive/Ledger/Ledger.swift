@@ -137,10 +137,13 @@ public final class Ledger: Sendable {
             let entry = LedgerEntry(seq: size, draft: draft)
             let bytes = try entry.canonicalBytes()
             var hash = MerkleHash.leaf(bytes)
-            try insertEntry.execute(arguments: [
+            // Unchecked: the argument count is fixed by the code above, not by input.
+            insertEntry.setUncheckedArguments([
                 size, draft.time, LedgerJSON.nfc(draft.kind), LedgerJSON.nfc(draft.actor), Data(bytes),
             ])
-            try insertNode.execute(arguments: [nodeID(level: 0, index: size), hash.bytes])
+            try insertEntry.execute()
+            insertNode.setUncheckedArguments([nodeID(level: 0, index: size), hash.bytes])
+            try insertNode.execute()
             // Each odd index completes a subtree with the peak to its left.
             var level = 0
             var index = size
@@ -149,7 +152,8 @@ public final class Ledger: Sendable {
                 hash = .node(left.hash, hash)
                 level += 1
                 index >>= 1
-                try insertNode.execute(arguments: [nodeID(level: level, index: index), hash.bytes])
+                insertNode.setUncheckedArguments([nodeID(level: level, index: index), hash.bytes])
+                try insertNode.execute()
             }
             peaks.append((level, hash))
             size += 1

@@ -48,7 +48,25 @@ public struct LedgerEntry: Sendable, Hashable {
     }
 
     /// The exact bytes that are hashed and exported (one line of entries.jsonl).
-    public func canonicalBytes() throws -> [UInt8] { try json.canonicalBytes() }
+    /// Equal to `json.canonicalBytes()` (a test holds it to that); written
+    /// directly because the five keys are fixed and already in byte order, and
+    /// this is the append path's hottest code.
+    public func canonicalBytes() throws -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        out.append(contentsOf: #"{"actor":"#.utf8)
+        LedgerJSON.encodeString(LedgerJSON.nfc(actor), into: &out)
+        out.append(contentsOf: #","kind":"#.utf8)
+        LedgerJSON.encodeString(LedgerJSON.nfc(kind), into: &out)
+        out.append(contentsOf: #","payload":"#.utf8)
+        try payload.encode(into: &out)
+        out.append(contentsOf: #","seq":"#.utf8)
+        out.append(contentsOf: String(seq).utf8)
+        out.append(contentsOf: #","time":"#.utf8)
+        out.append(contentsOf: String(time).utf8)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
 
     public func leafHash() throws -> MerkleHash { .leaf(try canonicalBytes()) }
 
