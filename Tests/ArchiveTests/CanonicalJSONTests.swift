@@ -40,7 +40,7 @@ struct CanonicalJSONTests {
         "{\"e\u{301}\":1,\"\u{E9}\":2}", "99999999999999999999",
     ])
     func parserRejectsWhatHasNoCanonicalForm(_ input: String) {
-        #expect(throws: CanonicalJSONError.self) { try LedgerJSON(parsing: input) }
+        #expect(throws: LedgerJSONError.self) { try LedgerJSON(parsing: input) }
     }
 
     @Test func entryBytesMustAlreadyBeCanonical() throws {

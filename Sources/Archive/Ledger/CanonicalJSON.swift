@@ -16,7 +16,7 @@ public enum LedgerJSON: Sendable, Hashable {
     case object([String: LedgerJSON])
 }
 
-public enum CanonicalJSONError: Error, CustomStringConvertible, Sendable, Equatable {
+public enum LedgerJSONError: Error, CustomStringConvertible, Sendable, Equatable {
     /// Two object keys are equal after NFC normalisation, so their order would be ambiguous.
     case duplicateKey(String)
     case syntax(offset: Int, reason: String)
@@ -61,7 +61,7 @@ extension LedgerJSON {
             for (i, member) in keyed.enumerated() {
                 if i > 0 {
                     if keyed[i - 1].key == member.key {
-                        throw CanonicalJSONError.duplicateKey(String(decoding: member.key, as: UTF8.self))
+                        throw LedgerJSONError.duplicateKey(String(decoding: member.key, as: UTF8.self))
                     }
                     out.append(UInt8(ascii: ","))
                 }
@@ -132,7 +132,7 @@ extension LedgerJSON {
         let bytes: [UInt8]
         var index = 0
 
-        func error(_ reason: String) -> CanonicalJSONError { .syntax(offset: index, reason: reason) }
+        func error(_ reason: String) -> LedgerJSONError { .syntax(offset: index, reason: reason) }
 
         mutating func skipWhitespace() {
             while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
@@ -185,7 +185,7 @@ extension LedgerJSON {
                     let member = try value(depth: depth + 1)
                     // String equality is canonical equivalence, so keys equal after NFC collide here too.
                     if members[key] != nil {
-                        throw CanonicalJSONError.duplicateKey(key)
+                        throw LedgerJSONError.duplicateKey(key)
                     }
                     members[key] = member
                     skipWhitespace()

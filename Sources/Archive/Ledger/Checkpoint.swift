@@ -45,7 +45,7 @@ public struct SignedCheckpoint: Sendable, Hashable {
 
     /// The key ID that names `key` in signature lines.
     public static func keyID(for key: RoomVerificationKey) -> Data {
-        Data(sha256(key.subjectPublicKeyInfo).prefix(4))
+        Data(ledgerSHA256(key.subjectPublicKeyInfo).prefix(4))
     }
 
     /// Signs the tree head with the room key.

@@ -1,5 +1,3 @@
-internal import Foundation
-
 /// What a producer hands the ledger. The sequence number is assigned by the
 /// ledger inside the append transaction, so producers cannot collide.
 public struct LedgerDraft: Sendable, Hashable {

@@ -60,7 +60,7 @@ public enum LedgerExportError: Error, CustomStringConvertible, Sendable, Equatab
 
 /// A detached signature of a file, written in signed-note style so one parser
 /// serves both: "— <key name> <base64(key ID || signature)>\n".
-enum DetachedSignature {
+enum LedgerManifestSignature {
     static func make(_ data: Data, keyName: String, key: RoomSigningKey) throws -> String {
         NoteSignature(name: keyName, keyID: SignedCheckpoint.keyID(for: key.publicKey), signature: try key.sign(data)).line
     }
@@ -159,7 +159,7 @@ extension Ledger {
             ]
             let manifestBytes = try manifest.canonicalData()
             try manifestBytes.write(to: directory.appendingPathComponent(LedgerExportFile.proofs))
-            try Data(DetachedSignature.make(manifestBytes, keyName: keyName, key: key).utf8)
+            try Data(LedgerManifestSignature.make(manifestBytes, keyName: keyName, key: key).utf8)
                 .write(to: directory.appendingPathComponent(LedgerExportFile.proofsSignature))
             try Data(checkpoint.text.utf8).write(to: directory.appendingPathComponent(LedgerExportFile.checkpoint))
             if let certificatePEM {

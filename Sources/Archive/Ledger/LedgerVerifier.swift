@@ -75,7 +75,7 @@ public enum LedgerExportVerifier {
         }
         let manifestBytes = try read(LedgerExportFile.proofs)
         let manifestSignature = String(decoding: try read(LedgerExportFile.proofsSignature), as: UTF8.self)
-        guard DetachedSignature.verify(manifestSignature, data: manifestBytes, key: key) else {
+        guard LedgerManifestSignature.verify(manifestSignature, data: manifestBytes, key: key) else {
             report.add(.badSignature, "\(LedgerExportFile.proofs): signature does not verify; the export's range or proofs were altered (导出清单签名无效)")
             return report.build()
         }

@@ -22,14 +22,14 @@ public struct MerkleHash: Hashable, Sendable, CustomStringConvertible {
     public var description: String { hex }
 
     /// SHA-256 of nothing: RFC 9162 MTH({}) for the empty tree.
-    public static let emptyTree = MerkleHash(unchecked: sha256([]))
+    public static let emptyTree = MerkleHash(unchecked: ledgerSHA256([]))
 
     /// RFC 9162 §2.1.1: leaf hash = SHA-256(0x00 || entry).
     public static func leaf(_ entry: some Collection<UInt8>) -> MerkleHash {
         var input = [UInt8](repeating: 0, count: 1)
         input.reserveCapacity(entry.count + 1)
         input.append(contentsOf: entry)
-        return MerkleHash(unchecked: sha256(input))
+        return MerkleHash(unchecked: ledgerSHA256(input))
     }
 
     /// RFC 9162 §2.1.1: interior node = SHA-256(0x01 || left || right).
@@ -38,12 +38,12 @@ public struct MerkleHash: Hashable, Sendable, CustomStringConvertible {
         input.reserveCapacity(65)
         input.append(contentsOf: left.bytes)
         input.append(contentsOf: right.bytes)
-        return MerkleHash(unchecked: sha256(input))
+        return MerkleHash(unchecked: ledgerSHA256(input))
     }
 }
 
 /// One-shot SHA-256 through EVP (the SHA256_* functions are deprecated in OpenSSL 3).
-func sha256(_ input: some ContiguousBytes) -> Data {
+func ledgerSHA256(_ input: some ContiguousBytes) -> Data {
     var digest = [UInt8](repeating: 0, count: 32)
     var length: UInt32 = 0
     let ok = input.withUnsafeBytes { raw in

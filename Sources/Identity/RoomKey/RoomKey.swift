@@ -25,12 +25,12 @@ public struct RoomKeyError: Error, CustomStringConvertible, Sendable {
 
 /// GB/T 35276 default SM2 user ID. Both signer and verifier must use the same
 /// ID or every signature fails; the room never uses another one.
-let sm2DistinguishingID: [UInt8] = Array("1234567812345678".utf8)
+private let sm2DistinguishingID: [UInt8] = Array("1234567812345678".utf8)
 
 /// Owns one `EVP_PKEY`. Keys are immutable once loaded and OpenSSL 3 allows
 /// concurrent use of one `EVP_PKEY` from separate operation contexts, which is
 /// why the wrappers below can be `Sendable`.
-final class OwnedPKey: @unchecked Sendable {
+private final class OwnedPKey: @unchecked Sendable {
     let pointer: OpaquePointer
 
     init(_ pointer: OpaquePointer) { self.pointer = pointer }
@@ -63,7 +63,7 @@ final class OwnedPKey: @unchecked Sendable {
 }
 
 /// Reads PEM text through a memory BIO that is freed on every path.
-func withMemoryBIO<T>(_ pem: Data, _ body: (OpaquePointer) throws -> T) throws -> T {
+private func withMemoryBIO<T>(_ pem: Data, _ body: (OpaquePointer) throws -> T) throws -> T {
     try pem.withUnsafeBytes { raw in
         guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else {
             throw RoomKeyError("cannot allocate a memory BIO")
@@ -77,7 +77,7 @@ func withMemoryBIO<T>(_ pem: Data, _ body: (OpaquePointer) throws -> T) throws -
 /// runs `body`, and frees everything. The pkey context is attached with
 /// `EVP_MD_CTX_set_pkey_ctx` (as SM2(7) documents) so the ID is in place before
 /// the digest-sign init computes Z; the md context does not own it.
-func withDigestContext<T>(
+private func withDigestContext<T>(
     key: OwnedPKey, algorithm: RoomKeyAlgorithm, signing: Bool,
     _ body: (OpaquePointer) throws -> T
 ) throws -> T {
@@ -108,7 +108,7 @@ func withDigestContext<T>(
 /// The room's private key, loaded from PEM. Signs checkpoint notes and export
 /// manifests with ECDSA P-256/SHA-256 or SM2/SM3 depending on the key.
 public final class RoomSigningKey: Sendable {
-    let key: OwnedPKey
+    private let key: OwnedPKey
     public let algorithm: RoomKeyAlgorithm
     /// The matching public key, for building verifiers and key IDs.
     public let publicKey: RoomVerificationKey
@@ -157,7 +157,7 @@ public final class RoomSigningKey: Sendable {
 /// A room public key, from the room certificate or a bare public key. Used
 /// offline (roomctl ledger verify) as well as in the daemon.
 public final class RoomVerificationKey: Sendable {
-    let key: OwnedPKey
+    private let key: OwnedPKey
     public let algorithm: RoomKeyAlgorithm
     /// DER SubjectPublicKeyInfo; its SHA-256 names the key in signed notes.
     public let subjectPublicKeyInfo: Data
