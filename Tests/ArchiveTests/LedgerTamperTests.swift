@@ -56,6 +56,22 @@ struct LedgerTamperTests {
         #expect(unpinned.notes.contains { $0.contains("--cert") })
     }
 
+    @Test func anExportSignedWithAnSM2RoomKeyVerifiesAndStillCatchesEdits() throws {
+        let sm2 = try TestRoomKey(.sm2SM3)
+        let ledger = try TestLedger()
+        try ledger.fill(40)
+        let head = try ledger.ledger.makeCheckpoint(origin: testOrigin, keyName: "room", key: sm2.key, now: 1).checkpoint
+        let dir = ledger.directory.appendingPathComponent("export-sm2")
+        try ledger.ledger.export(
+            firstSeq: 0, checkpoint: head, to: dir, keyName: "room", key: sm2.key, certificatePEM: sm2.certificatePEM)
+        let manifest = try String(contentsOf: dir.appendingPathComponent(LedgerExportFile.proofs), encoding: .utf8)
+        #expect(manifest.contains("\"algorithm\":\"sm2-sm3\""))
+        #expect(try LedgerExportVerifier.verify(directory: dir, trustedKey: sm2.verificationKey).isIntact)
+        try editLines(dir) { $0[7] = $0[7].replacingOccurrences(of: "\"i\":7", with: "\"i\":8") }
+        let report = try LedgerExportVerifier.verify(directory: dir, trustedKey: sm2.verificationKey)
+        #expect(kinds(report) == [.edited], "\(report.findings)")
+    }
+
     @Test func anEditedEntryIsNamed() throws {
         let dir = try export(from: 10)
         try editLines(dir) { $0[5] = $0[5].replacingOccurrences(of: "\"tag\":\"a\"", with: "\"tag\":\"x\"") }
