@@ -1,4 +1,5 @@
 import Archive
+import Foundation
 import Testing
 
 @Suite("Canonical JSON")
@@ -62,6 +63,33 @@ struct CanonicalJSONTests {
         let awkward = LedgerEntry(
             seq: 0, draft: LedgerDraft(time: -5, kind: "k\u{1}\"", actor: "Cafe\u{301}\\", payload: nil))
         #expect(try awkward.canonicalBytes() == awkward.json.canonicalBytes())
+    }
+
+    @Test func nestingTheVerifierCouldNotReadIsRefusedOnAppend() throws {
+        // Depth counts from the entry object (0); the payload is at depth 1.
+        func nested(_ levels: Int) -> LedgerJSON {
+            var value: LedgerJSON = 1
+            for _ in 0..<levels { value = [value] }
+            return value
+        }
+        func entry(_ payload: LedgerJSON) -> LedgerEntry {
+            LedgerEntry(seq: 0, draft: LedgerDraft(time: 0, kind: "k", actor: "a", payload: payload))
+        }
+        let deepest = entry(nested(LedgerJSON.maximumDepth - 2))
+        let bytes = try deepest.canonicalBytes()
+        #expect(try LedgerEntry(canonical: bytes) == deepest)
+        #expect(throws: LedgerJSONError.tooDeep) { try entry(nested(LedgerJSON.maximumDepth - 1)).canonicalBytes() }
+        #expect(throws: LedgerJSONError.tooDeep) { try entry(nested(LedgerJSON.maximumDepth - 1)).json.canonicalBytes() }
+        // The parser draws the line at the same place.
+        let oneDeeper = String(decoding: bytes, as: UTF8.self)
+            .replacingOccurrences(of: #""payload":"#, with: #""payload":["#)
+            .replacingOccurrences(of: #","seq""#, with: #"],"seq""#)
+        #expect(throws: LedgerJSONError.tooDeep) { try LedgerJSON(parsing: oneDeeper) }
+        let t = try TestLedger()
+        #expect(throws: LedgerJSONError.tooDeep) {
+            try t.ledger.append(LedgerDraft(time: 0, kind: "k", actor: "a", payload: nested(LedgerJSON.maximumDepth)))
+        }
+        #expect(try t.ledger.treeHead().size == 0)
     }
 
     @Test func leafHashIsSHA256OfZeroByteAndEntry() throws {

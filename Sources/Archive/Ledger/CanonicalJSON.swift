@@ -20,11 +20,15 @@ public enum LedgerJSONError: Error, CustomStringConvertible, Sendable, Equatable
     /// Two object keys are equal after NFC normalisation, so their order would be ambiguous.
     case duplicateKey(String)
     case syntax(offset: Int, reason: String)
+    /// Deeper than `LedgerJSON.maximumDepth`: refused on append so every stored
+    /// entry stays readable by the verifier, which has the same bound.
+    case tooDeep
 
     public var description: String {
         switch self {
         case .duplicateKey(let key): "duplicate JSON object key \"\(key)\" (after NFC normalisation)"
         case .syntax(let offset, let reason): "invalid JSON at byte \(offset): \(reason)"
+        case .tooDeep: "JSON nested deeper than \(LedgerJSON.maximumDepth) levels"
         }
     }
 }
@@ -35,13 +39,17 @@ extension LedgerJSON {
     public func canonicalBytes() throws -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
-        try encode(into: &out)
+        try encode(into: &out, depth: 0)
         return out
     }
 
     public func canonicalData() throws -> Data { Data(try canonicalBytes()) }
 
-    func encode(into out: inout [UInt8]) throws {
+    /// Arrays and objects nest at most this deep (the entry object itself not counted).
+    public static let maximumDepth = 64
+
+    func encode(into out: inout [UInt8], depth: Int) throws {
+        guard depth < Self.maximumDepth else { throw LedgerJSONError.tooDeep }
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
@@ -51,7 +59,7 @@ extension LedgerJSON {
             out.append(UInt8(ascii: "["))
             for (i, value) in values.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                try value.encode(into: &out)
+                try value.encode(into: &out, depth: depth + 1)
             }
             out.append(UInt8(ascii: "]"))
         case .object(let members):
@@ -67,7 +75,7 @@ extension LedgerJSON {
                 }
                 Self.encodeString(String(decoding: member.key, as: UTF8.self), into: &out)
                 out.append(UInt8(ascii: ":"))
-                try member.value.encode(into: &out)
+                try member.value.encode(into: &out, depth: depth + 1)
             }
             out.append(UInt8(ascii: "}"))
         }
@@ -148,7 +156,7 @@ extension LedgerJSON {
 
         mutating func value(depth: Int) throws -> LedgerJSON {
             // Bounded so hostile exports cannot exhaust the stack of the verifier.
-            guard depth < 64 else { throw error("nesting deeper than 64") }
+            guard depth < LedgerJSON.maximumDepth else { throw LedgerJSONError.tooDeep }
             guard index < bytes.count else { throw error("unexpected end of input") }
             switch bytes[index] {
             case UInt8(ascii: "n"): try expect("null"); return .null

@@ -57,7 +57,7 @@ public struct LedgerEntry: Sendable, Hashable {
         out.append(contentsOf: #","kind":"#.utf8)
         LedgerJSON.encodeString(LedgerJSON.nfc(kind), into: &out)
         out.append(contentsOf: #","payload":"#.utf8)
-        try payload.encode(into: &out)
+        try payload.encode(into: &out, depth: 1)
         out.append(contentsOf: #","seq":"#.utf8)
         out.append(contentsOf: String(seq).utf8)
         out.append(contentsOf: #","time":"#.utf8)
