@@ -6,7 +6,6 @@ import PackageDescription
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
-    .enableUpcomingFeature("MemberImportVisibility"),
     .unsafeFlags(["-warnings-as-errors"]),
 ]
 
@@ -112,10 +111,13 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // MARK: Benchmarks (scripts/bench-*)
+        .executableTarget(name: "EvaluationBench", dependencies: ["Evaluation"], swiftSettings: strict),
+
         // MARK: Tests
         .testTarget(name: "RoomConfigTests", dependencies: ["RoomConfig"], swiftSettings: strict),
         .testTarget(name: "IdentityTests", dependencies: ["Identity"], swiftSettings: strict),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture"], swiftSettings: strict),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: strict),
         .testTarget(
             name: "EvaluationTests",
@@ -128,7 +130,7 @@ let package = Package(
         // Whole-process tests: they run the built `roomd` and `roomctl` binaries.
         .testTarget(
             name: "RoomDaemonTests",
-            dependencies: ["RoomConfig"],
+            dependencies: ["RoomDaemon", "RoomConfig", "Identity"],
             swiftSettings: strict
         ),
     ]

@@ -41,4 +41,20 @@ const unsigned char *roomd_general_name_uri(const GENERAL_NAME *name, int *len);
 /// "critical,CA:TRUE"), with issuer and subject set for key identifiers.
 int roomd_x509_add_ext(X509 *cert, X509 *issuer, int nid, const char *value);
 
+/// MBSTRING_UTF8 for X509_NAME_add_entry_by_txt.
+extern const int roomd_MBSTRING_UTF8;
+
+/// The name in RFC 2253 form ("CN=S01,O=roomd demo") as a string allocated
+/// with OPENSSL_malloc (free with roomd_openssl_free), or NULL.
+char *roomd_x509_name_rfc2253(const X509_NAME *name);
+
+/// Seconds since the Unix epoch of an ASN1_TIME, in *out; 1 on success.
+int roomd_asn1_time_to_unix(const ASN1_TIME *time, int64_t *out);
+
+/// DNS names and IP addresses in SAN, as in roomd_general_name_uri.
+const unsigned char *roomd_general_name_dns(const GENERAL_NAME *name, int *len);
+
+/// Whether basicConstraints says CA:TRUE.
+int roomd_x509_is_ca(X509 *cert);
+
 #endif

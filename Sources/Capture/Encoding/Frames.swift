@@ -1,0 +1,34 @@
+/// Pixel layouts roomd records. MJPEG is stream-copied; the rest are encoded.
+public enum PixelLayout: String, Sendable, CaseIterable {
+    case mjpeg, yuyv, nv12, yuv420p
+}
+
+/// One captured picture, copied out of the driver's buffer so the buffer can
+/// go back to the driver at once.
+struct VideoFrame {
+    var bytes: [UInt8]
+    var layout: PixelLayout
+    var width: Int
+    var height: Int
+    /// CLOCK_MONOTONIC capture time.
+    var monotonicNanoseconds: Int64
+    /// Frames the source lost just before this one (sequence gaps, error buffers).
+    var droppedBefore: Int
+}
+
+/// A period of 16-bit mono PCM at 48 kHz.
+struct AudioChunk {
+    var samples: [Int16]
+    /// CLOCK_MONOTONIC time of the first sample.
+    var monotonicNanoseconds: Int64
+    /// Set when the device overran (xrun) before this chunk: a gap in time.
+    var xrunBefore: Bool
+}
+
+/// What a device thread hands the recorder thread.
+enum CaptureItem {
+    case video(VideoFrame)
+    case audio(AudioChunk)
+    /// The source failed; the recorder closes the segment and the supervisor reopens.
+    case sourceFailed(CaptureError, video: Bool)
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// A bounded queue between device threads and the recorder thread. When the
+/// recorder falls behind (a slow disk), video frames are dropped here and
+/// counted rather than letting memory grow; audio is never dropped silently:
+/// a full queue records an overflow the recorder turns into a gap.
+final class CaptureQueue: @unchecked Sendable {
+    // All state is guarded by `condition`.
+    private let condition = NSCondition()
+    private var items: [CaptureItem] = []
+    private var head = 0
+    private let capacity: Int
+    private(set) var droppedVideo = 0
+    private(set) var droppedAudio = 0
+
+    init(capacity: Int = 120) { self.capacity = capacity }
+
+    func push(_ item: CaptureItem) {
+        condition.lock()
+        defer { condition.unlock() }
+        if items.count - head >= capacity {
+            switch item {
+            case .video: droppedVideo += 1; return
+            case .audio: droppedAudio += 1; return
+            case .sourceFailed: break
+            }
+        }
+        items.append(item)
+        condition.signal()
+    }
+
+    /// The next item, or nil if none arrives before `deadline` (monotonic ns).
+    func pop(timeout seconds: Double) -> CaptureItem? {
+        condition.lock()
+        defer { condition.unlock() }
+        let limit = Date().addingTimeInterval(seconds)
+        while head == items.count {
+            if !condition.wait(until: limit) { return nil }
+        }
+        let item = items[head]
+        head += 1
+        if head > 256 { items.removeFirst(head); head = 0 }
+        return item
+    }
+
+    /// Drops counted since the last call.
+    func takeDrops() -> (video: Int, audio: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        defer { droppedVideo = 0; droppedAudio = 0 }
+        return (droppedVideo, droppedAudio)
+    }
+}
+
+/// A source that runs on a dedicated thread (never the Swift concurrency pool:
+/// device reads block).
+class SourceThread: @unchecked Sendable {
+    let name: String
+    private let stopLock = NSLock()
+    private var stopRequested = false
+    private var thread: Thread?
+    private let finished = NSCondition()
+    private var running = false
+
+    init(name: String) { self.name = name }
+
+    var shouldStop: Bool {
+        stopLock.lock()
+        defer { stopLock.unlock() }
+        return stopRequested
+    }
+
+    func start(into queue: CaptureQueue) {
+        finished.lock()
+        running = true
+        finished.unlock()
+        let thread = Thread { [self] in
+            self.body(queue)
+            finished.lock()
+            running = false
+            finished.broadcast()
+            finished.unlock()
+        }
+        thread.name = "roomd-\(name)"
+        thread.stackSize = 1 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Asks the thread to stop and waits for it.
+    func stop() {
+        stopLock.lock()
+        stopRequested = true
+        stopLock.unlock()
+        finished.lock()
+        while running { finished.wait() }
+        finished.unlock()
+    }
+
+    /// Runs until `shouldStop`; subclasses capture and push.
+    func body(_ queue: CaptureQueue) {}
+}

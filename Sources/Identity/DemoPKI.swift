@@ -1,0 +1,128 @@
+public import Foundation
+
+/// The demo/test public-key infrastructure of one room: a room CA, the room
+/// server's certificate, one client certificate per station, and one each for
+/// the operator, a supervisor and the central platform. All ECDSA P-256.
+///
+/// The roles are carried in subjectAltName URIs (see ``RoleURI``), which is
+/// what the demo configuration's role mapping matches on.
+public struct DemoPKI {
+    public struct Layout: Sendable {
+        public let directory: String
+        public init(directory: String) { self.directory = directory }
+
+        public var caCertificate: String { directory + "/room-ca.crt" }
+        public var caKey: String { directory + "/room-ca.key" }
+        public var serverCertificate: String { directory + "/server.crt" }
+        public var serverKey: String { directory + "/server.key" }
+        public func clientCertificate(_ name: String) -> String { directory + "/clients/\(name).crt" }
+        public func clientKey(_ name: String) -> String { directory + "/clients/\(name).key" }
+    }
+
+    public struct Issued: Sendable {
+        public let name: String
+        public let certificatePath: String
+        public let keyPath: String
+        public let fingerprint: String
+    }
+
+    public let layout: Layout
+    public let roomID: String
+
+    public init(directory: String, roomID: String) {
+        self.layout = Layout(directory: directory)
+        self.roomID = roomID
+    }
+
+    public static let stationIDs = (1...8).map { "S0\($0)" }
+
+    /// Creates the whole set. Refuses to replace an existing CA unless `force`:
+    /// a new CA silently invalidates every certificate the room has issued.
+    @discardableResult
+    public func create(
+        serverNames: [String] = ["localhost"],
+        serverIPs: [String] = ["127.0.0.1", "::1"],
+        validityDays: Int = 825,
+        force: Bool = false
+    ) throws -> [Issued] {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: layout.caCertificate), !force {
+            throw DemoPKIError.caExists(layout.caCertificate)
+        }
+        try fm.createDirectory(atPath: layout.directory + "/clients", withIntermediateDirectories: true,
+                               attributes: [.posixPermissions: 0o750])
+        let validity = TimeInterval(validityDays) * 86_400
+
+        let caKey = try PrivateKey.generateP256()
+        let ca = try CertificateIssuer.issue(
+            CertificateRequest(subject: [("O", "roomd"), ("OU", roomID), ("CN", "roomd room CA \(roomID)")],
+                               validity: validity * 2, isCA: true),
+            publicKeyOf: caKey)
+        try write(ca, caKey, layout.caCertificate, layout.caKey)
+        var issued = [Issued(name: "room-ca", certificatePath: layout.caCertificate, keyPath: layout.caKey,
+                             fingerprint: try ca.sha256Fingerprint())]
+
+        let serverKey = try PrivateKey.generateP256()
+        let server = try CertificateIssuer.issue(
+            CertificateRequest(subject: [("O", "roomd"), ("OU", roomID), ("CN", serverNames.first ?? "roomd")],
+                               validity: validity, serverDNSNames: serverNames, serverIPAddresses: serverIPs,
+                               uris: [RoleURI.room(roomID)], serverAuth: true),
+            publicKeyOf: serverKey, issuer: (ca, caKey))
+        try write(server, serverKey, layout.serverCertificate, layout.serverKey)
+        issued.append(Issued(name: "server", certificatePath: layout.serverCertificate, keyPath: layout.serverKey,
+                             fingerprint: try server.sha256Fingerprint()))
+
+        let clients: [(String, String)] = Self.stationIDs.map { ($0, RoleURI.station($0)) }
+            + [("operator", RoleURI.operator), ("supervisor", RoleURI.supervisor), ("platform", RoleURI.platform)]
+        for (name, uri) in clients {
+            issued.append(try issueClient(name: name, uri: uri, ca: (ca, caKey), validity: validity))
+        }
+        return issued
+    }
+
+    /// Issues (or re-issues) one client certificate signed by the room CA.
+    public func issueClient(name: String, uri: String, validity: TimeInterval = 825 * 86_400) throws -> Issued {
+        let ca = try Certificate(pem: Array(try Data(contentsOf: URL(fileURLWithPath: layout.caCertificate))))
+        let caKey = try PrivateKey(pem: Array(try Data(contentsOf: URL(fileURLWithPath: layout.caKey))))
+        try FileManager.default.createDirectory(atPath: layout.directory + "/clients", withIntermediateDirectories: true)
+        return try issueClient(name: name, uri: uri, ca: (ca, caKey), validity: validity)
+    }
+
+    private func issueClient(name: String, uri: String, ca: (Certificate, PrivateKey),
+                             validity: TimeInterval) throws -> Issued {
+        let key = try PrivateKey.generateP256()
+        let cert = try CertificateIssuer.issue(
+            CertificateRequest(subject: [("O", "roomd"), ("OU", roomID), ("CN", name)],
+                               validity: validity, uris: [uri], clientAuth: true),
+            publicKeyOf: key, issuer: (certificate: ca.0, key: ca.1))
+        try write(cert, key, layout.clientCertificate(name), layout.clientKey(name))
+        return Issued(name: name, certificatePath: layout.clientCertificate(name), keyPath: layout.clientKey(name),
+                      fingerprint: try cert.sha256Fingerprint())
+    }
+
+    private func write(_ cert: Certificate, _ key: PrivateKey, _ certPath: String, _ keyPath: String) throws {
+        try SecureFile.write(try key.pkcs8PEM(), to: keyPath, mode: 0o600)
+        try SecureFile.write(try cert.pem(), to: certPath, mode: 0o644)
+    }
+}
+
+public enum DemoPKIError: Error, CustomStringConvertible {
+    case caExists(String)
+
+    public var description: String {
+        switch self {
+        case .caExists(let path):
+            return "a room CA already exists at \(path); pass --force to replace it (every certificate it issued stops working) / 房间CA已存在，如需替换请加 --force"
+        }
+    }
+}
+
+/// The subjectAltName URIs roomd's demo PKI puts in certificates.
+public enum RoleURI {
+    public static func room(_ id: String) -> String { "urn:roomd:room:\(id)" }
+    public static func station(_ id: String) -> String { "urn:roomd:station:\(id)" }
+    public static let stationPrefix = "urn:roomd:station:"
+    public static let `operator` = "urn:roomd:role:operator"
+    public static let supervisor = "urn:roomd:role:supervisor"
+    public static let platform = "urn:roomd:role:platform"
+}

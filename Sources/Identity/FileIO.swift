@@ -1,0 +1,40 @@
+#if canImport(Glibc)
+public import Glibc
+#endif
+import Foundation
+
+/// Writes a file atomically (temporary file, fsync, rename) with the given
+/// permissions set before any byte is written, so a private key is never
+/// readable by others, not even for a moment.
+public enum SecureFile {
+    public struct WriteError: Error, CustomStringConvertible {
+        public let path: String
+        public let errno: Int32
+        public var description: String { "cannot write \(path): \(String(cString: strerror(errno)))" }
+    }
+
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw WriteError(path: temporary, errno: errno) }
+        var ok = fchmod(fd, mode) == 0  // the umask must not widen or narrow what we ask for
+        var offset = 0
+        while ok, offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                ok = false
+            } else {
+                offset += written
+            }
+        }
+        if ok { ok = fsync(fd) == 0 }
+        let savedErrno = errno
+        close(fd)
+        guard ok, rename(temporary, path) == 0 else {
+            let error = ok ? errno : savedErrno
+            unlink(temporary)
+            throw WriteError(path: path, errno: error)
+        }
+    }
+}

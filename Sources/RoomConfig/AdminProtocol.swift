@@ -1,0 +1,100 @@
+/// What roomd reports about itself, over the admin socket (`roomctl status`)
+/// and the HTTPS API (`GET /v1/room`). Shared so both ends agree on the shape.
+public struct RoomStatus: Codable, Sendable, Equatable {
+    public struct RoomInfo: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String
+        public var agency: String
+        public var kind: String
+        public init(id: String, name: String, agency: String, kind: String) {
+            self.id = id; self.name = name; self.agency = agency; self.kind = kind
+        }
+    }
+
+    public struct DaemonInfo: Codable, Sendable, Equatable {
+        public var version: String
+        public var pid: Int32
+        public var startedAt: String
+        public var uptimeSeconds: Int64
+        public var configPath: String
+        public var databasePath: String
+        public init(version: String, pid: Int32, startedAt: String, uptimeSeconds: Int64, configPath: String, databasePath: String) {
+            self.version = version; self.pid = pid; self.startedAt = startedAt; self.uptimeSeconds = uptimeSeconds
+            self.configPath = configPath; self.databasePath = databasePath
+        }
+    }
+
+    public struct Service: Codable, Sendable, Equatable {
+        public var name: String
+        public var healthy: Bool
+        public var detail: String
+        public init(name: String, healthy: Bool, detail: String) {
+            self.name = name; self.healthy = healthy; self.detail = detail
+        }
+    }
+
+    public struct Station: Codable, Sendable, Equatable {
+        public var id: String
+        public var host: String?
+        public var camera: String?
+        public var microphone: String?
+        /// online | offline | never-seen
+        public var state: String
+        public var lastSeen: String?
+        public var lastSeenAddress: String?
+        public init(id: String, host: String?, camera: String?, microphone: String?, state: String,
+                    lastSeen: String?, lastSeenAddress: String?) {
+            self.id = id; self.host = host; self.camera = camera; self.microphone = microphone
+            self.state = state; self.lastSeen = lastSeen; self.lastSeenAddress = lastSeenAddress
+        }
+    }
+
+    public struct Event: Codable, Sendable, Equatable {
+        public var id: Int64
+        public var time: String
+        public var kind: String
+        public var severity: String
+        public var subject: String?
+        public var detail: String
+        public init(id: Int64, time: String, kind: String, severity: String, subject: String?, detail: String) {
+            self.id = id; self.time = time; self.kind = kind; self.severity = severity; self.subject = subject; self.detail = detail
+        }
+    }
+
+    /// One recorder (a station's camera+microphone, or a room camera).
+    public struct Device: Codable, Sendable, Equatable {
+        public var id: String
+        /// starting | recording | missing | reconnecting | disk-full | stopped
+        public var state: String
+        public var detail: String
+        public var synthetic: Bool
+        public var framesPerSecond: Double
+        public var frames: Int64
+        public var droppedFrames: Int64
+        public var audioXruns: Int64
+        public var bytesWritten: Int64
+        public var segmentsClosed: Int64
+        public var lastSegmentClosed: String?
+        public init(id: String, state: String, detail: String, synthetic: Bool, framesPerSecond: Double, frames: Int64,
+                    droppedFrames: Int64, audioXruns: Int64, bytesWritten: Int64, segmentsClosed: Int64, lastSegmentClosed: String?) {
+            self.id = id; self.state = state; self.detail = detail; self.synthetic = synthetic
+            self.framesPerSecond = framesPerSecond; self.frames = frames; self.droppedFrames = droppedFrames
+            self.audioXruns = audioXruns; self.bytesWritten = bytesWritten; self.segmentsClosed = segmentsClosed
+            self.lastSegmentClosed = lastSegmentClosed
+        }
+    }
+
+    public var room: RoomInfo
+    public var daemon: DaemonInfo
+    public var healthy: Bool
+    public var services: [Service]
+    public var stations: [Station]
+    public var devices: [Device]
+    public var recentEvents: [Event]
+
+    public init(room: RoomInfo, daemon: DaemonInfo, healthy: Bool, services: [Service], stations: [Station],
+                devices: [Device], recentEvents: [Event]) {
+        self.room = room; self.daemon = daemon; self.healthy = healthy; self.services = services
+        self.stations = stations; self.devices = devices; self.recentEvents = recentEvents
+    }
+}

@@ -1,0 +1,421 @@
+import Foundation
+internal import Yams
+internal import Identity
+
+/// Reads and validates a roomd configuration file.
+///
+/// Validation is complete, not fail-fast: every problem is reported with its
+/// key path and line, so `roomd check-config` tells an installer everything
+/// that is wrong in one run.
+public enum ConfigLoader {
+    public static let defaultPath = "/etc/roomd/roomd.yaml"
+
+    public static func load(path: String) throws(ConfigError) -> RoomConfiguration {
+        let absolute = absolutePath(path, relativeTo: FileManager.default.currentDirectoryPath)
+        guard let data = FileManager.default.contents(atPath: absolute) else {
+            let reason = FileManager.default.fileExists(atPath: absolute) ? "cannot be read (permissions?)" : "does not exist"
+            throw ConfigError(file: absolute, problems: [ConfigProblem(path: "", line: nil, message: "file \(reason)")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: absolute, problems: [ConfigProblem(path: "", line: nil, message: "file is not UTF-8 text")])
+        }
+        return try parse(text, sourcePath: absolute)
+    }
+
+    public static func parse(_ text: String, sourcePath: String) throws(ConfigError) -> RoomConfiguration {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw ConfigError(file: sourcePath, problems: [yamlProblem(error)])
+        }
+        let base = (sourcePath as NSString).deletingLastPathComponent
+        let builder = Builder(base: base, sourcePath: sourcePath)
+        let config = builder.build(root)
+        if let config, builder.reader.problems.isEmpty { return config }
+        throw ConfigError(file: sourcePath, problems: builder.reader.problems)
+    }
+
+    static func yamlProblem(_ error: any Error) -> ConfigProblem {
+        guard let yaml = error as? YamlError else {
+            return ConfigProblem(path: "", line: nil, message: "not valid YAML: \(error)")
+        }
+        switch yaml {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            let where_ = context.map { " (\($0.text))" } ?? ""
+            return ConfigProblem(path: "", line: mark.line, message: "not valid YAML: \(problem)\(where_), column \(mark.column)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return ConfigProblem(path: "", line: context.mark.line,
+                                 message: "duplicate key(s) \(duplicates.joined(separator: ", ")) in one mapping")
+        default:
+            return ConfigProblem(path: "", line: nil, message: "not valid YAML: \(yaml)")
+        }
+    }
+
+    static func absolutePath(_ path: String, relativeTo base: String) -> String {
+        let joined = path.hasPrefix("/") ? path : base + "/" + path
+        return (joined as NSString).standardizingPath
+    }
+}
+
+private final class Builder {
+    let reader = YAMLReader()
+    /// Entries that parsed, even when a sibling did not: cross-checks see them all.
+    var parsedStations: [RoomConfiguration.Station] = []
+    var parsedCameras: [RoomConfiguration.RoomCamera] = []
+    let base: String
+    let sourcePath: String
+
+    init(base: String, sourcePath: String) {
+        self.base = base
+        self.sourcePath = sourcePath
+    }
+
+    func path(_ text: String) -> String { ConfigLoader.absolutePath(text, relativeTo: base) }
+
+    func build(_ root: Node?) -> RoomConfiguration? {
+        guard let root else {
+            reader.problem("", nil, "the file is empty")
+            return nil
+        }
+        guard let top = reader.mapping(root, path: "") else { return nil }
+        let room = buildRoom(top)
+        let storage = buildStorage(top)
+        let stations = buildStations(top)
+        let roomCameras = buildRoomCameras(top)
+        let retention = buildRetention(top)
+        let api = buildAPI(top, storage: storage)
+        let tls = buildTLS(top)
+        let platform = buildPlatform(top)
+        let logging = buildLogging(top)
+        top.finish(allowed: ["room", "stations", "room_cameras", "storage", "retention", "api", "tls", "platform", "logging"])
+        checkDevicesUnique(stations: parsedStations, cameras: parsedCameras, top: top)
+
+        guard let room, let stations, let roomCameras, let storage, let retention, let api, let tls, let logging
+        else { return nil }
+        return RoomConfiguration(room: room, stations: stations, roomCameras: roomCameras, storage: storage,
+                                 retention: retention, api: api, tls: tls, platform: platform ?? nil,
+                                 logging: logging, sourcePath: sourcePath)
+    }
+
+    func buildRoom(_ top: YAMLReader.Mapping) -> RoomConfiguration.Room? {
+        guard let map = reader.mapping(top.value("room"), path: "room") else { return nil }
+        let id = reader.string(map, "id")
+        if let id, !Text.isRoomID(id) {
+            reader.problem(map.child("id"), map.value("id"), "'\(id)' must be 1-64 letters, digits, '.', '_' or '-' (it names folders and certificates)")
+        }
+        let name = reader.string(map, "name")
+        let agency = reader.string(map, "agency")
+        let kind: RoomConfiguration.RoomKind? = reader.choice(map, "kind")
+        map.finish(allowed: ["id", "name", "agency", "kind"])
+        guard let id, let name, let agency, let kind else { return nil }
+        return .init(id: id, name: name, agency: agency, kind: kind)
+    }
+
+    func buildVideo(_ map: YAMLReader.Mapping, _ key: String) -> RoomConfiguration.VideoSource?? {
+        guard let text = reader.string(map, key, required: false) else { return .some(nil) }
+        if text == "synthetic" { return .some(.synthetic) }
+        guard text.hasPrefix("/dev/") else {
+            reader.problem(map.child(key), map.value(key), "'\(text)' must be a device path under /dev (prefer /dev/v4l/by-path/..., which survives re-plugging) or 'synthetic'")
+            return nil
+        }
+        return .some(.v4l2(path: text))
+    }
+
+    func buildAudio(_ map: YAMLReader.Mapping, _ key: String) -> RoomConfiguration.AudioSource?? {
+        guard let text = reader.string(map, key, required: false) else { return .some(nil) }
+        if text == "synthetic" { return .some(.synthetic) }
+        guard Text.isALSAName(text) else {
+            reader.problem(map.child(key), map.value(key), "'\(text)' is not an ALSA PCM name (e.g. hw:CARD=S01,DEV=0) or 'synthetic'")
+            return nil
+        }
+        return .some(.alsa(device: text))
+    }
+
+    func buildFormat(_ parent: YAMLReader.Mapping) -> RoomConfiguration.CaptureFormat? {
+        guard parent.has("format") else {
+            _ = parent.value("format")
+            return .default
+        }
+        guard let map = reader.mapping(parent.value("format"), path: parent.child("format")) else { return nil }
+        let d = RoomConfiguration.CaptureFormat.default
+        let pixel: RoomConfiguration.CaptureFormat.PixelFormat? = reader.choice(map, "pixel_format", default: d.pixelFormat)
+        let width = reader.int(map, "width", default: d.width, range: 160...7680)
+        let height = reader.int(map, "height", default: d.height, range: 120...4320)
+        let fps = reader.int(map, "fps", default: d.fps, range: 1...120)
+        map.finish(allowed: ["pixel_format", "width", "height", "fps"])
+        guard let pixel, let width, let height, let fps else { return nil }
+        return .init(pixelFormat: pixel, width: width, height: height, fps: fps)
+    }
+
+    func buildStations(_ top: YAMLReader.Mapping) -> [RoomConfiguration.Station]? {
+        guard let nodes = reader.sequence(top.value("stations"), path: "stations") else {
+            if !top.has("stations") { reader.problem("stations", top.node, "is required (list the room's evaluation PCs S01..S08)") }
+            return nil
+        }
+        var out: [RoomConfiguration.Station] = []
+        var seen: [String: Int] = [:]
+        var ok = true
+        for (index, node) in nodes.enumerated() {
+            let path = "stations[\(index)]"
+            guard let map = reader.mapping(node, path: path) else { ok = false; continue }
+            let id = reader.string(map, "id")
+            if let id {
+                if !Text.isDeviceID(id, prefix: "S") {
+                    reader.problem(map.child("id"), map.value("id"), "'\(id)' must look like S01..S99")
+                    ok = false
+                } else if let first = seen[id] {
+                    reader.problem(map.child("id"), map.value("id"), "duplicate station id '\(id)' (already used by stations[\(first)])")
+                    ok = false
+                } else {
+                    seen[id] = index
+                }
+            }
+            let host = reader.string(map, "host", required: false)
+            let camera = buildVideo(map, "camera")
+            let format = buildFormat(map)
+            let microphone = buildAudio(map, "microphone")
+            map.finish(allowed: ["id", "host", "camera", "format", "microphone"])
+            guard let id, let camera, let format, let microphone else { ok = false; continue }
+            out.append(.init(id: id, host: host, camera: camera, format: format, microphone: microphone))
+        }
+        parsedStations = out
+        return ok ? out : nil
+    }
+
+    func buildRoomCameras(_ top: YAMLReader.Mapping) -> [RoomConfiguration.RoomCamera]? {
+        guard let nodes = reader.sequence(top.value("room_cameras"), path: "room_cameras") else {
+            return top.has("room_cameras") ? nil : []
+        }
+        var out: [RoomConfiguration.RoomCamera] = []
+        var seen: Set<String> = []
+        var ok = true
+        for (index, node) in nodes.enumerated() {
+            let path = "room_cameras[\(index)]"
+            guard let map = reader.mapping(node, path: path) else { ok = false; continue }
+            let id = reader.string(map, "id")
+            if let id {
+                if !Text.isDeviceID(id, prefix: "C") {
+                    reader.problem(map.child("id"), map.value("id"), "'\(id)' must look like C01..C99")
+                    ok = false
+                } else if !seen.insert(id).inserted {
+                    reader.problem(map.child("id"), map.value("id"), "duplicate room camera id '\(id)'")
+                    ok = false
+                }
+            }
+            let name = reader.string(map, "name", required: false)
+            let camera = buildVideo(map, "camera")
+            if case .some(.none) = camera { reader.problem(map.child("camera"), map.node, "is required") }
+            let format = buildFormat(map)
+            let microphone = buildAudio(map, "microphone")
+            map.finish(allowed: ["id", "name", "camera", "format", "microphone"])
+            guard let id, let camera = camera ?? nil, let format, let microphone else { ok = false; continue }
+            out.append(.init(id: id, name: name ?? id, camera: camera, format: format, microphone: microphone))
+        }
+        parsedCameras = out
+        return ok ? out : nil
+    }
+
+    func checkDevicesUnique(stations: [RoomConfiguration.Station], cameras: [RoomConfiguration.RoomCamera],
+                            top: YAMLReader.Mapping) {
+        var owners: [String: String] = [:]
+        let videos = stations.map { ($0.id, $0.camera) } + cameras.map { ($0.id, Optional($0.camera)) }
+        for (owner, source) in videos {
+            guard case .v4l2(let path) = source else { continue }
+            if let first = owners[path] {
+                reader.problem(owner.hasPrefix("S") ? "stations" : "room_cameras", nil,
+                               "camera \(path) is used by both \(first) and \(owner); a V4L2 device can be streamed by one reader only")
+            }
+            owners[path] = owner
+        }
+    }
+
+    func buildStorage(_ top: YAMLReader.Mapping) -> RoomConfiguration.Storage? {
+        guard let map = reader.mapping(top.value("storage"), path: "storage") else { return nil }
+        let state = reader.string(map, "state_dir").map(path)
+        let recordings = reader.string(map, "recordings_dir", required: false).map(path)
+        let packages = reader.string(map, "packages_dir", required: false).map(path)
+        let segment = reader.int(map, "segment_seconds", default: 60, range: 2...3600)
+        let minFreeMB = reader.int(map, "min_free_mb", default: 2048, range: 16...10_000_000)
+        map.finish(allowed: ["state_dir", "recordings_dir", "packages_dir", "segment_seconds", "min_free_mb"])
+        guard let state, let segment, let minFreeMB else { return nil }
+        return .init(stateDirectory: state, recordingsDirectory: recordings ?? state + "/recordings",
+                     packagesDirectory: packages ?? state + "/packages", segmentSeconds: segment,
+                     minimumFreeBytes: Int64(minFreeMB) * 1_048_576)
+    }
+
+    func buildRetention(_ top: YAMLReader.Mapping) -> RoomConfiguration.Retention? {
+        guard top.has("retention") else {
+            _ = top.value("retention")
+            return .init(keepDeliveredDays: 90, keepUnassignedDays: 30)
+        }
+        guard let map = reader.mapping(top.value("retention"), path: "retention") else { return nil }
+        let delivered = reader.int(map, "keep_delivered_days", default: 90, range: 1...36_500)
+        let unassigned = reader.int(map, "keep_unassigned_days", default: 30, range: 1...36_500)
+        map.finish(allowed: ["keep_delivered_days", "keep_unassigned_days"])
+        guard let delivered, let unassigned else { return nil }
+        return .init(keepDeliveredDays: delivered, keepUnassignedDays: unassigned)
+    }
+
+    func buildAPI(_ top: YAMLReader.Mapping, storage: RoomConfiguration.Storage?) -> RoomConfiguration.API? {
+        guard let map = reader.mapping(top.value("api"), path: "api") else { return nil }
+        let listen = reader.string(map, "listen") ?? ""
+        let socket = reader.string(map, "admin_socket", required: false).map(path)
+        map.finish(allowed: ["listen", "admin_socket"])
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+              (0...65535).contains(port)
+        else {
+            if !listen.isEmpty {
+                reader.problem(map.child("listen"), map.value("listen"), "'\(listen)' must be HOST:PORT, e.g. 0.0.0.0:8443 or [::]:8443")
+            }
+            return nil
+        }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.isEmpty { host = "0.0.0.0" }
+        guard let socket = socket ?? storage.map({ $0.stateDirectory + "/admin.sock" }) else { return nil }
+        if socket.utf8.count > 107 {
+            reader.problem(map.child("admin_socket"), map.value("admin_socket"), "path is longer than a Unix socket allows (107 bytes)")
+            return nil
+        }
+        return .init(host: host, port: port, adminSocket: socket)
+    }
+
+    func readableFile(_ map: YAMLReader.Mapping, _ key: String, path text: String, node: Node?, certificate: Bool) -> Bool {
+        let full = path(text)
+        guard let bytes = FileManager.default.contents(atPath: full) else {
+            let why = FileManager.default.fileExists(atPath: full) ? "cannot be read by this user" : "does not exist"
+            reader.problem(key, node, "file \(full) \(why)")
+            return false
+        }
+        if certificate {
+            do { _ = try Certificate.all(pem: Array(bytes)) } catch {
+                reader.problem(key, node, "file \(full) holds no PEM certificate (\(error))")
+                return false
+            }
+        }
+        return true
+    }
+
+    func buildTLS(_ top: YAMLReader.Mapping) -> RoomConfiguration.TLS? {
+        guard let map = reader.mapping(top.value("tls"), path: "tls") else { return nil }
+        var ok = true
+        let cert = reader.string(map, "certificate")
+        if let cert { ok = readableFile(map, map.child("certificate"), path: cert, node: map.value("certificate"), certificate: true) && ok }
+        let key = reader.string(map, "key")
+        if let key { ok = readableFile(map, map.child("key"), path: key, node: map.value("key"), certificate: false) && ok }
+        var clientCAs: [String] = []
+        if let nodes = reader.sequence(map.value("client_ca"), path: map.child("client_ca")) {
+            for (index, node) in nodes.enumerated() {
+                guard let text = node.string, !text.isEmpty else {
+                    reader.problem(map.child("client_ca") + "[\(index)]", node, "must be a file path")
+                    ok = false
+                    continue
+                }
+                ok = readableFile(map, map.child("client_ca") + "[\(index)]", path: text, node: node, certificate: true) && ok
+                clientCAs.append(path(text))
+            }
+        } else if !map.has("client_ca") {
+            reader.problem(map.child("client_ca"), map.node, "is required: the CA(s) that issue station, operator, supervisor and platform certificates")
+            ok = false
+        } else {
+            ok = false
+        }
+        var rules: [RoomConfiguration.RoleRule] = []
+        if let nodes = reader.sequence(map.value("roles"), path: map.child("roles")) {
+            for (index, node) in nodes.enumerated() {
+                let rulePath = map.child("roles") + "[\(index)]"
+                guard let rule = reader.mapping(node, path: rulePath) else { ok = false; continue }
+                let role: RoomConfiguration.Role? = reader.choice(rule, "role")
+                let uri = reader.string(rule, "san_uri", required: false)
+                let prefix = reader.string(rule, "san_uri_prefix", required: false)
+                let issuer = reader.string(rule, "issuer_ca", required: false)
+                rule.finish(allowed: ["role", "san_uri", "san_uri_prefix", "issuer_ca"])
+                let matches = [uri, prefix, issuer].compactMap { $0 }
+                guard matches.count == 1 else {
+                    reader.problem(rulePath, node, "needs exactly one of san_uri, san_uri_prefix, issuer_ca")
+                    ok = false
+                    continue
+                }
+                guard let role else { ok = false; continue }
+                if role == .station, prefix == nil {
+                    reader.problem(rulePath, node, "a station rule must use san_uri_prefix: the rest of the URI is the station id")
+                    ok = false
+                    continue
+                }
+                let match: RoomConfiguration.RoleRule.Match
+                if let uri { match = .sanURI(uri) }
+                else if let prefix { match = .sanURIPrefix(prefix) }
+                else {
+                    let file = issuer!
+                    guard readableFile(rule, rule.child("issuer_ca"), path: file, node: rule.value("issuer_ca"), certificate: true) else {
+                        ok = false
+                        continue
+                    }
+                    match = .issuerCA(path: path(file))
+                }
+                rules.append(.init(role: role, match: match))
+            }
+            if rules.isEmpty && ok {
+                reader.problem(map.child("roles"), map.value("roles"), "must map at least one certificate to a role")
+                ok = false
+            }
+        } else {
+            if !map.has("roles") { reader.problem(map.child("roles"), map.node, "is required: how client certificates map to roles") }
+            ok = false
+        }
+        map.finish(allowed: ["certificate", "key", "client_ca", "roles"])
+        guard ok, let cert, let key else { return nil }
+        return .init(certificate: path(cert), key: path(key), clientCAs: clientCAs, roles: rules)
+    }
+
+    func buildPlatform(_ top: YAMLReader.Mapping) -> RoomConfiguration.Platform?? {
+        guard top.has("platform") else {
+            _ = top.value("platform")
+            return .some(nil)
+        }
+        guard let map = reader.mapping(top.value("platform"), path: "platform") else { return nil }
+        let endpoint = reader.string(map, "endpoint")
+        if let endpoint, !endpoint.hasPrefix("https://") {
+            reader.problem(map.child("endpoint"), map.value("endpoint"), "'\(endpoint)' must be an https:// URL: evidence never travels in clear text")
+        }
+        let ca = reader.string(map, "ca_certificate", required: false)
+        var caOK = true
+        if let ca { caOK = readableFile(map, map.child("ca_certificate"), path: ca, node: map.value("ca_certificate"), certificate: true) }
+        map.finish(allowed: ["endpoint", "ca_certificate"])
+        guard let endpoint, endpoint.hasPrefix("https://"), caOK else { return nil }
+        return .some(.init(endpoint: endpoint, caCertificate: ca.map(path)))
+    }
+
+    func buildLogging(_ top: YAMLReader.Mapping) -> RoomConfiguration.Logging? {
+        guard top.has("logging") else {
+            _ = top.value("logging")
+            return .init(level: .info)
+        }
+        guard let map = reader.mapping(top.value("logging"), path: "logging") else { return nil }
+        let level: RoomConfiguration.Logging.Level? = reader.choice(map, "level", default: .info)
+        map.finish(allowed: ["level"])
+        return level.map { .init(level: $0) }
+    }
+}
+
+extension ConfigLoader {
+    /// The admin socket a config names, read leniently (no file checks): the
+    /// operator running `roomctl` may not be allowed to read the TLS keys that
+    /// full validation opens.
+    public static func adminSocketPath(configPath: String) -> String? {
+        let absolute = absolutePath(configPath, relativeTo: FileManager.default.currentDirectoryPath)
+        guard let data = FileManager.default.contents(atPath: absolute), let text = String(data: data, encoding: .utf8),
+              let root = try? Yams.compose(yaml: text), case .mapping(let top) = root
+        else { return nil }
+        let base = (absolute as NSString).deletingLastPathComponent
+        if case .mapping(let api)? = top["api"], let socket = api["admin_socket"]?.string {
+            return absolutePath(socket, relativeTo: base)
+        }
+        if case .mapping(let storage)? = top["storage"], let state = storage["state_dir"]?.string {
+            return absolutePath(state, relativeTo: base) + "/admin.sock"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,135 @@
+/// roomd's configuration, as validated from `/etc/roomd/roomd.yaml`.
+///
+/// Every path is absolute once loaded: relative paths in the file are resolved
+/// against the folder of the file, so a config and the files it names can be
+/// moved together (the demo config relies on this).
+public struct RoomConfiguration: Sendable, Equatable {
+    public var room: Room
+    public var stations: [Station]
+    public var roomCameras: [RoomCamera]
+    public var storage: Storage
+    public var retention: Retention
+    public var api: API
+    public var tls: TLS
+    public var platform: Platform?
+    public var logging: Logging
+    /// The file this was loaded from.
+    public var sourcePath: String
+
+    public enum RoomKind: String, Sendable, CaseIterable {
+        case opening, evaluation
+    }
+
+    public struct Room: Sendable, Equatable {
+        public var id: String
+        public var name: String
+        public var agency: String
+        public var kind: RoomKind
+    }
+
+    public struct CaptureFormat: Sendable, Equatable {
+        public enum PixelFormat: String, Sendable, CaseIterable {
+            /// Prefer MJPEG, fall back to a raw format: what a real room wants.
+            case auto, mjpeg, yuyv, nv12
+        }
+        public var pixelFormat: PixelFormat
+        public var width: Int
+        public var height: Int
+        public var fps: Int
+
+        public static let `default` = CaptureFormat(pixelFormat: .auto, width: 1280, height: 720, fps: 25)
+    }
+
+    /// A V4L2 camera or `synthetic` (a generated test pattern, demo and tests only).
+    public enum VideoSource: Sendable, Equatable {
+        case v4l2(path: String)
+        case synthetic
+    }
+
+    /// An ALSA capture device (e.g. `hw:CARD=S01,DEV=0`) or `synthetic` (a tone).
+    public enum AudioSource: Sendable, Equatable {
+        case alsa(device: String)
+        case synthetic
+    }
+
+    public struct Station: Sendable, Equatable {
+        public var id: String
+        public var host: String?
+        public var camera: VideoSource?
+        public var format: CaptureFormat
+        public var microphone: AudioSource?
+    }
+
+    public struct RoomCamera: Sendable, Equatable {
+        public var id: String
+        public var name: String
+        public var camera: VideoSource
+        public var format: CaptureFormat
+        public var microphone: AudioSource?
+    }
+
+    public struct Storage: Sendable, Equatable {
+        public var stateDirectory: String
+        public var recordingsDirectory: String
+        public var packagesDirectory: String
+        public var segmentSeconds: Int
+        /// Recording stops cleanly (and an alarm is raised) below this much free space.
+        public var minimumFreeBytes: Int64
+        public var databasePath: String { stateDirectory + "/roomd.sqlite" }
+    }
+
+    public struct Retention: Sendable, Equatable {
+        /// Local copies of delivered and acknowledged sessions are kept this long.
+        public var keepDeliveredDays: Int
+        /// Recordings outside any session (idle room) are kept this long.
+        public var keepUnassignedDays: Int
+    }
+
+    public struct API: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var adminSocket: String
+    }
+
+    public enum Role: String, Sendable, CaseIterable {
+        case station, `operator`, supervisor, platform
+    }
+
+    public struct RoleRule: Sendable, Equatable {
+        public enum Match: Sendable, Equatable {
+            /// The certificate carries exactly this subjectAltName URI.
+            case sanURI(String)
+            /// A SAN URI starting with this prefix; for stations the rest is the station id.
+            case sanURIPrefix(String)
+            /// The certificate was issued by the CA in this file.
+            case issuerCA(path: String)
+        }
+        public var role: Role
+        public var match: Match
+
+        public init(role: Role, match: Match) {
+            self.role = role
+            self.match = match
+        }
+    }
+
+    public struct TLS: Sendable, Equatable {
+        public var certificate: String
+        public var key: String
+        /// Trust anchors for client certificates. Issuer CAs named in `roles` are added.
+        public var clientCAs: [String]
+        public var roles: [RoleRule]
+    }
+
+    public struct Platform: Sendable, Equatable {
+        public var endpoint: String
+        public var caCertificate: String?
+    }
+
+    public struct Logging: Sendable, Equatable {
+        public enum Level: String, Sendable, CaseIterable {
+            case trace, debug, info, notice, warning, error, critical
+        }
+        public var level: Level
+    }
+}

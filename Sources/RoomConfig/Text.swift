@@ -1,0 +1,47 @@
+import Glibc
+
+/// Small text rules and formats, written out by hand: Foundation's regular
+/// expressions and date formatters pull in ICU, whose pages alone cost the
+/// daemon several megabytes of resident memory.
+public enum Text {
+    /// UTC time as `2026-11-26T17:58:10.744Z` (RFC 3339, milliseconds).
+    public static func iso8601(nanoseconds: Int64) -> String {
+        var seconds = time_t(nanoseconds / 1_000_000_000)
+        let millis = Int((nanoseconds % 1_000_000_000) / 1_000_000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
+    }
+
+    static func isASCIIAlphanumeric(_ c: Character) -> Bool {
+        c.isASCII && (c.isLetter || c.isNumber)
+    }
+
+    /// `S01`, `C07`: a letter and exactly two digits.
+    static func isDeviceID(_ text: String, prefix: Character) -> Bool {
+        let chars = Array(text)
+        return chars.count == 3 && chars[0] == prefix && chars[1].isASCII && chars[1].isNumber
+            && chars[2].isASCII && chars[2].isNumber
+    }
+
+    /// 1–64 of letters, digits, `.`, `_`, `-`, starting with a letter or digit.
+    static func isRoomID(_ text: String) -> Bool {
+        guard let first = text.first, isASCIIAlphanumeric(first), text.count <= 64 else { return false }
+        return text.allSatisfy { isASCIIAlphanumeric($0) || $0 == "." || $0 == "_" || $0 == "-" }
+    }
+
+    /// An ALSA PCM name: `hw:CARD=S01,DEV=0`, `plughw:1,0`, `default`, a
+    /// `pcm.NAME` defined in asound.conf, …
+    static func isALSAName(_ text: String) -> Bool {
+        let known = ["hw", "plughw", "dsnoop", "default", "sysdefault", "null", "file"]
+        let head = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        if known.contains(head) { return !text.contains(where: { $0.isWhitespace }) }
+        guard let first = text.first, first.isASCII, first.isLetter || first == "_" else { return false }
+        return text.allSatisfy { isASCIIAlphanumeric($0) || $0 == "_" }
+    }
+}

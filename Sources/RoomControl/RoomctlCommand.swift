@@ -1,0 +1,140 @@
+import Foundation
+import ArgumentParser
+import Identity
+import RoomConfig
+
+@main
+struct RoomctlCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "roomctl",
+        abstract: "Install, inspect and operate a roomd evaluation room.",
+        subcommands: [Status.self, PKI.self])
+}
+
+struct AdminSocketOptions: ParsableArguments {
+    @Option(help: "roomd's configuration (to find the admin socket).")
+    var config: String = ConfigLoader.defaultPath
+
+    @Option(help: "The admin socket; overrides --config.")
+    var socket: String?
+
+    func resolve() throws -> String {
+        if let socket { return socket }
+        if let env = ProcessInfo.processInfo.environment["ROOMD_ADMIN_SOCKET"], !env.isEmpty { return env }
+        guard let path = ConfigLoader.adminSocketPath(configPath: config) else {
+            throw ValidationError("cannot find the admin socket: \(config) is missing or names none; pass --socket PATH")
+        }
+        return path
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the room, its stations and the daemon's services.")
+
+    @OptionGroup var socket: AdminSocketOptions
+
+    @Flag(help: "Print JSON for scripts instead of a table.")
+    var json = false
+
+    @Option(help: "How many recent events to show.")
+    var events = 10
+
+    func run() throws {
+        let client = AdminClient(socketPath: try socket.resolve())
+        let (status, body) = try client.get("/v1/status?events=\(events)")
+        guard status == 200 else {
+            throw ValidationError("roomd answered HTTP \(status): \(String(decoding: body, as: UTF8.self))")
+        }
+        if json {
+            FileHandle.standardOutput.write(Data(body))
+            return
+        }
+        let room = try JSONDecoder().decode(RoomStatus.self, from: Data(body))
+        print(StatusTable.render(room))
+        if !room.healthy { throw ExitCode(3) }
+    }
+}
+
+enum StatusTable {
+    static func render(_ s: RoomStatus) -> String {
+        var out: [String] = []
+        out.append("Room      \(s.room.id)  \(s.room.name)  (\(s.room.kind))")
+        out.append("Agency    \(s.room.agency)")
+        out.append("Daemon    roomd \(s.daemon.version), pid \(s.daemon.pid), up \(duration(s.daemon.uptimeSeconds)), since \(s.daemon.startedAt)")
+        out.append("Health    \(s.healthy ? "OK / 正常" : "DEGRADED / 异常")")
+        out.append("")
+        out.append(table(header: ["SERVICE", "HEALTH", "DETAIL"],
+                         rows: s.services.map { [$0.name, $0.healthy ? "ok" : "FAILING", $0.detail] }))
+        out.append("")
+        out.append(table(header: ["STATION", "STATE", "HOST", "CAMERA", "MICROPHONE", "LAST SEEN"],
+                         rows: s.stations.map { [$0.id, $0.state, $0.host ?? "-", $0.camera ?? "-", $0.microphone ?? "-", $0.lastSeen ?? "-"] }))
+        if !s.devices.isEmpty {
+            out.append("")
+            out.append(table(header: ["DEVICE", "RECORDING", "FPS", "FRAMES", "DROPPED", "XRUNS", "SEGMENTS", "LAST SEGMENT", "DETAIL"],
+                             rows: s.devices.map {
+                                 [$0.id + ($0.synthetic ? " (synthetic)" : ""), $0.state, String($0.framesPerSecond), String($0.frames),
+                                  String($0.droppedFrames), String($0.audioXruns), String($0.segmentsClosed), $0.lastSegmentClosed ?? "-", $0.detail]
+                             }))
+        }
+        if !s.recentEvents.isEmpty {
+            out.append("")
+            out.append(table(header: ["TIME", "SEVERITY", "EVENT", "SUBJECT"],
+                             rows: s.recentEvents.map { [$0.time, $0.severity, $0.kind, $0.subject ?? "-"] }))
+        }
+        return out.joined(separator: "\n")
+    }
+
+    static func duration(_ seconds: Int64) -> String {
+        let h = seconds / 3600, m = (seconds % 3600) / 60, s = seconds % 60
+        return h > 0 ? "\(h)h\(m)m" : m > 0 ? "\(m)m\(s)s" : "\(s)s"
+    }
+
+    /// Columns padded by display width: CJK characters take two cells.
+    static func table(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { width($0[column]) }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - width(cell) + 2)
+            }.joined()
+        }.joined(separator: "\n")
+    }
+
+    static func width(_ text: String) -> Int {
+        text.unicodeScalars.reduce(0) { $0 + (($1.value >= 0x1100 && $1.properties.isIdeographic) || (0xFF00...0xFFEF).contains($1.value) || (0x3000...0x303F).contains($1.value) ? 2 : 1) }
+    }
+}
+
+struct PKI: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pki", abstract: "The room's certificates.", subcommands: [Init.self])
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a demo/test PKI: room CA, server, S01..S08, operator, supervisor, platform (ECDSA P-256).")
+
+        @Option(help: "Folder to write into (created if missing).")
+        var dir: String
+
+        @Option(help: "Room id written into the certificates.")
+        var roomId = "DEMO-ROOM"
+
+        @Option(help: "DNS name(s) of the room server.")
+        var serverName: [String] = ["localhost"]
+
+        @Option(help: "IP address(es) of the room server.")
+        var serverIP: [String] = ["127.0.0.1", "::1"]
+
+        @Flag(help: "Replace an existing room CA (every certificate it issued stops working).")
+        var force = false
+
+        func run() throws {
+            let pki = DemoPKI(directory: dir, roomID: roomId)
+            let issued = try pki.create(serverNames: serverName, serverIPs: serverIP, force: force)
+            for item in issued {
+                print("\(item.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(item.certificatePath)  sha256:\(item.fingerprint.prefix(16))…")
+            }
+            print("private keys are mode 0600; keep \(pki.layout.caKey) offline in a real room / 私钥权限为0600")
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Hummingbird
+import Metrics
+import NIOCore
+import Prometheus
+import RoomConfig
+
+/// The HTTPS API's handlers. Who may call what is decided before these run,
+/// by ``AccessMiddleware`` from ``AccessPolicy/table``.
+struct APIRoutes: Sendable {
+    let store: StateStore
+    let status: StatusReporter
+    let health: HealthRegistry
+    let metrics: PrometheusCollectorRegistry
+    let events: EventRecorder
+    let recording: RecordingService
+
+    /// Every route registered here must have an entry in AccessPolicy.table.
+    static let routes: [(HTTPRequest.Method, String)] = [
+        (.get, "/healthz"), (.get, "/readyz"), (.get, "/metrics"), (.get, "/v1/room"),
+        (.get, "/v1/station/self"), (.post, "/v1/station/heartbeat"), (.get, "/v1/events"),
+    ]
+
+    func register(on router: Router<RoomRequestContext>) {
+        router.get("/healthz") { _, _ in
+            try Response.json(["status": "ok"])
+        }
+        router.get("/readyz") { _, _ in
+            let reports = await health.evaluate()
+            let ready = reports.allSatisfy(\.healthy)
+            return try Response.json(ReadyBody(ready: ready, checks: reports), status: ready ? .ok : .serviceUnavailable)
+        }
+        router.get("/metrics") { _, _ in
+            await refreshGauges()
+            var buffer = ByteBuffer()
+            buffer.writeBytes(metrics.emitToBuffer())
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: buffer))
+        }
+        router.get("/v1/room") { _, _ in
+            try Response.json(try await status.snapshot())
+        }
+        router.get("/v1/station/self") { _, context in
+            guard let id = context.peer?.stationID,
+                  let row = try await store.stations().first(where: { $0.id == id })
+            else {
+                return Response.problem(.notFound, code: "station-unknown", chinese: "本终端未在评标室登记，请联系代理机构管理员。",
+                                        english: "station record not found")
+            }
+            return try Response.json(row)
+        }
+        router.post("/v1/station/heartbeat") { request, context in
+            guard let peer = context.peer, let id = peer.stationID else {
+                return Response.problem(.forbidden, code: "not-a-station", chinese: "仅评审终端可上报状态。", english: "not a station")
+            }
+            let body = try await request.body.collect(upTo: 16 * 1024)
+            let bytes = Array(buffer: body)
+            guard (try? JSONSerialization.jsonObject(with: Data(bytes))) is [String: Any] else {
+                return Response.problem(.badRequest, code: "bad-heartbeat", chinese: "终端状态报告格式错误，请升级终端程序。",
+                                        english: "heartbeat body must be a JSON object")
+            }
+            try await store.recordHeartbeat(station: id, at: Clock.wallNanoseconds(), address: context.remoteAddress,
+                                            report: String(decoding: bytes, as: UTF8.self))
+            return Response(status: .noContent)
+        }
+        router.get("/v1/events") { request, _ in
+            let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 50, 1), 1000)
+            return try Response.json(try await store.recentEvents(limit: limit))
+        }
+    }
+
+    private struct ReadyBody: Encodable {
+        var ready: Bool
+        var checks: [HealthReport]
+    }
+
+    /// Gauges that describe current state are computed at scrape time.
+    private func refreshGauges() async {
+        recording.refreshMetrics()
+        guard let snapshot = try? await status.snapshot(events: 0) else { return }
+        Gauge(label: "roomd_stations_online").record(snapshot.stations.filter { $0.state == "online" }.count)
+        Gauge(label: "roomd_uptime_seconds").record(snapshot.daemon.uptimeSeconds)
+        for service in snapshot.services {
+            Gauge(label: "roomd_health_check_ok", dimensions: [("check", service.name)]).record(service.healthy ? 1 : 0)
+        }
+    }
+}

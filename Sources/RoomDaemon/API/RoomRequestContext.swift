@@ -1,0 +1,43 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Per-request context: Hummingbird's core storage, the connection (for the
+/// TLS peer certificate) and, once the access middleware has run, who is calling.
+struct RoomRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+    var peer: PeerIdentity?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+        peer = nil
+    }
+
+    var remoteAddress: String? { channel.remoteAddress?.ipAddress }
+}
+
+/// What every refusal looks like on the wire: a code for programs, a Chinese
+/// message for the person at the station or console, English for logs.
+struct APIErrorBody: Codable, Sendable {
+    var error: String
+    var message: String
+    var detail: String
+}
+
+extension Response {
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        var buffer = ByteBuffer()
+        buffer.writeBytes(try encoder.encode(value))
+        buffer.writeString("\n")
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: buffer))
+    }
+
+    static func problem(_ status: HTTPResponse.Status, code: String, chinese: String, english: String) -> Response {
+        (try? json(APIErrorBody(error: code, message: chinese, detail: english), status: status))
+            ?? Response(status: status)
+    }
+}

@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import RoomConfig
+
+/// Builds the ``RoomStatus`` snapshot from the store and the health checks.
+struct StatusReporter: Sendable {
+    static let version = "0.1.0"
+    /// A station that has not reported for this long is shown offline.
+    static let stationOfflineAfterNanoseconds: Int64 = 30_000_000_000
+
+    let config: RoomConfiguration
+    let store: StateStore
+    let health: HealthRegistry
+    let recording: RecordingService
+    let startedWall: Int64
+    let startedMonotonic: Int64
+
+    func snapshot(events: Int = 10) async throws -> RoomStatus {
+        let reports = await health.evaluate()
+        let now = Clock.wallNanoseconds()
+        let configured = Set(config.stations.map(\.id))
+        let stations = try await store.stations().filter { configured.contains($0.id) }.map { row -> RoomStatus.Station in
+            let state: String
+            if let seen = row.lastSeenNanoseconds {
+                state = now - seen <= Self.stationOfflineAfterNanoseconds ? "online" : "offline"
+            } else {
+                state = "never-seen"
+            }
+            return .init(id: row.id, host: row.host, camera: row.camera, microphone: row.microphone, state: state,
+                         lastSeen: row.lastSeenNanoseconds.map(Self.iso8601), lastSeenAddress: row.lastSeenAddress)
+        }
+        let recent = try await store.recentEvents(limit: events).map {
+            RoomStatus.Event(id: $0.id, time: Self.iso8601($0.timeNanoseconds), kind: $0.kind, severity: $0.severity,
+                             subject: $0.subject, detail: $0.detail)
+        }
+        return RoomStatus(
+            room: .init(id: config.room.id, name: config.room.name, agency: config.room.agency, kind: config.room.kind.rawValue),
+            daemon: .init(version: Self.version, pid: getpid(), startedAt: Self.iso8601(startedWall),
+                          uptimeSeconds: (Clock.monotonicNanoseconds() - startedMonotonic) / 1_000_000_000,
+                          configPath: config.sourcePath, databasePath: config.storage.databasePath),
+            healthy: reports.allSatisfy(\.healthy),
+            services: reports.map { .init(name: $0.name, healthy: $0.healthy, detail: $0.detail) },
+            stations: stations,
+            devices: recording.recorders.map { recorder in
+                let s = recorder.status
+                return RoomStatus.Device(
+                    id: recorder.configuration.device, state: s.state.rawValue, detail: s.detail,
+                    synthetic: recorder.configuration.synthetic, framesPerSecond: (s.framesPerSecond * 10).rounded() / 10,
+                    frames: s.frames, droppedFrames: s.droppedFrames, audioXruns: s.audioXruns,
+                    bytesWritten: s.bytesWritten, segmentsClosed: s.segmentsClosed,
+                    lastSegmentClosed: s.lastSegmentClosedWall > 0 ? Self.iso8601(s.lastSegmentClosedWall) : nil)
+            },
+            recentEvents: recent)
+    }
+
+    static func iso8601(_ nanoseconds: Int64) -> String {
+        Text.iso8601(nanoseconds: nanoseconds)
+    }
+}

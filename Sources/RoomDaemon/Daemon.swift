@@ -1,0 +1,184 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import Identity
+import Logging
+import Metrics
+import NIOCore
+import NIOSSL
+import Prometheus
+import RoomConfig
+import ServiceLifecycle
+
+/// sysexits(3) codes roomd exits with, so systemd (RestartPreventExitStatus)
+/// and installers can tell a broken installation from a crash.
+enum ExitStatus {
+    static let ok: Int32 = 0
+    static let dataError: Int32 = 65      // EX_DATAERR: database from a newer roomd
+    static let cannotCreate: Int32 = 73   // EX_CANTCREAT: state folders
+    static let config: Int32 = 78         // EX_CONFIG
+}
+
+struct DaemonFailure: Error, CustomStringConvertible {
+    var status: Int32
+    var description: String
+}
+
+/// Wires the daemon together and runs it until SIGTERM/SIGINT.
+enum Daemon {
+    static func run(config: RoomConfiguration) async throws {
+        let logger = Logger(label: "roomd")
+        let startedWall = Clock.wallNanoseconds()
+        let startedMonotonic = Clock.monotonicNanoseconds()
+        umask(0o027)
+
+        for directory in [config.storage.stateDirectory, config.storage.recordingsDirectory,
+                          config.storage.packagesDirectory, (config.api.adminSocket as NSString).deletingLastPathComponent] {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw DaemonFailure(status: ExitStatus.cannotCreate, description: "cannot create \(directory): \(error) / 无法创建目录")
+            }
+        }
+
+        let store: StateStore
+        do {
+            store = try StateStore(path: config.storage.databasePath)
+        } catch let error as StateStore.OpenError {
+            throw DaemonFailure(status: ExitStatus.dataError, description: error.description)
+        }
+        try store.syncStations(config.stations)
+        let events = EventRecorder(store: store, logger: logger)
+
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        let (tls, mapper) = try makeTLS(config)
+        let health = HealthRegistry()
+        let apiFlag = ReadinessFlag()
+        let adminFlag = ReadinessFlag()
+        health.register("store") {
+            do {
+                try await store.ping()
+                return HealthReport(name: "store", healthy: true, detail: config.storage.databasePath)
+            } catch {
+                return HealthReport(name: "store", healthy: false, detail: "\(error)")
+            }
+        }
+        health.register("api") {
+            let flag = apiFlag.current
+            return HealthReport(name: "api", healthy: flag.up, detail: flag.detail)
+        }
+        health.register("admin") {
+            let flag = adminFlag.current
+            return HealthReport(name: "admin", healthy: flag.up, detail: flag.detail)
+        }
+
+        let recording = RecordingService(config: config, store: store, logger: logger)
+        health.registerMany {
+            var reports = recording.health().map { report in
+                var report = report
+                report.watchdog = false
+                return report
+            }
+            let alive = recording.recordersAlive()
+            reports.append(HealthReport(name: "recorder threads", healthy: alive,
+                                        detail: alive ? "\(recording.recorders.count) alive" : "a recorder thread stopped making progress"))
+            return reports
+        }
+
+        let status = StatusReporter(config: config, store: store, health: health, recording: recording,
+                                    startedWall: startedWall, startedMonotonic: startedMonotonic)
+        let notifier = SystemdNotifier()
+        let systemd = SystemdService(
+            notifier: notifier, health: health, logger: logger, waitFor: ["api", "admin"],
+            readyStatus: "serving room \(config.room.id); API on \(config.api.host):\(config.api.port)")
+
+        let router = Router(context: RoomRequestContext.self)
+        router.add(middleware: AccessMiddleware(mapper: mapper, events: events))
+        APIRoutes(store: store, status: status, health: health, metrics: registry, events: events, recording: recording)
+            .register(on: router)
+        let api = Application(
+            router: router,
+            server: try .tls(.http1(), tlsConfiguration: tls),
+            configuration: .init(address: .hostname(config.api.host, port: config.api.port), serverName: "roomd"),
+            onServerRunning: { channel in
+                apiFlag.set(true, "listening on \(channel.localAddress.map { "\($0)" } ?? "?")")
+                logger.notice("HTTPS API listening (mutual TLS)", metadata: ["address": .string("\(channel.localAddress.map { "\($0)" } ?? "?")")])
+                systemd.listenerUp("api")
+            },
+            logger: logger)
+
+        try UnixSocketFile.removeStale(config.api.adminSocket)
+        let adminRouter = Router()
+        AdminRoutes(status: status).register(on: adminRouter)
+        let socketPath = config.api.adminSocket
+        let admin = Application(
+            router: adminRouter,
+            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "roomd-admin"),
+            onServerRunning: { _ in
+                chmod(socketPath, 0o660)
+                adminFlag.set(true, socketPath)
+                logger.notice("admin socket listening", metadata: ["path": .string(socketPath)])
+                systemd.listenerUp("admin")
+            },
+            logger: logger)
+
+        await events.record(kind: "daemon.started", severity: "info", subject: config.room.id,
+                            detail: ["version": StatusReporter.version, "config": config.sourcePath, "pid": "\(getpid())"])
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: api),
+                    .init(service: admin),
+                    .init(service: recording),
+                    .init(service: systemd, successTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.error("service group failed", metadata: ["error": .string("\(error)")])
+            await events.record(kind: "daemon.failed", severity: "error", subject: config.room.id, detail: ["error": "\(error)"])
+            try? store.close()
+            throw error
+        }
+        await events.record(kind: "daemon.stopped", severity: "info", subject: config.room.id, detail: ["reason": "signal"])
+        try store.close()
+        unlink(socketPath)
+        logger.notice("roomd stopped cleanly; all writers flushed / 已安全停止")
+    }
+
+    /// Server certificate, client trust anchors and the role mapper. Problems
+    /// here are configuration problems (exit 78).
+    static func makeTLS(_ config: RoomConfiguration) throws -> (TLSConfiguration, RoleMapper) {
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(config.tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: config.tls.key, format: .pem)
+            var issuers: [String: Certificate] = [:]
+            var anchorFiles = config.tls.clientCAs
+            for rule in config.tls.roles {
+                if case .issuerCA(let path) = rule.match {
+                    issuers[path] = try Certificate(pem: Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+                    anchorFiles.append(path)
+                }
+            }
+            var anchors: [NIOSSLCertificate] = []
+            for file in Set(anchorFiles).sorted() { anchors += try NIOSSLCertificate.fromPEMFile(file) }
+
+            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            // Server side, this means: demand a client certificate and verify its chain.
+            tls.certificateVerification = .noHostnameVerification
+            tls.trustRoots = .certificates(anchors)
+            tls.minimumTLSVersion = .tlsv12
+            let mapper = RoleMapper(rules: config.tls.roles, stationIDs: Set(config.stations.map(\.id)), issuers: issuers)
+            return (tls, mapper)
+        } catch {
+            throw DaemonFailure(status: ExitStatus.config, description: "TLS material in \(config.sourcePath) is unusable (tls.certificate / tls.key / tls.client_ca): \(error) / TLS证书或私钥无法使用")
+        }
+    }
+}

@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import RoomConfig
+
+/// Log lines for journald when running under systemd (`JOURNAL_STREAM` set):
+/// `<N>` syslog priority prefixes and no timestamp (journald adds its own).
+/// Otherwise ISO-8601 timestamps for a terminal. Always to stderr, one write
+/// per line so lines from different threads never interleave.
+struct JournalLogHandler: LogHandler {
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level
+    let label: String
+    let journal: Bool
+
+    init(label: String, level: Logger.Level, journal: Bool = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil) {
+        self.label = label
+        self.logLevel = level
+        self.journal = journal
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    static func priority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: 7
+        case .info: 6
+        case .notice: 5
+        case .warning: 4
+        case .error: 3
+        case .critical: 2
+        }
+    }
+
+    func log(event: LogEvent) {
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        let fields = merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let line: String
+        if journal {
+            line = "<\(Self.priority(event.level))>\(label): \(event.message)\(fields)\n"
+        } else {
+            let stamp = Text.iso8601(nanoseconds: Clock.wallNanoseconds())
+            line = "\(stamp) \(event.level.rawValue.uppercased()) \(label): \(event.message)\(fields)\n"
+        }
+        var bytes = Array(line.utf8)
+        bytes.withUnsafeMutableBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = Glibc.write(2, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 { if errno == EINTR { continue } else { return } }
+                offset += written
+            }
+        }
+    }
+}

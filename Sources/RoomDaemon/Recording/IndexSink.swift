@@ -1,0 +1,126 @@
+import Archive
+import Capture
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+
+/// Connects recorders to the segment index and the event log. Called on
+/// recorder threads; GRDB's synchronous API blocks only that thread.
+final class IndexSink: SegmentSink, Sendable {
+    let index: SegmentIndex
+    let store: StateStore
+    let logger: Logger
+
+    init(index: SegmentIndex, store: StateStore, logger: Logger) {
+        self.index = index
+        self.store = store
+        self.logger = logger
+    }
+
+    func nextSequence(device: String) throws -> Int64 { try index.nextSequence(device: device) }
+
+    func segmentOpened(_ segment: SegmentOpened) throws -> Int64 {
+        try index.opened(device: segment.device, sequence: segment.sequence, path: segment.path,
+                         wallStartNs: segment.wallStartNanoseconds, monotonicStartNs: segment.monotonicStartNanoseconds,
+                         videoCodec: segment.videoCodec, audioCodec: segment.audioCodec, synthetic: segment.synthetic)
+    }
+
+    func segmentProgressed(id: Int64, _ progress: SegmentProgress) {
+        do {
+            try index.progressed(id: id, durableBytes: progress.durableBytes, wallEndNs: progress.wallEndNanoseconds, frames: progress.frames)
+        } catch {
+            logger.error("segment progress not recorded", metadata: ["id": .string(String(id)), "error": .string("\(error)")])
+        }
+    }
+
+    func segmentClosed(id: Int64, _ closed: SegmentClosed) throws {
+        try index.closed(id: id, wallEndNs: closed.wallEndNanoseconds, frames: closed.frames, droppedFrames: closed.droppedFrames,
+                         audioXruns: closed.audioXruns, bytes: closed.bytes, sha256: closed.sha256, reason: closed.reason)
+    }
+
+    func captureEvent(_ event: CaptureEvent) {
+        let severity: String = switch event.kind {
+        case .segmentClosed, .deviceReturned, .diskSpaceReturned: "info"
+        case .framesDropped, .audioXrun: "warning"
+        case .deviceMissing, .deviceLost, .recordingError: "error"
+        case .diskFull: "critical"
+        }
+        do {
+            try store.appendEventNow(kind: event.kind.rawValue, severity: severity, subject: event.device,
+                                     detail: event.detail, at: event.wallNanoseconds)
+        } catch {
+            logger.critical("could not store capture event; evidence may be incomplete / 录像事件未能写入",
+                            metadata: ["kind": .string(event.kind.rawValue), "error": .string("\(error)")])
+        }
+    }
+}
+
+/// Start-up agreement between the index and the disk (Moonfire-NVR's rule:
+/// nothing is dropped silently).
+struct IndexRecovery {
+    let index: SegmentIndex
+    let sink: IndexSink
+    let logger: Logger
+    let root: String
+
+    func run() throws {
+        // 1. Segments being written when roomd stopped: cut back to the last
+        //    whole fragment, rehash, mark recovered.
+        for row in try index.rows(state: .writing) {
+            guard FileManager.default.fileExists(atPath: row.path) else {
+                try index.markMissing(id: row.id)
+                sink.captureEvent(CaptureEvent(kind: .recordingError, device: row.device, wallNanoseconds: wallNow(),
+                                               detail: ["segment": String(row.id), "path": row.path, "problem": "file of a writing segment is missing"]))
+                continue
+            }
+            let repaired = try SegmentRepair.repair(path: row.path)
+            try index.recovered(id: row.id, wallEndNs: row.wallStartNs + repaired.durationNanoseconds, frames: repaired.videoFrames,
+                                bytes: repaired.bytes, sha256: repaired.sha256, reason: "crash-recovered")
+            logger.warning("segment recovered after unclean stop", metadata: [
+                "path": .string(row.path), "kept": .string(String(repaired.bytes)), "removed": .string(String(repaired.removedBytes)),
+            ])
+            sink.captureEvent(CaptureEvent(kind: .recordingError, device: row.device, wallNanoseconds: wallNow(), detail: [
+                "segment": String(row.id), "path": row.path, "problem": "recovered after unclean stop",
+                "kept_bytes": String(repaired.bytes), "removed_bytes": String(repaired.removedBytes), "sha256": repaired.sha256,
+                "duration_ms": String(repaired.durationNanoseconds / 1_000_000),
+            ]))
+        }
+        // 2. Rows whose file is gone.
+        for state in [SegmentIndex.State.closed, .recovered, .orphan] {
+            for row in try index.rows(state: state) where !FileManager.default.fileExists(atPath: row.path) {
+                try index.markMissing(id: row.id)
+                sink.captureEvent(CaptureEvent(kind: .recordingError, device: row.device, wallNanoseconds: wallNow(),
+                                               detail: ["segment": String(row.id), "path": row.path, "problem": "segment file is missing"]))
+            }
+        }
+        // 3. Files with no row.
+        let known = try index.allPaths()
+        guard let walker = FileManager.default.enumerator(atPath: root) else { return }
+        for case let relative as String in walker where relative.hasSuffix(".mp4") {
+            let path = root + "/" + relative
+            guard !known.contains(path) else { continue }
+            let device = String(relative.split(separator: "/").first ?? "unknown")
+            let repaired = try SegmentRepair.repair(path: path)
+            let start = Self.wallStart(fromName: path) ?? 0
+            let id = try index.indexOrphan(device: device, path: path, wallStartNs: start, wallEndNs: start + repaired.durationNanoseconds,
+                                           frames: repaired.videoFrames, bytes: repaired.bytes, sha256: repaired.sha256)
+            sink.captureEvent(CaptureEvent(kind: .recordingError, device: device, wallNanoseconds: wallNow(),
+                                           detail: ["segment": String(id), "path": path, "problem": "file found without an index row; indexed as orphan"]))
+        }
+    }
+
+    private func wallNow() -> Int64 { Int64(Date().timeIntervalSince1970 * 1e9) }
+
+    /// `…/20261126T175800Z_000012.mp4` → ns since the epoch.
+    static func wallStart(fromName path: String) -> Int64? {
+        let name = path.split(separator: "/").last.map(String.init) ?? ""
+        let stamp = Array(name.prefix(16))
+        guard stamp.count == 16, stamp[8] == "T", stamp[15] == "Z" else { return nil }
+        func num(_ range: Range<Int>) -> Int32? { Int32(String(stamp[range])) }
+        guard let y = num(0..<4), let mo = num(4..<6), let d = num(6..<8), let h = num(9..<11), let mi = num(11..<13), let s = num(13..<15)
+        else { return nil }
+        var t = tm()
+        t.tm_year = y - 1900; t.tm_mon = mo - 1; t.tm_mday = d; t.tm_hour = h; t.tm_min = mi; t.tm_sec = s
+        return Int64(timegm(&t)) * 1_000_000_000
+    }
+}

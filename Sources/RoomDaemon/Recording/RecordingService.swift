@@ -1,0 +1,151 @@
+import Archive
+import Capture
+import Foundation
+import GRDB
+import Logging
+import Metrics
+import NIOConcurrencyHelpers
+import RoomConfig
+import ServiceLifecycle
+
+/// Runs one ``Recorder`` per configured camera/microphone, and owns the
+/// start-up repair of the segment index.
+final class RecordingService: Service, Sendable {
+    let recorders: [Capture.Recorder]
+    private let index: SegmentIndex
+    private let sink: IndexSink
+    private let logger: Logger
+    private let recordingsDirectory: String
+
+    init(config: RoomConfiguration, store: StateStore, logger: Logger) {
+        self.logger = logger
+        let index = SegmentIndex(writer: store.pool)
+        let sink = IndexSink(index: index, store: store, logger: logger)
+        self.index = index
+        self.sink = sink
+        recordingsDirectory = config.storage.recordingsDirectory
+        recorders = Self.configurations(config).map { Capture.Recorder(configuration: $0, sink: sink, logger: logger) }
+    }
+
+    static func configurations(_ config: RoomConfiguration) -> [RecorderConfiguration] {
+        func video(_ source: RoomConfiguration.VideoSource?, _ format: RoomConfiguration.CaptureFormat) -> RecorderConfiguration.Video? {
+            switch source {
+            case .synthetic?: return .synthetic(width: format.width, height: format.height, fps: format.fps)
+            case .v4l2(let path)?:
+                let preferred: PixelLayout? = switch format.pixelFormat {
+                case .auto: nil
+                case .mjpeg: .mjpeg
+                case .yuyv: .yuyv
+                case .nv12: .nv12
+                }
+                return .v4l2(path: path, preferred: preferred, width: format.width, height: format.height, fps: format.fps)
+            case nil: return nil
+            }
+        }
+        func audio(_ source: RoomConfiguration.AudioSource?) -> RecorderConfiguration.Audio? {
+            switch source {
+            case .synthetic?: .synthetic
+            case .alsa(let device)?: .alsa(device: device)
+            case nil: nil
+            }
+        }
+        let storage = config.storage
+        let stations = config.stations.compactMap { station -> RecorderConfiguration? in
+            guard station.camera != nil || station.microphone != nil else { return nil }
+            return RecorderConfiguration(device: station.id, video: video(station.camera, station.format), audio: audio(station.microphone),
+                                         directory: storage.recordingsDirectory, segmentSeconds: storage.segmentSeconds,
+                                         minimumFreeBytes: storage.minimumFreeBytes)
+        }
+        let cameras = config.roomCameras.map { camera in
+            RecorderConfiguration(device: camera.id, video: video(camera.camera, camera.format), audio: audio(camera.microphone),
+                                  directory: storage.recordingsDirectory, segmentSeconds: storage.segmentSeconds,
+                                  minimumFreeBytes: storage.minimumFreeBytes)
+        }
+        return stations + cameras
+    }
+
+    /// Brings the index and the disk into agreement after an unclean stop.
+    /// Runs before any recorder starts; blocking file work, so on its own thread.
+    func recover() async throws {
+        let index = self.index, sink = self.sink, logger = self.logger, root = recordingsDirectory
+        try await onThread {
+            try IndexRecovery(index: index, sink: sink, logger: logger, root: root).run()
+        }
+    }
+
+    func run() async throws {
+        try await recover()
+        for recorder in recorders { recorder.start() }
+        logger.notice("recording started", metadata: ["devices": .string(recorders.map(\.configuration.device).joined(separator: ","))])
+        try? await gracefulShutdown()
+        let recorders = self.recorders
+        await onThread { for recorder in recorders { recorder.stop() } }
+        logger.notice("recording stopped; every open segment closed and synced")
+    }
+
+    /// Health: devices that should be producing data are. A device that is
+    /// missing or reconnecting makes the room degraded (readyz, roomctl
+    /// status, STATUS=) but does not starve the watchdog; a recorder whose
+    /// thread stopped making progress does.
+    func health() -> [HealthReport] {
+        let now = MonotonicClock.nowNanoseconds()
+        return recorders.map { recorder in
+            let s = recorder.status
+            let name = "recording \(recorder.configuration.device)"
+            switch s.state {
+            case .recording:
+                let fresh = [recorder.configuration.video != nil ? s.lastVideoMonotonic : now,
+                             recorder.configuration.audio != nil ? s.lastAudioMonotonic : now].allSatisfy { now - $0 < 5_000_000_000 }
+                return HealthReport(name: name, healthy: fresh,
+                                    detail: fresh ? String(format: "%.1f fps, %lld frames, %lld dropped", s.framesPerSecond, s.frames, s.droppedFrames)
+                                        : "no data for 5 s")
+            case .starting:
+                return HealthReport(name: name, healthy: true, detail: "starting")
+            default:
+                return HealthReport(name: name, healthy: false, detail: "\(s.state.rawValue): \(s.detail)")
+            }
+        }
+    }
+
+    /// True while every recorder thread is alive and progressing (the watchdog's condition).
+    func recordersAlive() -> Bool {
+        let now = MonotonicClock.nowNanoseconds()
+        return recorders.allSatisfy { now - $0.status.loopMonotonic < 10_000_000_000 }
+    }
+
+    func refreshMetrics() {
+        let wall = Int64(Date().timeIntervalSince1970 * 1e9)
+        for recorder in recorders {
+            let s = recorder.status
+            let dims = [("device", recorder.configuration.device)]
+            Gauge(label: "roomd_capture_fps", dimensions: dims).record(s.framesPerSecond)
+            Gauge(label: "roomd_capture_frames", dimensions: dims).record(s.frames)
+            Gauge(label: "roomd_capture_dropped_frames", dimensions: dims).record(s.droppedFrames)
+            Gauge(label: "roomd_capture_audio_xruns", dimensions: dims).record(s.audioXruns)
+            Gauge(label: "roomd_capture_bytes_written", dimensions: dims).record(s.bytesWritten)
+            Gauge(label: "roomd_capture_recording", dimensions: dims).record(s.state == .recording ? 1 : 0)
+            if s.lastSegmentClosedWall > 0 {
+                Gauge(label: "roomd_capture_last_segment_age_seconds", dimensions: dims).record(Double(wall - s.lastSegmentClosedWall) / 1e9)
+            }
+        }
+    }
+}
+
+/// Runs blocking work on a dedicated thread, not the Swift concurrency pool.
+func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            do { continuation.resume(returning: try work()) } catch { continuation.resume(throwing: error) }
+        }
+        thread.name = "roomd-blocking"
+        thread.start()
+    }
+}
+
+func onThread(_ work: @escaping @Sendable () -> Void) async {
+    await withCheckedContinuation { continuation in
+        let thread = Thread { work(); continuation.resume() }
+        thread.name = "roomd-blocking"
+        thread.start()
+    }
+}

@@ -1,0 +1,225 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Archive
+import GRDB
+import RoomConfig
+
+/// roomd's SQLite state: stations, events and (as later modules land) the
+/// recording index and the audit ledger. One file, WAL mode.
+///
+/// Durability: `synchronous=FULL` on every connection. SQLite sets synchronous
+/// per connection, not per table, and most of what this database holds is
+/// evidence (events, segment rows, ledger entries), so the whole file pays
+/// the price of an fsync per commit; the non-evidence tables are small.
+final class StateStore: Sendable {
+    /// The newest schema this build knows. Every migration bumps `user_version`.
+    static let schemaVersion = 2
+
+    let pool: DatabasePool
+
+    enum OpenError: Error, CustomStringConvertible {
+        case newerSchema(found: Int, known: Int, path: String)
+        case unknownMigrations([String], path: String)
+
+        var description: String {
+            switch self {
+            case .newerSchema(let found, let known, let path):
+                return "database \(path) was written by a newer roomd (schema \(found), this build knows up to \(known)); refusing to start rather than damage it. Install the newer roomd again, or restore a backup made by this version. / 数据库由更新版本的roomd写入，已拒绝启动以免损坏数据"
+            case .unknownMigrations(let ids, let path):
+                return "database \(path) has migrations this build does not know (\(ids.joined(separator: ", "))); it was written by a newer roomd. Refusing to start. / 数据库版本过新，已拒绝启动"
+            }
+        }
+    }
+
+    init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        configuration.busyMode = .timeout(5)
+        pool = try DatabasePool(path: path, configuration: configuration)
+
+        let migrator = Self.migrator
+        let (found, applied) = try pool.read { db in
+            (try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0, try migrator.appliedIdentifiers(db))
+        }
+        if found > Self.schemaVersion {
+            throw OpenError.newerSchema(found: found, known: Self.schemaVersion, path: path)
+        }
+        let unknown = applied.subtracting(migrator.migrations)
+        if !unknown.isEmpty { throw OpenError.unknownMigrations(unknown.sorted(), path: path) }
+        try migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-foundation") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    value TEXT NOT NULL
+                );
+                CREATE TABLE stations (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    host TEXT,
+                    camera TEXT,
+                    microphone TEXT,
+                    last_seen_ns INTEGER,
+                    last_seen_address TEXT,
+                    last_report TEXT
+                );
+                -- Everything that happened in the room, in order. Evidence: never
+                -- updated, never deleted (the triggers make SQLite refuse).
+                CREATE TABLE events (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    time_ns INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    severity TEXT NOT NULL,
+                    subject TEXT,
+                    detail TEXT NOT NULL
+                );
+                CREATE INDEX events_kind_time ON events(kind, time_ns);
+                CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+                    BEGIN SELECT RAISE(ABORT, 'events are evidence: UPDATE refused'); END;
+                CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+                    BEGIN SELECT RAISE(ABORT, 'events are evidence: DELETE refused'); END;
+                PRAGMA user_version = 1;
+                """)
+        }
+        migrator.registerMigration("v2-segments") { db in
+            try SegmentIndex.createSchema(db)
+            try db.execute(sql: "PRAGMA user_version = 2")
+        }
+        return migrator
+    }
+
+    // MARK: Stations
+
+    /// Makes the stations table match the configuration: new stations are
+    /// added, devices updated; stations no longer configured are kept (their
+    /// history is evidence) but no longer reported.
+    func syncStations(_ stations: [RoomConfiguration.Station]) throws {
+        try pool.write { db in
+            for station in stations {
+                try db.execute(sql: """
+                    INSERT INTO stations (id, host, camera, microphone) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET host = excluded.host, camera = excluded.camera,
+                        microphone = excluded.microphone
+                    """, arguments: [station.id, station.host, station.camera?.label, station.microphone?.label])
+            }
+        }
+    }
+
+    struct StationRow: Sendable, Codable {
+        var id: String
+        var host: String?
+        var camera: String?
+        var microphone: String?
+        var lastSeenNanoseconds: Int64?
+        var lastSeenAddress: String?
+        var lastReport: String?
+    }
+
+    func stations() async throws -> [StationRow] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM stations ORDER BY id").map { row in
+                StationRow(id: row["id"], host: row["host"], camera: row["camera"], microphone: row["microphone"],
+                           lastSeenNanoseconds: row["last_seen_ns"], lastSeenAddress: row["last_seen_address"],
+                           lastReport: row["last_report"])
+            }
+        }
+    }
+
+    func recordHeartbeat(station: String, at time: Int64, address: String?, report: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE stations SET last_seen_ns = ?, last_seen_address = ?, last_report = ? WHERE id = ?",
+                           arguments: [time, address, report, station])
+        }
+    }
+
+    // MARK: Events
+
+    struct Event: Sendable, Codable {
+        var id: Int64
+        var timeNanoseconds: Int64
+        var kind: String
+        var severity: String
+        var subject: String?
+        var detail: String
+    }
+
+    /// Appends an event; durable when this returns.
+    func appendEvent(kind: String, severity: String, subject: String?, detail: [String: String],
+                     at time: Int64 = Clock.wallNanoseconds()) async throws {
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys]), as: UTF8.self)
+        try await pool.write { db in
+            try db.execute(sql: "INSERT INTO events (time_ns, kind, severity, subject, detail) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [time, kind, severity, subject, json])
+        }
+    }
+
+    /// The same, for callers on their own threads (recorders): blocks this thread only.
+    func appendEventNow(kind: String, severity: String, subject: String?, detail: [String: String],
+                        at time: Int64 = Clock.wallNanoseconds()) throws {
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys]), as: UTF8.self)
+        try pool.write { db in
+            try db.execute(sql: "INSERT INTO events (time_ns, kind, severity, subject, detail) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [time, kind, severity, subject, json])
+        }
+    }
+
+    func recentEvents(limit: Int) async throws -> [Event] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM events ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
+                Event(id: row["id"], timeNanoseconds: row["time_ns"], kind: row["kind"], severity: row["severity"],
+                      subject: row["subject"], detail: row["detail"])
+            }
+        }
+    }
+
+    /// A cheap query proving the database answers (the store's health check).
+    func ping() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM meta") }
+    }
+
+    /// Flushes the WAL into the main file and closes every connection.
+    func close() throws {
+        try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        try pool.close()
+    }
+}
+
+enum Clock {
+    static func wallNanoseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    static func monotonicNanoseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}
+
+extension RoomConfiguration.VideoSource {
+    var label: String {
+        switch self {
+        case .v4l2(let path): path
+        case .synthetic: "synthetic"
+        }
+    }
+}
+
+extension RoomConfiguration.AudioSource {
+    var label: String {
+        switch self {
+        case .alsa(let device): device
+        case .synthetic: "synthetic"
+        }
+    }
+}

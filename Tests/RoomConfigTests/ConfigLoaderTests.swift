@@ -1,0 +1,149 @@
+import Foundation
+import Identity
+import Testing
+
+@testable import RoomConfig
+
+/// Config parsing against files in a temporary folder (TLS files must exist).
+struct ConfigLoaderTests {
+    final class Fixture {
+        let dir: String
+        init() throws {
+            dir = NSTemporaryDirectory() + "roomconfig-\(UUID().uuidString)"
+            try DemoPKI(directory: dir + "/pki", roomID: "T").create()
+        }
+        deinit { try? FileManager.default.removeItem(atPath: dir) }
+
+        func parse(_ yaml: String) throws(ConfigError) -> RoomConfiguration {
+            try ConfigLoader.parse(yaml, sourcePath: dir + "/roomd.yaml")
+        }
+
+        func problems(_ yaml: String) -> [ConfigProblem] {
+            do {
+                _ = try parse(yaml)
+                return []
+            } catch {
+                return error.problems
+            }
+        }
+    }
+
+    static let valid = """
+        room:
+          id: R1
+          name: 第一评标室
+          agency: 代理机构
+          kind: evaluation
+        stations:
+          - id: S01
+            camera: /dev/v4l/by-path/pci-0000:00:14.0-usb-0:1:1.0-video-index0
+            format: { pixel_format: mjpeg, width: 1920, height: 1080, fps: 30 }
+            microphone: "hw:CARD=S01,DEV=0"
+          - { id: S02, camera: synthetic, microphone: synthetic }
+        room_cameras:
+          - { id: C01, camera: synthetic }
+        storage:
+          state_dir: state
+          segment_seconds: 30
+        api:
+          listen: "[::]:9443"
+        tls:
+          certificate: pki/server.crt
+          key: pki/server.key
+          client_ca: [pki/room-ca.crt]
+          roles:
+            - { role: station, san_uri_prefix: "urn:roomd:station:" }
+            - { role: supervisor, issuer_ca: pki/room-ca.crt }
+
+        """
+
+    @Test func validConfigurationResolvesPathsAndDefaults() throws {
+        let fixture = try Fixture()
+        let config = try fixture.parse(Self.valid)
+        #expect(config.room.kind == .evaluation)
+        #expect(config.stations.map(\.id) == ["S01", "S02"])
+        #expect(config.stations[0].camera == .v4l2(path: "/dev/v4l/by-path/pci-0000:00:14.0-usb-0:1:1.0-video-index0"))
+        #expect(config.stations[0].format == .init(pixelFormat: .mjpeg, width: 1920, height: 1080, fps: 30))
+        #expect(config.stations[1].format == .default)
+        #expect(config.stations[1].microphone == .synthetic)
+        #expect(config.roomCameras.first?.name == "C01")
+        #expect(config.storage.stateDirectory == fixture.dir + "/state")
+        #expect(config.storage.recordingsDirectory == fixture.dir + "/state/recordings")
+        #expect(config.storage.segmentSeconds == 30)
+        #expect(config.api.host == "::" && config.api.port == 9443)
+        #expect(config.api.adminSocket == fixture.dir + "/state/admin.sock")
+        #expect(config.tls.roles[1].match == .issuerCA(path: fixture.dir + "/pki/room-ca.crt"))
+        #expect(config.retention.keepDeliveredDays == 90)
+        #expect(config.platform == nil)
+        #expect(config.logging.level == .info)
+    }
+
+    @Test func everyProblemIsReportedAtOnceWithPathAndLine() throws {
+        let fixture = try Fixture()
+        let broken = Self.valid
+            .replacingOccurrences(of: "kind: evaluation", with: "kind: auction")
+            .replacingOccurrences(of: "fps: 30", with: "fps: 500")
+            .replacingOccurrences(of: "segment_seconds: 30", with: "segment_seconds: 30\n  colour: blue")
+            .replacingOccurrences(of: "listen: \"[::]:9443\"", with: "listen: nowhere")
+        let problems = fixture.problems(broken)
+        let byPath = Dictionary(problems.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+        #expect(byPath["room.kind"]?.message.contains("'auction' is not one of: opening | evaluation") == true)
+        #expect(byPath["room.kind"]?.line == 5)
+        #expect(byPath["stations[0].format.fps"]?.message.contains("between 1 and 120") == true)
+        #expect(byPath["storage.colour"]?.message.contains("unknown key") == true)
+        #expect(byPath["storage.colour"]?.line == 17)
+        #expect(byPath["api.listen"]?.message.contains("HOST:PORT") == true)
+        #expect(problems.count == 4)
+    }
+
+    @Test func devicesAndRolesAreChecked() throws {
+        let fixture = try Fixture()
+        let problems = fixture.problems(Self.valid
+            .replacingOccurrences(of: "camera: synthetic, microphone: synthetic", with: "camera: video0, microphone: \"bad mic!\"")
+            .replacingOccurrences(of: "{ id: C01, camera: synthetic }", with: "{ id: C01, camera: /dev/v4l/by-path/pci-0000:00:14.0-usb-0:1:1.0-video-index0 }")
+            .replacingOccurrences(of: "{ role: supervisor, issuer_ca: pki/room-ca.crt }", with: "{ role: station, san_uri: \"urn:x\" }"))
+        let text = problems.map(\.description).joined(separator: "\n")
+        #expect(text.contains("stations[1].camera"))
+        #expect(text.contains("must be a device path under /dev"))
+        #expect(text.contains("stations[1].microphone"))
+        #expect(text.contains("is used by both S01 and C01"))
+        #expect(text.contains("a station rule must use san_uri_prefix"))
+    }
+
+    @Test func yamlSyntaxErrorsCarryTheLine() throws {
+        let fixture = try Fixture()
+        let problems = fixture.problems("room:\n  id: [unclosed\n")
+        #expect(problems.count == 1)
+        #expect(problems[0].message.hasPrefix("not valid YAML"))
+        #expect(problems[0].line != nil)
+    }
+
+    @Test func duplicateYAMLKeysAreRefused() throws {
+        let fixture = try Fixture()
+        let problems = fixture.problems(Self.valid + "room:\n  id: again\n")
+        #expect(problems.first?.message.contains("duplicate key") == true)
+    }
+
+    @Test func adminSocketIsFoundWithoutFullValidation() throws {
+        let fixture = try Fixture()
+        let path = fixture.dir + "/roomd.yaml"
+        try "storage: { state_dir: /var/lib/x }\napi: { listen: 1 }\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(ConfigLoader.adminSocketPath(configPath: path) == "/var/lib/x/admin.sock")
+        try "api: { admin_socket: run/a.sock }\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(ConfigLoader.adminSocketPath(configPath: path) == fixture.dir + "/run/a.sock")
+    }
+}
+
+struct TextTests {
+    @Test func iso8601IsUTCWithMilliseconds() {
+        #expect(Text.iso8601(nanoseconds: 0) == "1970-01-01T00:00:00.000Z")
+        #expect(Text.iso8601(nanoseconds: 1_795_715_890_744_999_999) == "2026-11-26T17:58:10.744Z")
+    }
+
+    @Test func identifiers() {
+        #expect(Text.isDeviceID("S01", prefix: "S") && !Text.isDeviceID("S1", prefix: "S") && !Text.isDeviceID("C01", prefix: "S"))
+        #expect(Text.isRoomID("NM-HHHT.EVAL_01") && !Text.isRoomID("-x") && !Text.isRoomID("a b") && !Text.isRoomID(""))
+        #expect(Text.isALSAName("hw:CARD=S01,DEV=0") && Text.isALSAName("default") && Text.isALSAName("room_mic"))
+        #expect(!Text.isALSAName("bad mic!") && !Text.isALSAName("hw:CARD=S01, DEV=0"))
+    }
+}

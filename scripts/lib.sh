@@ -1,0 +1,47 @@
+# Shared by scripts/demo, scripts/test and the benchmarks. Sourced, not run.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+# Debian packages roomd builds against, and the tools its tests drive.
+BUILD_PACKAGES=(
+  pkg-config libssl-dev libsqlite3-dev
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
+  libv4l-dev libasound2-dev
+)
+TEST_PACKAGES=(curl openssl python3 ca-certificates ffmpeg)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Installs whichever of the named Debian packages are missing (apt-get update first).
+ensure_packages() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    log "installing Debian packages: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# Swift is not a Debian package: it must be installed under /opt/swift or be on PATH.
+ensure_swift() {
+  if ! command -v swift >/dev/null 2>&1; then
+    if [ -x /opt/swift/usr/bin/swift ]; then
+      export PATH="/opt/swift/usr/bin:$PATH"
+    else
+      echo "Swift 6.3 or newer is required (install the swift.org toolchain for Debian 12 under /opt/swift)." >&2
+      exit 1
+    fi
+  fi
+}
+
+# One build at a time on small machines: every build takes this lock.
+build() {
+  flock /tmp/roomd-build.lock swift build "$@"
+}
