@@ -100,6 +100,14 @@ struct CheckpointTests {
         #expect(try t.ledger.checkpoints(treeSizes: 0...3).map(\.checkpoint.size) == [0, 3])
     }
 
+    @Test func aKeyIdentityAlreadyHoldsCanSignCheckpoints() throws {
+        let shared = try RoomSigningKey(privateKey: try PrivateKey.generateP256())
+        #expect(shared.algorithm == .ecdsaP256SHA256)
+        let head = TreeHead(size: 1, root: .leaf(Array("{}".utf8)))
+        let checkpoint = try SignedCheckpoint.sign(origin: testOrigin, treeHead: head, keyName: "room", key: shared)
+        #expect(checkpoint.isSigned(by: shared.publicKey))
+    }
+
     @Test func aKeyThatIsNeitherP256NorSM2IsRefused() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -115,14 +115,24 @@ public final class RoomSigningKey: Sendable {
 
     /// Loads an unencrypted PEM private key (PKCS#8 or traditional EC).
     /// Keys on /etc/roomd/tls/ are protected by file permissions, not a passphrase.
-    public init(pem: Data) throws {
+    public convenience init(pem: Data) throws {
         let loaded = try withMemoryBIO(pem) { bio -> OpaquePointer in
             guard let pkey = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
                 throw RoomKeyError("the room key is not a readable PEM private key")
             }
             return pkey
         }
-        let owned = OwnedPKey(loaded)
+        try self.init(owned: OwnedPKey(loaded))
+    }
+
+    /// Shares a key the rest of Identity already holds (e.g. the room key loaded
+    /// for TLS), so the daemon reads the key file once.
+    public convenience init(privateKey: PrivateKey) throws {
+        guard EVP_PKEY_up_ref(privateKey.handle) == 1 else { throw RoomKeyError("cannot share the private key") }
+        try self.init(owned: OwnedPKey(privateKey.handle))
+    }
+
+    private init(owned: OwnedPKey) throws {
         guard let algorithm = owned.algorithm else {
             throw RoomKeyError("the room key must be ECDSA P-256 or SM2")
         }
