@@ -11,17 +11,18 @@ struct LedgerStoreTests {
         "DELETE FROM ledger_entry WHERE seq = 9",
         "DELETE FROM ledger_entry",
         "INSERT OR REPLACE INTO ledger_entry(seq, time_ns, kind, actor, entry) VALUES (3, 0, 'k', 'a', x'7b7d')",
-        "INSERT INTO ledger_entry(seq, time_ns, kind, actor, entry) VALUES (12, 0, 'k', 'a', x'7b7d')",
-        "UPDATE ledger_node SET hash = zeroblob(32) WHERE id = 0",
-        "DELETE FROM ledger_node WHERE id = 1",
-        "INSERT OR REPLACE INTO ledger_node(id, hash) VALUES (0, zeroblob(32))",
+        "INSERT INTO ledger_entry(seq, time_ns, kind, actor, entry) VALUES (41, 0, 'k', 'a', x'7b7d')",
+        // Node id = level << 48 | index; level 4 is the lowest stored level.
+        "UPDATE ledger_node SET hash = zeroblob(32) WHERE id = \(4 << 48)",
+        "DELETE FROM ledger_node WHERE id = \(4 << 48 | 1)",
+        "INSERT OR REPLACE INTO ledger_node(id, hash) VALUES (\(5 << 48), zeroblob(32))",
         "UPDATE ledger_checkpoint SET tree_size = 1",
         "DELETE FROM ledger_checkpoint",
         "INSERT OR REPLACE INTO ledger_checkpoint(id, tree_size, root_hash, created_ns, note) VALUES (1, 0, zeroblob(32), 0, '')",
     ])
     func triggersRefuseChangesToTheRecord(_ sql: String) throws {
         let t = try TestLedger()
-        let head = try t.fill(10)
+        let head = try t.fill(40)
         let room = try TestRoomKey(.ecdsaP256SHA256)
         try t.ledger.makeCheckpoint(origin: testOrigin, keyName: "room", key: room.key, now: 1)
         let error = #expect(throws: DatabaseError.self) { try t.pool.write { db in try db.execute(sql: sql) } }
@@ -83,7 +84,8 @@ struct LedgerStoreTests {
             try db.execute(sql: "UPDATE ledger_entry SET entry = ? WHERE seq = 17", arguments: [edited])
         }
         let report = try t.ledger.audit(key: room.verificationKey)
-        #expect(report.problems.contains("stored node level 0 index 17 does not match the entries"), "\(report.problems)")
+        // Entry 17 lies in the second 16-entry block: its stored subtree no longer matches.
+        #expect(report.problems.contains("stored node level 4 index 1 does not match the entries"), "\(report.problems)")
         #expect(report.problems.contains { $0.contains("differs from the entries' root") })
     }
 }

@@ -70,6 +70,7 @@ extension Ledger {
                 var level = 0
                 var index = seq
                 func compare(_ hash: MerkleHash, _ level: Int, _ index: Int) {
+                    guard level >= Ledger.lowestStoredLevel else { return }
                     do {
                         let stored = try reader.node(level: level, index: index)
                         if stored != hash { problems.append("stored node level \(level) index \(index) does not match the entries") }
@@ -94,7 +95,7 @@ extension Ledger {
                 }
             }
             let nodeCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM ledger_node") ?? 0
-            let expectedNodes = 2 * size - size.nonzeroBitCount
+            let expectedNodes = Ledger.storedNodeCount(size: size)
             if nodeCount != expectedNodes {
                 problems.append("ledger_node has \(nodeCount) rows; a tree of \(size) entries has \(expectedNodes)")
             }
