@@ -61,6 +61,14 @@ struct LedgerStoreTests {
         #expect(try t.ledger.audit().isIntact)
     }
 
+    @Test func appendingOutsideATransactionIsRefused() throws {
+        let t = try TestLedger()
+        #expect(throws: LedgerError.notInTransaction) {
+            try t.pool.writeWithoutTransaction { db in _ = try Ledger.append([sampleEntry(0)], in: db) }
+        }
+        #expect(try t.ledger.treeHead().size == 0)
+    }
+
     @Test func entriesReadBackAsAppended() throws {
         let t = try TestLedger()
         try t.fill(20)

@@ -10,6 +10,9 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable, Equatable {
     case indexOutOfRange(index: Int, size: Int)
     /// A stored hash is missing or wrong: the database was damaged or edited.
     case corrupt(String)
+    /// `append(_:in:)` outside a transaction would commit entries and their
+    /// subtree hashes separately; a crash between them would break the tree.
+    case notInTransaction
 
     public var description: String {
         switch self {
@@ -19,6 +22,7 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable, Equatable {
         case .sizeOutOfRange(let requested, let size): "tree size \(requested) is beyond the ledger's \(size) entries"
         case .indexOutOfRange(let index, let size): "entry \(index) is not in a tree of \(size) entries"
         case .corrupt(let what): "ledger storage is corrupt: \(what)"
+        case .notInTransaction: "ledger appends must run inside a transaction"
         }
     }
 }
@@ -126,6 +130,7 @@ public final class Ledger: Sendable {
     /// Appends inside a transaction the caller already holds, so a fact and its
     /// ledger entry commit together (e.g. a score row and "session.score").
     public static func append(_ drafts: [LedgerDraft], in db: Database) throws -> LedgerAppendResult {
+        guard db.isInsideTransaction else { throw LedgerError.notInTransaction }
         var size = try currentSize(db)
         var peaks = try Self.peaks(db, size: size)
         let insertEntry = try db.cachedStatement(
