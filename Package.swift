@@ -89,6 +89,7 @@ let package = Package(
             dependencies: [
                 "RoomConfig", "Identity", "Capture", "Archive", "Evaluation",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -113,6 +114,12 @@ let package = Package(
 
         // MARK: Benchmarks (scripts/bench-*)
         .executableTarget(name: "EvaluationBench", dependencies: ["Evaluation"], swiftSettings: strict),
+        .executableTarget(
+            name: "CaptureBench",
+            dependencies: ["Capture", "Archive", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
 
         // MARK: Tests
         .testTarget(name: "RoomConfigTests", dependencies: ["RoomConfig"], swiftSettings: strict),

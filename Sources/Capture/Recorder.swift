@@ -8,6 +8,9 @@ public struct RecorderConfiguration: Sendable, Equatable {
     public enum Video: Sendable, Equatable {
         case synthetic(width: Int, height: Int, fps: Int)
         case v4l2(path: String, preferred: PixelLayout?, width: Int, height: Int, fps: Int)
+        /// A recorded MJPEG(+PCM) file played back as a camera (and microphone):
+        /// benchmarks and tests only.
+        case replay(path: String, paced: Bool, loops: Int)
     }
 
     public enum Audio: Sendable, Equatable {
@@ -38,6 +41,7 @@ public struct RecorderConfiguration: Sendable, Equatable {
     /// Synthetic sources are flagged in the index: never evidence of a real room.
     public var synthetic: Bool {
         if case .synthetic? = video { return true }
+        if case .replay? = video { return true }
         if video == nil, case .synthetic? = audio { return true }
         return false
     }
@@ -203,10 +207,13 @@ public final class Recorder: @unchecked Sendable {
 
     // MARK: One streaming session (from open to failure or stop)
 
-    private func makeSources() throws(CaptureError) -> (video: SourceThread?, audio: SourceThread?, layout: PixelLayout?, size: (Int, Int, Int)) {
+    private func makeSources() throws(CaptureError)
+        -> (video: SourceThread?, audio: SourceThread?, layout: PixelLayout?, size: (Int, Int, Int), hasAudio: Bool)
+    {
         var video: SourceThread?
         var layout: PixelLayout?
         var size = (0, 0, 0)
+        var replayAudio = false
         switch configuration.video {
         case .synthetic(let w, let h, let fps)?:
             video = SyntheticCamera(name: "\(configuration.device)-cam", width: w, height: h, fps: fps)
@@ -218,6 +225,12 @@ public final class Recorder: @unchecked Sendable {
             video = camera
             layout = camera.layout
             size = (camera.width, camera.height, camera.fps)
+        case .replay(let path, let paced, let loops)?:
+            let replay = try ReplaySource(name: "\(configuration.device)-replay", path: path, paced: paced, loops: loops)
+            video = replay
+            layout = .mjpeg
+            size = (replay.width, replay.height, replay.fps)
+            replayAudio = replay.hasAudio
         case nil:
             break
         }
@@ -227,11 +240,11 @@ public final class Recorder: @unchecked Sendable {
         case .alsa(let device)?: audio = try ALSAMicrophone(name: "\(configuration.device)-mic", device: device)
         case nil: break
         }
-        return (video, audio, layout, size)
+        return (video, audio, layout, size, audio != nil || replayAudio)
     }
 
     private func session(onStreaming: () -> Void) throws(CaptureError) {
-        let (videoSource, audioSource, layout, size) = try makeSources()
+        let (videoSource, audioSource, layout, size, hasAudio) = try makeSources()
         let queue = CaptureQueue()
         videoSource?.start(into: queue)
         audioSource?.start(into: queue)
@@ -243,7 +256,7 @@ public final class Recorder: @unchecked Sendable {
         let encoder: VideoEncoder? = (layout != nil && layout != .mjpeg)
             ? try VideoEncoder(width: size.0, height: size.1, fps: size.2, preset: configuration.x264Preset) : nil
         writer = SegmentWriter(configuration: configuration, sink: sink, logger: logger, layout: layout,
-                               size: size, encoder: encoder, audio: audioSource != nil ? try AudioEncoder() : nil)
+                               size: size, encoder: encoder, audio: hasAudio ? try AudioEncoder() : nil)
         update { $0.state = .starting; $0.detail = "" }
         var announced = false
         var fpsWindow: (start: Int64, frames: Int64) = (MonotonicClock.now(), 0)

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Identity
 import Logging
@@ -103,7 +104,9 @@ enum Daemon {
             .register(on: router)
         let api = Application(
             router: router,
-            server: try .tls(.http1(), tlsConfiguration: tls),
+            server: HTTPServerBuilder { responder in
+                try MutualTLSChannel(HTTP1Channel(responder: responder), tlsConfiguration: tls, events: events)
+            },
             configuration: .init(address: .hostname(config.api.host, port: config.api.port), serverName: "roomd"),
             onServerRunning: { channel in
                 apiFlag.set(true, "listening on \(channel.localAddress.map { "\($0)" } ?? "?")")

@@ -61,6 +61,9 @@ struct DaemonProcessTests {
         #expect(status?["healthy"] as? Bool == true)
         let events = status?["recentEvents"] as? [[String: Any]] ?? []
         #expect(events.contains { $0["kind"] as? String == "access.denied" && ($0["subject"] as? String ?? "").contains("supervisor") })
+        // The refused handshake (no certificate) is on record too.
+        #expect(events.contains { $0["kind"] as? String == "access.denied" && ($0["detail"] as? String ?? "").contains("tls-handshake-refused") },
+                "\(events)")
         let table = try run(Binaries.roomctl, ["status", "--config", room.configPath])
         #expect(table.status == 0)
         #expect(table.stdout.contains("S02      online"))

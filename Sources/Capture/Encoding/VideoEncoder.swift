@@ -35,6 +35,9 @@ final class VideoEncoder {
         av_opt_set(ctx.pointee.priv_data, "preset", preset, 0)
         av_opt_set(ctx.pointee.priv_data, "tune", "zerolatency", 0)
         av_opt_set(ctx.pointee.priv_data, "forced-idr", "1", 0)
+        // Keyframes exactly once a second (no scene-cut extras): every
+        // fragment is one second and starts with a keyframe.
+        av_opt_set(ctx.pointee.priv_data, "x264-params", "scenecut=0:keyint=\(fps):min-keyint=\(fps)", 0)
         frame = av_frame_alloc()
         packet = av_packet_alloc()
         try check("avcodec_open2(libx264)", avcodec_open2(ctx, codec, nil))

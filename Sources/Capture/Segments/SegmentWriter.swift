@@ -59,6 +59,8 @@ final class SegmentWriter {
         var audioBoundary: Int64 = .max
         var lastFlushVideo: Int64
         var lastFlushAudio: Int64
+        /// Capture time of the newest video frame written (or, for a
+        /// microphone-only segment, the end of the newest audio written).
         var lastMonotonic: Int64
         var frames: Int64 = 0, dropped: Int64 = 0, xruns: Int64 = 0
 
@@ -114,7 +116,7 @@ final class SegmentWriter {
         } else if let segment = current, segment.wall(frame.monotonicNanoseconds) >= segment.boundaryWall {
             try rotate(at: frame.monotonicNanoseconds)
         }
-        guard let segment = current else { return }
+        guard current != nil else { return }
         if frame.droppedBefore > 0 { noteDropped(frame.droppedBefore) }
         let pts = video90(frame.monotonicNanoseconds)
         let keyframe = forceKeyframe
@@ -137,7 +139,7 @@ final class SegmentWriter {
     func audio(_ chunk: AudioChunk) throws(CaptureError) {
         if origin == nil { origin = chunk.monotonicNanoseconds }
         guard let encoder = audioEncoder else { return }
-        if configuration.video == nil {
+        if layout == nil {
             if current == nil {
                 try open(at: chunk.monotonicNanoseconds)
             } else if let segment = current, segment.wall(chunk.monotonicNanoseconds) >= segment.boundaryWall {
@@ -209,8 +211,11 @@ final class SegmentWriter {
 
     private func writeVideo(_ p: UnsafeMutablePointer<AVPacket>, monotonic: Int64) throws(CaptureError) {
         guard let segment = current, let index = segment.videoIndex else { return }
-        let isKey = p.pointee.flags & AV_PKT_FLAG_KEY != 0
-        if isKey, p.pointee.pts - segment.lastFlushVideo >= 90_000 {
+        // A fragment is cut once it holds a second less one frame, so a crash
+        // loses less than a second even with the encoder's latency. Fragments
+        // need not start on a keyframe: a file cut back to any fragment
+        // boundary is a prefix of one stream that began with a keyframe.
+        if p.pointee.pts - segment.lastFlushVideo >= 90_000 - Int64(90_000 / fps) {
             try flush(segment)
             segment.lastFlushVideo = p.pointee.pts
         }
@@ -223,7 +228,7 @@ final class SegmentWriter {
         segment.frames += 1
         segment.lastMonotonic = max(segment.lastMonotonic, monotonic)
         totals.frames += 1
-        if closing != nil, configuration.audio == nil { try finishClosing(reason: "boundary") }
+        if closing != nil, audioEncoder == nil { try finishClosing(reason: "boundary") }
     }
 
     private func writeAudio(_ p: UnsafeMutablePointer<AVPacket>) throws(CaptureError) {
@@ -253,7 +258,9 @@ final class SegmentWriter {
         p.pointee.stream_index = Int32(index)
         av_packet_rescale_ts(p, AudioEncoder.timeBase, segment.writer.streams[index].pointee.time_base)
         try segment.writer.write(p)
-        segment.lastMonotonic = max(segment.lastMonotonic, origin! + end * 125_000 / 6)
+        if segment.videoIndex == nil {
+            segment.lastMonotonic = max(segment.lastMonotonic, origin! + end * 125_000 / 6)
+        }
     }
 
     private func flush(_ segment: Segment) throws(CaptureError) {
@@ -320,7 +327,7 @@ final class SegmentWriter {
         closingSince = MonotonicClock.now()
         current = nil
         try open(at: monotonic)
-        if configuration.audio == nil || configuration.video == nil {
+        if audioEncoder == nil || layout == nil {
             try finishClosing(reason: "boundary")
         }
     }
@@ -339,6 +346,7 @@ final class SegmentWriter {
     private func report(_ segment: Segment, bytes: Int64, sha256: String, reason: String) throws(CaptureError) {
         let end = segment.audioBoundary != .max
             ? segment.wall(origin! + segment.audioBoundary * 125_000 / 6)
+            : segment.videoIndex == nil ? segment.wall(segment.lastMonotonic)
             : segment.wall(segment.lastMonotonic + Int64(1_000_000_000 / fps))
         let closed = SegmentClosed(wallEndNanoseconds: end, frames: segment.frames, droppedFrames: segment.dropped,
                                    audioXruns: segment.xruns, bytes: bytes, sha256: sha256, reason: reason)

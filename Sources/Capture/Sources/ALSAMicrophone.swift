@@ -71,6 +71,10 @@ final class ALSAMicrophone: SourceThread, @unchecked Sendable {
 
     override func body(_ queue: CaptureQueue) {
         guard let pcm else { return }
+        defer {
+            snd_pcm_close(pcm)
+            self.pcm = nil
+        }
         var interleaved = [Int16](repeating: 0, count: Int(periodFrames) * Int(channels))
         var xrun = false
         try? check("snd_pcm_start", snd_pcm_start(pcm))

@@ -15,9 +15,13 @@ final class CaptureQueue: @unchecked Sendable {
 
     init(capacity: Int = 120) { self.capacity = capacity }
 
-    func push(_ item: CaptureItem) {
+    /// Adds an item. A full queue drops (and counts) it, unless `wait`: then
+    /// the caller blocks until there is room (file replay, where nothing is
+    /// live and the reader should simply go at the writer's pace).
+    func push(_ item: CaptureItem, wait: Bool = false) {
         condition.lock()
         defer { condition.unlock() }
+        while wait, items.count - head >= capacity { condition.wait() }
         if items.count - head >= capacity {
             switch item {
             case .video: droppedVideo += 1; return
@@ -26,7 +30,7 @@ final class CaptureQueue: @unchecked Sendable {
             }
         }
         items.append(item)
-        condition.signal()
+        condition.broadcast()
     }
 
     /// The next item, or nil if none arrives before `deadline` (monotonic ns).
@@ -39,6 +43,7 @@ final class CaptureQueue: @unchecked Sendable {
         }
         let item = items[head]
         head += 1
+        condition.broadcast()
         if head > 256 { items.removeFirst(head); head = 0 }
         return item
     }
@@ -58,7 +63,6 @@ class SourceThread: @unchecked Sendable {
     let name: String
     private let stopLock = NSLock()
     private var stopRequested = false
-    private var thread: Thread?
     private let finished = NSCondition()
     private var running = false
 
@@ -83,7 +87,6 @@ class SourceThread: @unchecked Sendable {
         }
         thread.name = "roomd-\(name)"
         thread.stackSize = 1 << 20
-        self.thread = thread
         thread.start()
     }
 
@@ -97,6 +100,8 @@ class SourceThread: @unchecked Sendable {
         finished.unlock()
     }
 
-    /// Runs until `shouldStop`; subclasses capture and push.
+    /// Runs until `shouldStop`; subclasses capture and push, and release
+    /// their device before returning (a V4L2 device that is still mapped
+    /// cannot be reopened after a disconnect).
     func body(_ queue: CaptureQueue) {}
 }

@@ -133,10 +133,14 @@ final class V4L2Camera: SourceThread, @unchecked Sendable {
     override func body(_ queue: CaptureQueue) {
         var type = Int32(V4L2_BUF_TYPE_VIDEO_CAPTURE.rawValue)
         if roomd_v4l2_ioctl(fd, roomd_VIDIOC_STREAMON, &type) != 0 {
+            release()
             queue.push(.sourceFailed(.deviceLost(device: path, reason: "VIDIOC_STREAMON: \(String(cString: strerror(errno)))"), video: true))
             return
         }
-        defer { _ = roomd_v4l2_ioctl(fd, roomd_VIDIOC_STREAMOFF, &type) }
+        defer {
+            _ = roomd_v4l2_ioctl(fd, roomd_VIDIOC_STREAMOFF, &type)
+            release()
+        }
         var lastSequence: UInt32?
         var pendingDrops = 0
         var silentSince = MonotonicClock.now()

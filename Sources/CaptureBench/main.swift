@@ -1,0 +1,105 @@
+// Capture benchmarks (scripts/bench-capture drives this and the FFmpeg baseline).
+//
+//   CaptureBench write-path --input FILE --out DIR --frames N [--loops L]
+//       one recorder, the file replayed as fast as the pipeline takes it;
+//       prints CPU seconds per recorded minute.
+//   CaptureBench realtime --input FILE --out DIR --streams K --seconds S
+//       K recorders, each replaying the file at camera pace; prints CPU %,
+//       peak RSS and dropped frames.
+//
+// Segments go through the real index (SQLite, WAL, synchronous=FULL), as in roomd.
+import Archive
+import Capture
+import Foundation
+import GRDB
+import Glibc
+import Logging
+
+final class BenchSink: SegmentSink, @unchecked Sendable {
+    let index: SegmentIndex
+    init(index: SegmentIndex) { self.index = index }
+    func nextSequence(device: String) throws -> Int64 { try index.nextSequence(device: device) }
+    func segmentOpened(_ s: SegmentOpened) throws -> Int64 {
+        try index.opened(device: s.device, sequence: s.sequence, path: s.path, wallStartNs: s.wallStartNanoseconds,
+                         monotonicStartNs: s.monotonicStartNanoseconds, videoCodec: s.videoCodec, audioCodec: s.audioCodec,
+                         synthetic: s.synthetic)
+    }
+    func segmentProgressed(id: Int64, _ p: SegmentProgress) {
+        try? index.progressed(id: id, durableBytes: p.durableBytes, wallEndNs: p.wallEndNanoseconds, frames: p.frames)
+    }
+    func segmentClosed(id: Int64, _ c: SegmentClosed) throws {
+        try index.closed(id: id, wallEndNs: c.wallEndNanoseconds, frames: c.frames, droppedFrames: c.droppedFrames,
+                         audioXruns: c.audioXruns, bytes: c.bytes, sha256: c.sha256, reason: c.reason)
+    }
+    func captureEvent(_ event: CaptureEvent) {}
+}
+
+func argument(_ name: String, _ fallback: String? = nil) -> String {
+    let args = CommandLine.arguments
+    if let i = args.firstIndex(of: "--" + name), i + 1 < args.count { return args[i + 1] }
+    guard let fallback else { FileHandle.standardError.write(Data("missing --\(name)\n".utf8)); exit(2) }
+    return fallback
+}
+
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+}
+
+func peakRSSMegabytes() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
+
+let mode = CommandLine.arguments.dropFirst().first ?? ""
+let input = argument("input")
+let out = argument("out")
+try? FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+var configuration = Configuration()
+configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+let pool = try DatabasePool(path: out + "/index.sqlite", configuration: configuration)
+try pool.write { db in try SegmentIndex.createSchema(db) }
+let sink = BenchSink(index: SegmentIndex(writer: pool))
+var logger = Logger(label: "bench")
+logger.logLevel = .warning
+
+switch mode {
+case "write-path":
+    let frames = Int64(argument("frames"))!
+    let loops = Int(argument("loops", "1"))!
+    let recorder = Recorder(configuration: .init(device: "B01", video: .replay(path: input, paced: false, loops: loops), audio: nil,
+                                                 directory: out, segmentSeconds: 60, minimumFreeBytes: 64 << 20),
+                            sink: sink, logger: logger)
+    let cpu0 = cpuSeconds(), wall0 = Date()
+    recorder.start()
+    while recorder.status.frames < frames * Int64(loops) { usleep(20_000) }
+    recorder.stop()
+    let cpu = cpuSeconds() - cpu0, wall = Date().timeIntervalSince(wall0)
+    let minutes = Double(frames * Int64(loops)) / 30 / 60
+    let s = recorder.status
+    print(String(format: "roomd write path: %.1f media-minutes in %.1f s wall, %.2f CPU s → %.2f CPU s per recorded minute; frames %lld, dropped %lld, bytes %lld",
+                 minutes, wall, cpu, cpu / minutes, s.frames, s.droppedFrames, s.bytesWritten))
+case "realtime":
+    let streams = Int(argument("streams"))!
+    let seconds = Double(argument("seconds"))!
+    let recorders = (1...streams).map { i in
+        Recorder(configuration: .init(device: String(format: "R%02d", i), video: .replay(path: input, paced: true, loops: 1000), audio: nil,
+                                      directory: out, segmentSeconds: 60, minimumFreeBytes: 64 << 20),
+                 sink: sink, logger: logger)
+    }
+    let cpu0 = cpuSeconds(), wall0 = Date()
+    recorders.forEach { $0.start() }
+    Thread.sleep(forTimeInterval: seconds)
+    recorders.forEach { $0.stop() }
+    let cpu = cpuSeconds() - cpu0, wall = Date().timeIntervalSince(wall0)
+    let frames = recorders.reduce(Int64(0)) { $0 + $1.status.frames }
+    let dropped = recorders.reduce(Int64(0)) { $0 + $1.status.droppedFrames }
+    print(String(format: "roomd %d real-time streams for %.0f s: CPU %.1f%% of one core (%.1f%% per stream), peak RSS %.1f MB, frames %lld, dropped %lld",
+                 streams, wall, cpu / wall * 100, cpu / wall * 100 / Double(streams), peakRSSMegabytes(), frames, dropped))
+default:
+    FileHandle.standardError.write(Data("usage: CaptureBench write-path|realtime --input FILE --out DIR ...\n".utf8))
+    exit(2)
+}

@@ -1,0 +1,181 @@
+import Foundation
+import Glibc
+import Testing
+
+/// Real drivers: roomd records two vivid cameras and two snd-aloop
+/// microphones inside a qemu VM (scripts/vm/run-in-vm), with faults injected
+/// through vivid's controls; the results are checked here on the host with
+/// FFmpeg and Python, independently of roomd.
+@Suite(.serialized)
+struct VMRecordingTests {
+    static var repository: String {
+        var url = Binaries.directory
+        while url.path != "/" {
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
+            url.deleteLastPathComponent()
+        }
+        return FileManager.default.currentDirectoryPath
+    }
+
+    static let fps = 15
+
+    static func config(port: Int) -> String {
+        """
+        room: { id: VM-ROOM, name: 虚拟机评标室, agency: 测试代理机构, kind: evaluation }
+        stations:
+          - id: S01
+            camera: /dev/video0
+            format: { pixel_format: yuyv, width: 320, height: 180, fps: \(fps) }
+            microphone: "hw:Loopback,1,0"
+          - id: S02
+            camera: /dev/video1
+            format: { pixel_format: yuyv, width: 320, height: 180, fps: \(fps) }
+            microphone: "hw:Loopback,1,1"
+        storage: { state_dir: state, segment_seconds: 10, min_free_mb: 16 }
+        api: { listen: "127.0.0.1:\(port)", admin_socket: /run/roomd-admin.sock }
+        tls:
+          certificate: pki/server.crt
+          key: pki/server.key
+          client_ca: [pki/room-ca.crt]
+          roles:
+            - { role: station, san_uri_prefix: "urn:roomd:station:" }
+            - { role: operator, san_uri: "urn:roomd:role:operator" }
+
+        """
+    }
+
+    /// Runs inside the VM: tone into both loopbacks, roomd recording, then
+    /// dropped buffers on camera 0 and a disconnect of camera 1.
+    static func guest(roomd: String) -> String {
+        """
+        #!/bin/bash
+        set -u
+        W="$VM_WORKDIR"; cd "$W"
+        stamp() { date +%s%N > "$W/$1"; }
+        aplay -q -D hw:Loopback,0,0 tone.wav &
+        aplay -q -D hw:Loopback,0,1 tone.wav &
+        \(roomd) --config "$W/roomd.yaml" > "$W/roomd.log" 2>&1 &
+        pid=$!
+        sleep 12
+        stamp drop-start
+        v4l2-ctl -d /dev/video0 -c percentage_of_dropped_buffers=30
+        sleep 3
+        v4l2-ctl -d /dev/video0 -c percentage_of_dropped_buffers=0
+        sleep 2
+        stamp disconnect
+        v4l2-ctl -d /dev/video1 -c disconnect=1
+        sleep 16
+        stamp stop
+        kill -TERM $pid
+        wait $pid
+        echo $? > "$W/roomd.exit"
+        """
+    }
+
+    static let checker = #"""
+    import hashlib, json, math, os, sqlite3, struct, subprocess, sys
+    W, fps = sys.argv[1], int(sys.argv[2])
+    c = sqlite3.connect(os.path.join(W, "state/roomd.sqlite"))
+    out = {"problems": []}
+    def problem(p): out["problems"].append(p)
+    segs = {}
+    for r in c.execute("select id, device, path, state, bytes, sha256, wall_start_ns, wall_end_ns, frames, dropped_frames, close_reason from segments order by device, sequence"):
+        segs.setdefault(r[1], []).append(r)
+        if r[3] != "closed": problem(f"segment {r[0]} {r[1]} state {r[3]}")
+        data = open(r[2], "rb").read()
+        if hashlib.sha256(data).hexdigest() != r[5]: problem(f"segment {r[0]} sha256")
+        probe = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v", "-show_entries",
+                                "stream=nb_read_frames", "-of", "csv=p=0", r[2]], capture_output=True, text=True).stdout.strip()
+        if str(r[8]) != probe: problem(f"segment {r[0]} {r[1]}: index says {r[8]} frames, ffprobe decodes {probe}")
+    s1 = segs.get("S01", [])
+    out["S01_segments"] = len(s1)
+    frames = sum(r[8] for r in s1); dropped = sum(r[9] for r in s1)
+    elapsed = (s1[-1][7] - s1[0][6]) / 1e9 if s1 else 0
+    out["S01"] = {"frames": frames, "dropped": dropped, "elapsed_x_fps": elapsed * fps}
+    gaps = [(b[6] - a[7]) / 1e6 for a, b in zip(s1, s1[1:])]
+    out["S01_boundary_gaps_ms"] = gaps
+    # The 1 kHz tone played into the loopback is in the recorded audio.
+    mid = s1[len(s1) // 2][2] if s1 else None
+    if mid:
+        pcm = subprocess.run(["ffmpeg", "-v", "error", "-i", mid, "-vn", "-f", "s16le", "-ac", "1", "-ar", "48000", "-"],
+                             capture_output=True).stdout
+        n = min(len(pcm) // 2, 48000 * 2)
+        x = struct.unpack(f"<{n}h", pcm[len(pcm) // 2 - n: len(pcm) // 2 + n][:2 * n]) if n else ()
+        def power(f):
+            w = 2 * math.pi * f / 48000; s0 = s1_ = 0.0
+            for v in x: s0, s1_ = v + 2 * math.cos(w) * s0 - s1_, s0
+            return s0 * s0 + s1_ * s1_ - 2 * math.cos(w) * s0 * s1_
+        p = {f: power(f) for f in (500, 1000, 1500, 3000)}
+        rms = math.sqrt(sum(v * v for v in x) / max(1, len(x)))
+        out["tone"] = {"rms_dbfs": 20 * math.log10(max(rms, 1) / 32768), "dominant": max(p, key=p.get)}
+    s2 = segs.get("S02", [])
+    lost = c.execute("select count(*) from events where subject='S02' and kind in ('device.lost','device.missing')").fetchone()[0]
+    back = c.execute("select count(*) from events where subject='S02' and kind='device.returned'").fetchone()[0]
+    disconnect = int(open(os.path.join(W, "disconnect")).read())
+    out["S02"] = {"segments": len(s2), "lost_events": lost, "returned_events": back,
+                  "frames_after_disconnect": sum(r[8] for r in s2 if r[6] > disconnect),
+                  "reasons": [r[10] for r in s2]}
+    s1_during = sum(r[8] for r in s1 if r[7] > disconnect and r[6] < disconnect + 10_000_000_000)
+    out["S01_frames_around_disconnect"] = s1_during
+    print(json.dumps(out))
+    """#
+
+    @Test func twoViviCamerasAndLoopbackMicrophonesRecordedWithFaults() throws {
+        let repo = Self.repository
+        let work = try TemporaryDirectory("roomd-vm")
+        let made = try run(Binaries.roomctl, ["pki", "init", "--dir", work.path + "/pki", "--room-id", "VM-ROOM"])
+        #expect(made.status == 0)
+        _ = try work.write("roomd.yaml", Self.config(port: 18443))
+        // The VM sees the host's root read-only but a fresh /tmp: the binary
+        // under test travels in the shared work folder, wherever the build is.
+        try FileManager.default.copyItem(atPath: Binaries.roomd, toPath: work.path + "/roomd")
+        let guest = try work.write("guest.sh", Self.guest(roomd: work.path + "/roomd"))
+        chmod(guest, 0o755)
+        // 60 s of 1 kHz at -12 dBFS, 48 kHz mono, for both loopback substreams.
+        let tone = try run("/usr/bin/env", ["python3", "-c", """
+            import math, struct, sys, wave
+            w = wave.open(sys.argv[1], "wb"); w.setnchannels(1); w.setsampwidth(2); w.setframerate(48000)
+            a = 32767 * 10 ** (-12 / 20)
+            w.writeframes(b"".join(struct.pack("<h", int(a * math.sin(2 * math.pi * 1000 * i / 48000))) for i in range(48000 * 60)))
+            """, work.path + "/tone.wav"])
+        #expect(tone.status == 0, "\(tone.stderr)")
+
+        var environment = ProcessInfo.processInfo.environment
+        environment["VIVID_OPTS"] = "n_devs=2 node_types=0x1,0x1"
+        environment["ALOOP_OPTS"] = "pcm_substreams=2"
+        let vm = try run(repo + "/scripts/vm/run-in-vm", [guest, "--workdir", work.path, "--timeout", "240", "--smp", "2"],
+                         environment: environment)
+        let log = (try? String(contentsOfFile: work.path + "/roomd.log", encoding: .utf8)) ?? ""
+        #expect(vm.status == 0, "VM run failed (\(vm.status)):\n\(vm.stdout.suffix(3000))\n\(vm.stderr.suffix(2000))\nroomd:\n\(log.suffix(3000))")
+        let exit = (try? String(contentsOfFile: work.path + "/roomd.exit", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(exit == "0", "roomd exit status \(exit ?? "?"); log:\n\(log.suffix(3000))")
+
+        let checked = try run("/usr/bin/env", ["python3", "-c", Self.checker, work.path, String(Self.fps)])
+        let report = try JSONSerialization.jsonObject(with: Data(checked.stdout.utf8)) as? [String: Any] ?? [:]
+        #expect(checked.status == 0, "\(checked.stderr)")
+        #expect((report["problems"] as? [String]) == [], "\(report)")
+
+        // ≥ 20 s across at least one segment boundary, and every frame accounted for.
+        #expect((report["S01_segments"] as? Int ?? 0) >= 3, "\(report)")
+        let s1 = report["S01"] as? [String: Double] ?? [:]
+        let accounted = (s1["frames"] ?? 0) + (s1["dropped"] ?? 0)
+        #expect((s1["elapsed_x_fps"] ?? 0) >= 20 * Double(Self.fps))
+        #expect(abs(accounted - (s1["elapsed_x_fps"] ?? 0)) <= 1, "frames+dropped \(accounted) vs elapsed×fps \(s1["elapsed_x_fps"] ?? 0)")
+        // vivid's percentage_of_dropped_buffers: counted.
+        #expect((s1["dropped"] ?? 0) > 0, "\(report)")
+        // No gap at the boundaries.
+        for gap in report["S01_boundary_gaps_ms"] as? [Double] ?? [] {
+            #expect(abs(gap) < 1000 / Double(Self.fps), "gap of \(gap) ms at a boundary")
+        }
+        // The tone played into the loopback is what was recorded.
+        let tone1k = report["tone"] as? [String: Any] ?? [:]
+        #expect(tone1k["dominant"] as? Int == 1000, "\(tone1k)")
+        #expect((tone1k["rms_dbfs"] as? Double ?? -99) > -24, "\(tone1k)")
+        // vivid disconnect: recorded as an event, the other camera carried on, the camera came back.
+        let s2 = report["S02"] as? [String: Any] ?? [:]
+        #expect((s2["lost_events"] as? Int ?? 0) >= 1, "\(s2)")
+        #expect((s2["returned_events"] as? Int ?? 0) >= 1, "\(s2)")
+        #expect((s2["frames_after_disconnect"] as? Int ?? 0) > 5 * Self.fps, "\(s2)")
+        #expect((report["S01_frames_around_disconnect"] as? Int ?? 0) > 0)
+    }
+}
