@@ -115,6 +115,11 @@ let package = Package(
         // MARK: Benchmarks (scripts/bench-*)
         .executableTarget(name: "EvaluationBench", dependencies: ["Evaluation"], swiftSettings: strict),
         .executableTarget(
+            name: "LedgerBench",
+            dependencies: ["Archive", "Identity", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "CaptureBench",
             dependencies: ["Capture", "Archive", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log")],
@@ -125,7 +130,12 @@ let package = Package(
         .testTarget(name: "RoomConfigTests", dependencies: ["RoomConfig"], swiftSettings: strict),
         .testTarget(name: "IdentityTests", dependencies: ["Identity"], swiftSettings: strict),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
-        .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: strict),
+        .testTarget(
+            name: "ArchiveTests",
+            dependencies: ["Archive", "Identity", "LedgerBench", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["rfc9162_check.py"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "EvaluationTests",
             dependencies: [
@@ -137,7 +147,7 @@ let package = Package(
         // Whole-process tests: they run the built `roomd` and `roomctl` binaries.
         .testTarget(
             name: "RoomDaemonTests",
-            dependencies: ["RoomDaemon", "RoomConfig", "Identity"],
+            dependencies: ["RoomDaemon", "RoomConfig", "Identity", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
     ]

@@ -22,11 +22,14 @@ final class StateStore: Sendable {
     enum OpenError: Error, CustomStringConvertible {
         case newerSchema(found: Int, known: Int, path: String)
         case unknownMigrations([String], path: String)
+        case notDurable(path: String, level: Int)
 
         var description: String {
             switch self {
             case .newerSchema(let found, let known, let path):
                 return "database \(path) was written by a newer roomd (schema \(found), this build knows up to \(known)); refusing to start rather than damage it. Install the newer roomd again, or restore a backup made by this version. / 数据库由更新版本的roomd写入，已拒绝启动以免损坏数据"
+            case .notDurable(let path, let level):
+                return "database \(path) would not switch to synchronous=FULL (got \(level)); refusing to record evidence without it"
             case .unknownMigrations(let ids, let path):
                 return "database \(path) has migrations this build does not know (\(ids.joined(separator: ", "))); it was written by a newer roomd. Refusing to start. / 数据库版本过新，已拒绝启动"
             }
@@ -41,6 +44,14 @@ final class StateStore: Sendable {
         }
         configuration.busyMode = .timeout(5)
         pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB turns the writer to synchronous=NORMAL when it enables WAL,
+        // after prepareDatabase has run: set FULL on the writer again, and
+        // refuse to run on evidence with anything less.
+        let level = try pool.writeWithoutTransaction { db -> Int in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? 0
+        }
+        guard level == 2 else { throw OpenError.notDurable(path: path, level: level) }
 
         let migrator = Self.migrator
         let (found, applied) = try pool.read { db in
