@@ -1,3 +1,5 @@
+internal import CFFmpeg
+
 /// Pixel layouts roomd records. MJPEG is stream-copied; the rest are encoded.
 public enum PixelLayout: String, Sendable, CaseIterable {
     case mjpeg, yuyv, nv12, yuv420p
@@ -31,4 +33,20 @@ enum CaptureItem {
     case audio(AudioChunk)
     /// The source failed; the recorder closes the segment and the supervisor reopens.
     case sourceFailed(CaptureError, video: Bool)
+}
+
+/// Where encoders hand their packets (valid only during the call).
+typealias PacketSink = (UnsafeMutablePointer<AVPacket>) throws(CaptureError) -> Void
+
+/// Hands every packet an encoder has ready to `emit`, then returns when it
+/// wants more input (EAGAIN) or is done (EOF).
+func drainPackets(_ context: UnsafeMutablePointer<AVCodecContext>, _ packet: UnsafeMutablePointer<AVPacket>,
+                  _ emit: PacketSink) throws(CaptureError) {
+    while true {
+        let rc = avcodec_receive_packet(context, packet)
+        if rc == roomd_averror(EAGAIN) || rc == roomd_averror_eof() { return }
+        try check("avcodec_receive_packet", rc)
+        defer { av_packet_unref(packet) }
+        try emit(packet)
+    }
 }

@@ -75,14 +75,8 @@ final class VideoEncoder {
         try drain(emit)
     }
 
-    private func drain(_ emit: (UnsafeMutablePointer<AVPacket>) throws(CaptureError) -> Void) throws(CaptureError) {
-        while true {
-            let rc = avcodec_receive_packet(context, packet)
-            if rc == roomd_averror(EAGAIN) || rc == roomd_averror_eof() { return }
-            try check("avcodec_receive_packet", rc)
-            defer { av_packet_unref(packet) }
-            try emit(packet)
-        }
+    private func drain(_ emit: PacketSink) throws(CaptureError) {
+        try drainPackets(context, packet, emit)
     }
 
     private func convert(_ input: VideoFrame) throws(CaptureError) {
