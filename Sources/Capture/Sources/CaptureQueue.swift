@@ -7,7 +7,9 @@ import Foundation
 final class CaptureQueue: @unchecked Sendable {
     // All state is guarded by `condition`.
     private let condition = NSCondition()
-    private var items: [CaptureItem] = []
+    /// Consumed slots are set to nil at once: a popped frame's bytes must not
+    /// stay alive until the array is compacted (that held ~20 MB a stream).
+    private var items: [CaptureItem?] = []
     private var head = 0
     private let capacity: Int
     private(set) var droppedVideo = 0
@@ -41,10 +43,11 @@ final class CaptureQueue: @unchecked Sendable {
         while head == items.count {
             if !condition.wait(until: limit) { return nil }
         }
-        let item = items[head]
+        let item = items[head]!
+        items[head] = nil
         head += 1
         condition.broadcast()
-        if head > 256 { items.removeFirst(head); head = 0 }
+        if head >= 64, head * 2 >= items.count { items.removeFirst(head); head = 0 }
         return item
     }
 
