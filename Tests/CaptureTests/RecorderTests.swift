@@ -131,8 +131,9 @@ struct RecorderTests {
         }
         #expect(closed[ids.last!]!.reason == "stop")
         // No frame lost or duplicated at the boundaries: frames match elapsed time.
-        let first = opened[ids.first!]!.wallStartNanoseconds, last = closed[ids.last!]!.wallEndNanoseconds
-        let expected = Double(last - first) / 1e9 * Double(fps)
+        // Elapsed capture time: the segments' own durations (each on its own monotonic→wall mapping).
+        let elapsed = ids.reduce(Int64(0)) { $0 + closed[$1]!.wallEndNanoseconds - opened[$1]!.wallStartNanoseconds }
+        let expected = Double(elapsed) / 1e9 * Double(fps)
         #expect(abs(Double(totalFrames) - expected) <= 1.5, "frames \(totalFrames), elapsed × fps \(expected)")
         #expect(recorder.status.state == .stopped)
     }

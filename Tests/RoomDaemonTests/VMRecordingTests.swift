@@ -31,6 +31,9 @@ struct VMRecordingTests {
             camera: /dev/video1
             format: { pixel_format: yuyv, width: 320, height: 180, fps: \(fps) }
             microphone: "hw:Loopback,1,1"
+          - id: S03
+            camera: /dev/video2
+            format: { pixel_format: mjpeg, width: 320, height: 180, fps: \(fps) }
         storage: { state_dir: state, segment_seconds: 10, min_free_mb: 16 }
         api: { listen: "127.0.0.1:\(port)", admin_socket: /run/roomd-admin.sock }
         tls:
@@ -97,7 +100,10 @@ struct VMRecordingTests {
     s1 = segs.get("S01", [])
     out["S01_segments"] = len(s1)
     frames = sum(r[8] for r in s1); dropped = sum(r[9] for r in s1)
-    elapsed = (s1[-1][7] - s1[0][6]) / 1e9 if s1 else 0
+    # Elapsed capture time: the sum of the segments' own durations, each on its
+    # own monotonic→wall mapping (the emulated machine's wall clock drifts
+    # against its monotonic one; contiguity is checked separately below).
+    elapsed = sum(r[7] - r[6] for r in s1) / 1e9
     out["S01"] = {"frames": frames, "dropped": dropped, "elapsed_x_fps": elapsed * fps}
     gaps = [(b[6] - a[7]) / 1e6 for a, b in zip(s1, s1[1:])]
     out["S01_boundary_gaps_ms"] = gaps
@@ -122,6 +128,7 @@ struct VMRecordingTests {
     out["S02"] = {"segments": len(s2), "lost_events": lost, "returned_events": back,
                   "frames_after_disconnect": sum(r[8] for r in s2 if r[6] > disconnect),
                   "reasons": [r[10] for r in s2]}
+    out["S03_events"] = [d for (d,) in c.execute("select detail from events where subject='S03' and kind in ('device.lost','device.missing')")]
     s1_during = sum(r[8] for r in s1 if r[7] > disconnect and r[6] < disconnect + 10_000_000_000)
     out["S01_frames_around_disconnect"] = s1_during
     print(json.dumps(out))
@@ -148,7 +155,7 @@ struct VMRecordingTests {
         #expect(tone.status == 0, "\(tone.stderr)")
 
         var environment = ProcessInfo.processInfo.environment
-        environment["VIVID_OPTS"] = "n_devs=2 node_types=0x1,0x1"
+        environment["VIVID_OPTS"] = "n_devs=3 node_types=0x1,0x1,0x1"
         environment["ALOOP_OPTS"] = "pcm_substreams=2"
         let vm = try run(repo + "/scripts/vm/run-in-vm", [guest, "--workdir", work.path, "--timeout", "360", "--smp", "2"],
                          environment: environment)
@@ -184,5 +191,9 @@ struct VMRecordingTests {
         #expect((s2["returned_events"] as? Int ?? 0) >= 1, "\(s2)")
         #expect((s2["frames_after_disconnect"] as? Int ?? 0) > 5 * Self.fps, "\(s2)")
         #expect((report["S01_frames_around_disconnect"] as? Int ?? 0) > 0)
+        // A camera asked for a format it does not offer: an error naming the device and what it offers.
+        let s3 = report["S03_events"] as? [String] ?? []
+        #expect(s3.count == 1, "\(s3)")
+        #expect(s3.first.map { $0.contains("/dev/video2") && $0.contains("offered: YUYV") } == true, "\(s3)")
     }
 }

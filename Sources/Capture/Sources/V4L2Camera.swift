@@ -52,8 +52,12 @@ final class V4L2Camera: SourceThread, @unchecked Sendable {
         }
     }
 
+    /// `YUYV`, `MJPG`; big-endian variants (bit 31) as `Y16 -BE`.
     static func fourcc(_ value: UInt32) -> String {
-        String(decoding: [UInt8(value & 0xff), UInt8((value >> 8) & 0xff), UInt8((value >> 16) & 0xff), UInt8(value >> 24)], as: UTF8.self)
+        let code = value & 0x7fff_ffff
+        let text = String(decoding: [UInt8(code & 0xff), UInt8((code >> 8) & 0xff), UInt8((code >> 16) & 0xff), UInt8(code >> 24)],
+                          as: UTF8.self)
+        return value & 0x8000_0000 != 0 ? text + "-BE" : text
     }
 
     /// The formats the device offers, as fourccs.

@@ -165,7 +165,7 @@ final class StateStore: Sendable {
     /// Appends an event; durable when this returns.
     func appendEvent(kind: String, severity: String, subject: String?, detail: [String: String],
                      at time: Int64 = Clock.wallNanoseconds()) async throws {
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys]), as: UTF8.self)
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
         try await pool.write { db in
             try db.execute(sql: "INSERT INTO events (time_ns, kind, severity, subject, detail) VALUES (?, ?, ?, ?, ?)",
                            arguments: [time, kind, severity, subject, json])
@@ -175,7 +175,7 @@ final class StateStore: Sendable {
     /// The same, for callers on their own threads (recorders): blocks this thread only.
     func appendEventNow(kind: String, severity: String, subject: String?, detail: [String: String],
                         at time: Int64 = Clock.wallNanoseconds()) throws {
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys]), as: UTF8.self)
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
         try pool.write { db in
             try db.execute(sql: "INSERT INTO events (time_ns, kind, severity, subject, detail) VALUES (?, ?, ?, ?, ?)",
                            arguments: [time, kind, severity, subject, json])
