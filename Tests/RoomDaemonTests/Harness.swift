@@ -140,6 +140,12 @@ final class DemoRoom {
           state_dir: state
         api:
           listen: 127.0.0.1:\(port)
+        \(tlsYAML)
+        """
+    }
+
+    /// The `tls` section for a PKI made by `roomctl pki init --dir pki`, every role mapped.
+    static let tlsYAML = """
         tls:
           certificate: pki/server.crt
           key: pki/server.key
@@ -151,7 +157,6 @@ final class DemoRoom {
             - { role: platform, san_uri: "urn:roomd:role:platform" }
 
         """
-    }
 
     /// curl as an independent TLS client. Returns (curl exit status, HTTP code, body).
     func curl(_ path: String, as client: String?, method: String = "GET", body: String? = nil) throws -> (Int32, Int, String) {

@@ -16,13 +16,7 @@ struct VMDiskFullTests {
             microphone: "hw:Loopback,1,0"
         storage: { state_dir: state, recordings_dir: \(recordings), segment_seconds: 60, min_free_mb: 16 }
         api: { listen: "127.0.0.1:18444", admin_socket: /run/roomd-admin.sock }
-        tls:
-          certificate: pki/server.crt
-          key: pki/server.key
-          client_ca: [pki/room-ca.crt]
-          roles:
-            - { role: station, san_uri_prefix: "urn:roomd:station:" }
-
+        \(DemoRoom.tlsYAML)
         """
     }
 

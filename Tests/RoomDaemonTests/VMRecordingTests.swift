@@ -36,14 +36,7 @@ struct VMRecordingTests {
             format: { pixel_format: mjpeg, width: 320, height: 180, fps: \(fps) }
         storage: { state_dir: state, segment_seconds: 10, min_free_mb: 16 }
         api: { listen: "127.0.0.1:\(port)", admin_socket: /run/roomd-admin.sock }
-        tls:
-          certificate: pki/server.crt
-          key: pki/server.key
-          client_ca: [pki/room-ca.crt]
-          roles:
-            - { role: station, san_uri_prefix: "urn:roomd:station:" }
-            - { role: operator, san_uri: "urn:roomd:role:operator" }
-
+        \(DemoRoom.tlsYAML)
         """
     }
 
@@ -105,6 +98,7 @@ struct VMRecordingTests {
     # against its monotonic one; contiguity is checked separately below).
     elapsed = sum(r[7] - r[6] for r in s1) / 1e9
     out["S01"] = {"frames": frames, "dropped": dropped, "elapsed_x_fps": elapsed * fps}
+    out["S01_rows"] = [[r[8], r[9], round((r[7] - r[6]) / 1e9 * fps, 3), r[10]] for r in s1]
     gaps = [(b[6] - a[7]) / 1e6 for a, b in zip(s1, s1[1:])]
     out["S01_boundary_gaps_ms"] = gaps
     # The 1 kHz tone played into the loopback is in the recorded audio.
@@ -174,7 +168,8 @@ struct VMRecordingTests {
         let s1 = report["S01"] as? [String: Double] ?? [:]
         let accounted = (s1["frames"] ?? 0) + (s1["dropped"] ?? 0)
         #expect((s1["elapsed_x_fps"] ?? 0) >= 20 * Double(Self.fps))
-        #expect(abs(accounted - (s1["elapsed_x_fps"] ?? 0)) <= 1, "frames+dropped \(accounted) vs elapsed×fps \(s1["elapsed_x_fps"] ?? 0)")
+        #expect(abs(accounted - (s1["elapsed_x_fps"] ?? 0)) <= 1,
+                "frames+dropped \(accounted) vs elapsed×fps \(s1["elapsed_x_fps"] ?? 0); per segment [frames, dropped, duration×fps, reason]: \(report["S01_rows"] ?? "")")
         // vivid's percentage_of_dropped_buffers: counted.
         #expect((s1["dropped"] ?? 0) > 0, "\(report)")
         // No gap at the boundaries.
