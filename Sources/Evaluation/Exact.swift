@@ -122,6 +122,11 @@ public struct Fraction: Sendable, Hashable, Comparable, Codable, CustomStringCon
         return d == 1 ? max(twos, fives) : nil
     }
 
+    /// The largest magnitude accepted from outside: far above any procurement
+    /// amount in yuan, and low enough that no product or sum the rules form
+    /// can overflow 128 bits (which would stop the process, not return an error).
+    public static let largestAccepted = Fraction(Int128(1_000_000_000_000_000), 1)
+
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         if let slash = text.firstIndex(of: "/"),
@@ -132,6 +137,10 @@ public struct Fraction: Sendable, Hashable, Comparable, Codable, CustomStringCon
         } else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
                 debugDescription: "expected decimal text like \"12.5\" or an exact ratio like \"1/3\", got \"\(text)\""))
+        }
+        if Fraction.largestAccepted < self || self < -Fraction.largestAccepted {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                debugDescription: "\(text) is out of range: amounts and scores must lie within ±10^15 / 数值超出允许范围"))
         }
     }
 
