@@ -8,9 +8,10 @@ final class AudioEncoder {
     static let sampleRate: Int32 = 48_000
     static let timeBase = AVRational(num: 1, den: 48_000)
 
-    let context: UnsafeMutablePointer<AVCodecContext>
-    private let frame: UnsafeMutablePointer<AVFrame>
-    private let packet: UnsafeMutablePointer<AVPacket>
+    private let handles: CodecHandles
+    var context: UnsafeMutablePointer<AVCodecContext> { handles.context }
+    private var frame: UnsafeMutablePointer<AVFrame> { handles.frame }
+    private var packet: UnsafeMutablePointer<AVPacket> { handles.packet }
     private var pending: [Int16] = []
     /// Timeline position of `pending[0]`.
     private(set) var pendingPTS: Int64 = 0
@@ -20,8 +21,8 @@ final class AudioEncoder {
         guard let codec = avcodec_find_encoder(AV_CODEC_ID_AAC) else {
             throw CaptureError.ffmpeg("avcodec_find_encoder(aac)", roomd_averror(ENOENT))
         }
-        guard let ctx = avcodec_alloc_context3(codec) else { throw CaptureError.ffmpeg("avcodec_alloc_context3", roomd_averror(ENOMEM)) }
-        context = ctx
+        handles = try CodecHandles(codec: codec)
+        let ctx = handles.context
         ctx.pointee.sample_fmt = AV_SAMPLE_FMT_FLTP
         ctx.pointee.sample_rate = Self.sampleRate
         av_channel_layout_default(&ctx.pointee.ch_layout, 1)
@@ -29,8 +30,6 @@ final class AudioEncoder {
         ctx.pointee.profile = FF_PROFILE_AAC_LOW
         ctx.pointee.time_base = Self.timeBase
         ctx.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER
-        frame = av_frame_alloc()
-        packet = av_packet_alloc()
         try check("avcodec_open2(aac)", avcodec_open2(ctx, codec, nil))
         frameSize = Int(ctx.pointee.frame_size)
         frame.pointee.nb_samples = ctx.pointee.frame_size
@@ -38,15 +37,6 @@ final class AudioEncoder {
         frame.pointee.sample_rate = Self.sampleRate
         try check("av_channel_layout_copy", av_channel_layout_copy(&frame.pointee.ch_layout, &ctx.pointee.ch_layout))
         try check("av_frame_get_buffer", av_frame_get_buffer(frame, 0))
-    }
-
-    deinit {
-        var ctx: UnsafeMutablePointer<AVCodecContext>? = context
-        avcodec_free_context(&ctx)
-        var f: UnsafeMutablePointer<AVFrame>? = frame
-        av_frame_free(&f)
-        var p: UnsafeMutablePointer<AVPacket>? = packet
-        av_packet_free(&p)
     }
 
     /// Samples buffered but not yet handed to the encoder.

@@ -1,3 +1,4 @@
+import Glibc
 internal import CFFmpeg
 
 /// Pixel layouts roomd records. MJPEG is stream-copied; the rest are encoded.
@@ -33,6 +34,30 @@ enum CaptureItem {
     case audio(AudioChunk)
     /// The source failed; the recorder closes the segment and the supervisor reopens.
     case sourceFailed(CaptureError, video: Bool)
+}
+
+/// An encoder's three C handles (codec context, reusable input frame,
+/// reusable output packet), allocated together and released together.
+final class CodecHandles {
+    let context: UnsafeMutablePointer<AVCodecContext>
+    let frame: UnsafeMutablePointer<AVFrame>
+    let packet: UnsafeMutablePointer<AVPacket>
+
+    init(codec: UnsafePointer<AVCodec>) throws(CaptureError) {
+        guard let context = avcodec_alloc_context3(codec) else { throw CaptureError.ffmpeg("avcodec_alloc_context3", roomd_averror(ENOMEM)) }
+        self.context = context
+        frame = av_frame_alloc()
+        packet = av_packet_alloc()
+    }
+
+    deinit {
+        var c: UnsafeMutablePointer<AVCodecContext>? = context
+        avcodec_free_context(&c)
+        var f: UnsafeMutablePointer<AVFrame>? = frame
+        av_frame_free(&f)
+        var p: UnsafeMutablePointer<AVPacket>? = packet
+        av_packet_free(&p)
+    }
 }
 
 /// Where encoders hand their packets (valid only during the call).

@@ -5,9 +5,10 @@ internal import CFFmpeg
 /// across segment boundaries; the first frame of a segment is forced to be an
 /// IDR picture, so segments cut cleanly with no frame lost or repeated.
 final class VideoEncoder {
-    let context: UnsafeMutablePointer<AVCodecContext>
-    private let frame: UnsafeMutablePointer<AVFrame>
-    private let packet: UnsafeMutablePointer<AVPacket>
+    private let handles: CodecHandles
+    var context: UnsafeMutablePointer<AVCodecContext> { handles.context }
+    private var frame: UnsafeMutablePointer<AVFrame> { handles.frame }
+    private var packet: UnsafeMutablePointer<AVPacket> { handles.packet }
     private var scaler: OpaquePointer?
     private let width: Int32
     private let height: Int32
@@ -19,8 +20,8 @@ final class VideoEncoder {
             throw CaptureError.ffmpeg(operation: "avcodec_find_encoder_by_name(libx264)", code: roomd_averror(ENOENT),
                                       message: "FFmpeg was built without libx264; install Debian's libavcodec59 with x264 support")
         }
-        guard let ctx = avcodec_alloc_context3(codec) else { throw CaptureError.ffmpeg("avcodec_alloc_context3", roomd_averror(ENOMEM)) }
-        context = ctx
+        handles = try CodecHandles(codec: codec)
+        let ctx = handles.context
         self.width = Int32(width)
         self.height = Int32(height)
         ctx.pointee.width = Int32(width)
@@ -38,8 +39,6 @@ final class VideoEncoder {
         // Keyframes exactly once a second (no scene-cut extras): every
         // fragment is one second and starts with a keyframe.
         av_opt_set(ctx.pointee.priv_data, "x264-params", "scenecut=0:keyint=\(fps):min-keyint=\(fps)", 0)
-        frame = av_frame_alloc()
-        packet = av_packet_alloc()
         try check("avcodec_open2(libx264)", avcodec_open2(ctx, codec, nil))
         frame.pointee.format = AV_PIX_FMT_YUV420P.rawValue
         frame.pointee.width = Int32(width)
@@ -48,12 +47,6 @@ final class VideoEncoder {
     }
 
     deinit {
-        var ctx: UnsafeMutablePointer<AVCodecContext>? = context
-        avcodec_free_context(&ctx)
-        var f: UnsafeMutablePointer<AVFrame>? = frame
-        av_frame_free(&f)
-        var p: UnsafeMutablePointer<AVPacket>? = packet
-        av_packet_free(&p)
         if let scaler { sws_freeContext(scaler) }
     }
 

@@ -165,21 +165,26 @@ final class StateStore: Sendable {
     /// Appends an event; durable when this returns.
     func appendEvent(kind: String, severity: String, subject: String?, detail: [String: String],
                      at time: Int64 = Clock.wallNanoseconds()) async throws {
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
-        try await pool.write { db in
-            try db.execute(sql: "INSERT INTO events (time_ns, kind, severity, subject, detail) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [time, kind, severity, subject, json])
-        }
+        let json = try Self.detailJSON(detail)
+        try await pool.write { db in try Self.insertEvent(db, time, kind, severity, subject, json) }
+    }
+
+    private static func detailJSON(_ detail: [String: String]) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys, .withoutEscapingSlashes]),
+               as: UTF8.self)
+    }
+
+    private static func insertEvent(_ db: Database, _ time: Int64, _ kind: String, _ severity: String,
+                                    _ subject: String?, _ detail: String) throws {
+        try db.execute(sql: "INSERT INTO events (time_ns, kind, severity, subject, detail) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [time, kind, severity, subject, detail])
     }
 
     /// The same, for callers on their own threads (recorders): blocks this thread only.
     func appendEventNow(kind: String, severity: String, subject: String?, detail: [String: String],
                         at time: Int64 = Clock.wallNanoseconds()) throws {
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
-        try pool.write { db in
-            try db.execute(sql: "INSERT INTO events (time_ns, kind, severity, subject, detail) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [time, kind, severity, subject, json])
-        }
+        let json = try Self.detailJSON(detail)
+        try pool.write { db in try Self.insertEvent(db, time, kind, severity, subject, json) }
     }
 
     func recentEvents(limit: Int) async throws -> [Event] {
