@@ -147,7 +147,7 @@ let package = Package(
         // Whole-process tests: they run the built `roomd` and `roomctl` binaries.
         .testTarget(
             name: "RoomDaemonTests",
-            dependencies: ["RoomDaemon", "RoomConfig", "Identity", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["RoomDaemon", "RoomConfig", "Identity", "Archive", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
     ]

@@ -89,14 +89,15 @@ private final class Builder {
         let tls = buildTLS(top)
         let platform = buildPlatform(top)
         let logging = buildLogging(top)
-        top.finish(allowed: ["room", "stations", "room_cameras", "storage", "retention", "api", "tls", "platform", "logging"])
+        let ledger = buildLedger(top, room: room, tls: tls)
+        top.finish(allowed: ["room", "stations", "room_cameras", "storage", "retention", "api", "tls", "platform", "logging", "ledger"])
         checkDevicesUnique(stations: parsedStations, cameras: parsedCameras, top: top)
 
-        guard let room, let stations, let roomCameras, let storage, let retention, let api, let tls, let logging
+        guard let room, let stations, let roomCameras, let storage, let retention, let api, let tls, let logging, let ledger
         else { return nil }
         return RoomConfiguration(room: room, stations: stations, roomCameras: roomCameras, storage: storage,
                                  retention: retention, api: api, tls: tls, platform: platform ?? nil,
-                                 logging: logging, sourcePath: sourcePath)
+                                 logging: logging, ledger: ledger, sourcePath: sourcePath)
     }
 
     func buildRoom(_ top: YAMLReader.Mapping) -> RoomConfiguration.Room? {
@@ -392,6 +393,41 @@ private final class Builder {
         map.finish(allowed: ["endpoint", "ca_certificate"])
         guard let endpoint, endpoint.hasPrefix("https://"), caOK else { return nil }
         return .some(.init(endpoint: endpoint, caCertificate: ca.map(path)))
+    }
+
+    /// `ledger:` is optional: by default checkpoints are signed every 10 minutes
+    /// with the room's TLS key, under the origin `roomd/<room id>`.
+    func buildLedger(_ top: YAMLReader.Mapping, room: RoomConfiguration.Room?, tls: RoomConfiguration.TLS?) -> RoomConfiguration.Ledger? {
+        let defaultOrigin = room.map { "roomd/\($0.id)" }
+        guard top.has("ledger") else {
+            _ = top.value("ledger")
+            guard let defaultOrigin, let tls else { return nil }
+            return .init(origin: defaultOrigin, signingKey: tls.key, signingCertificate: tls.certificate, checkpointSeconds: 600)
+        }
+        guard let map = reader.mapping(top.value("ledger"), path: "ledger") else { return nil }
+        let origin = reader.string(map, "origin", required: false)
+        if let origin, origin.isEmpty || origin.contains(where: { $0.isWhitespace || $0.isNewline }) {
+            reader.problem(map.child("origin"), map.value("origin"), "'\(origin)' must be one word without spaces, e.g. roomd/R-301 (it is the first line of every checkpoint)")
+        }
+        var keyOK = true
+        let key = reader.string(map, "signing_key", required: false)
+        if let key { keyOK = readableFile(map, map.child("signing_key"), path: key, node: map.value("signing_key"), certificate: false) }
+        let cert = reader.string(map, "signing_certificate", required: false)
+        if let cert {
+            keyOK = readableFile(map, map.child("signing_certificate"), path: cert, node: map.value("signing_certificate"), certificate: true) && keyOK
+        }
+        if (key == nil) != (cert == nil) {
+            reader.problem(map.child(key == nil ? "signing_key" : "signing_certificate"), map.node,
+                           "signing_key and signing_certificate go together: give both or neither (then the TLS key signs)")
+            keyOK = false
+        }
+        let minutes = reader.int(map, "checkpoint_minutes", default: 10, range: 1...1440)
+        map.finish(allowed: ["origin", "signing_key", "signing_certificate", "checkpoint_minutes"])
+        guard keyOK, let minutes, let tls, let finalOrigin = origin ?? defaultOrigin,
+              !finalOrigin.isEmpty, !finalOrigin.contains(where: { $0.isWhitespace || $0.isNewline })
+        else { return nil }
+        return .init(origin: finalOrigin, signingKey: key.map(path) ?? tls.key,
+                     signingCertificate: cert.map(path) ?? tls.certificate, checkpointSeconds: minutes * 60)
     }
 
     func buildLogging(_ top: YAMLReader.Mapping) -> RoomConfiguration.Logging? {

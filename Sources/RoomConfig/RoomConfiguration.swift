@@ -13,6 +13,7 @@ public struct RoomConfiguration: Sendable, Equatable {
     public var tls: TLS
     public var platform: Platform?
     public var logging: Logging
+    public var ledger: Ledger
     /// The file this was loaded from.
     public var sourcePath: String
 
@@ -126,6 +127,18 @@ public struct RoomConfiguration: Sendable, Equatable {
     public struct Platform: Sendable, Equatable {
         public var endpoint: String
         public var caCertificate: String?
+    }
+
+    /// The audit ledger's checkpoints: who signs them and how often.
+    public struct Ledger: Sendable, Equatable {
+        /// The C2SP checkpoint origin line, e.g. `roomd/R-301`; also the signer's key name.
+        public var origin: String
+        /// The room key (ECDSA P-256 or SM2) that signs checkpoints; by default the TLS key.
+        public var signingKey: String
+        /// Its certificate, copied into exports so verifiers know the key.
+        public var signingCertificate: String
+        /// A checkpoint is signed this often when entries were appended since the last one.
+        public var checkpointSeconds: Int
     }
 
     public struct Logging: Sendable, Equatable {

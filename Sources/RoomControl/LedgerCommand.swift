@@ -9,7 +9,7 @@ struct LedgerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger",
         abstract: "Audit ledger proofs and offline verification (审计账本).",
-        subcommands: [Proof.self, Verify.self])
+        subcommands: [Proof.self, Verify.self, Checkpoint.self, Export.self])
 
     struct Proof: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -43,30 +43,11 @@ struct LedgerCommand: ParsableCommand {
 
         func run() throws {
             let ledger = try Ledger.openReadOnly(path: db)
-            let current = try ledger.treeHead().size
             let output: LedgerJSON
             if let entry {
-                let treeSize = size ?? current
-                let proof = try ledger.inclusionProof(leafIndex: entry, treeSize: treeSize)
-                guard let bytes = try ledger.entryBytes(entry..<(entry + 1)).first else {
-                    throw ValidationError("entry \(entry) is not in the ledger")
-                }
-                output = [
-                    "type": "inclusion", "leaf_index": .integer(Int64(entry)), "tree_size": .integer(Int64(treeSize)),
-                    "root": .string(try ledger.rootHash(size: treeSize).base64),
-                    "leaf_hash": .string(MerkleHash.leaf(bytes).base64),
-                    "entry": .string(String(decoding: bytes, as: UTF8.self)),
-                    "path": .array(proof.path.map { .string($0.base64) }),
-                ]
+                output = try ledger.inclusionProofDocument(entry: entry, treeSize: size)
             } else if let from {
-                let newSize = to ?? current
-                let proof = try ledger.consistencyProof(oldSize: from, newSize: newSize)
-                output = [
-                    "type": "consistency", "old_size": .integer(Int64(from)), "new_size": .integer(Int64(newSize)),
-                    "old_root": .string(try ledger.rootHash(size: from).base64),
-                    "new_root": .string(try ledger.rootHash(size: newSize).base64),
-                    "path": .array(proof.path.map { .string($0.base64) }),
-                ]
+                output = try ledger.consistencyProofDocument(from: from, to: to)
             } else {
                 throw ValidationError("give either --entry or --from")
             }
@@ -118,6 +99,50 @@ struct LedgerCommand: ParsableCommand {
             } else {
                 print("UNDECIDED: more material is needed (无法判定)")
                 throw ExitCode(3)
+            }
+        }
+    }
+
+    struct Checkpoint: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Have roomd sign a checkpoint of the ledger now and print it (a milestone).")
+
+        @OptionGroup var socket: AdminSocketOptions
+
+        func run() throws {
+            let (status, body) = try AdminClient(socketPath: try socket.resolve()).post("/v1/ledger/checkpoint")
+            guard status == 200 else { throw ValidationError("roomd answered HTTP \(status): \(String(decoding: body, as: UTF8.self))") }
+            FileHandle.standardOutput.write(Data(body))
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Have roomd export ledger entries with proofs under a fresh checkpoint.",
+            discussion: """
+                roomd writes the export below its state folder (it may write nowhere else) and
+                roomctl prints the folder; --out copies it. Check it with `roomctl ledger verify`.
+                """)
+
+        @OptionGroup var socket: AdminSocketOptions
+
+        @Option(name: .customLong("from"), help: "First entry (seq) to export.")
+        var from = 0
+
+        @Option(help: "Copy the export to this new folder.")
+        var out: String?
+
+        func run() throws {
+            let (status, body) = try AdminClient(socketPath: try socket.resolve()).post("/v1/ledger/export?from=\(from)")
+            guard status == 200 else { throw ValidationError("roomd answered HTTP \(status): \(String(decoding: body, as: UTF8.self))") }
+            guard let answer = try JSONSerialization.jsonObject(with: Data(body)) as? [String: String], let path = answer["path"] else {
+                throw ValidationError("roomd's answer names no export folder")
+            }
+            if let out {
+                try FileManager.default.copyItem(atPath: path, toPath: out)
+                print(out)
+            } else {
+                print(path)
             }
         }
     }

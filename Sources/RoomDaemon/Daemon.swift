@@ -53,6 +53,17 @@ enum Daemon {
         }
         try store.syncStations(config.stations)
         let events = EventRecorder(store: store, logger: logger)
+        let ledger: RoomLedger
+        do {
+            ledger = try RoomLedger(store: store, config: config, logger: logger)
+        } catch {
+            throw DaemonFailure(status: ExitStatus.config, description: "\(error)")
+        }
+        let configText = (try? String(contentsOfFile: config.sourcePath, encoding: .utf8)) ?? ""
+        if let change = try await store.recordConfiguration(path: config.sourcePath, text: configText,
+                                                              sha256: Digest.sha256Hex(Array(configText.utf8))) {
+            logger.notice("configuration recorded in the audit ledger", metadata: ["event": .string(change)])
+        }
 
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -100,7 +111,8 @@ enum Daemon {
 
         let router = Router(context: RoomRequestContext.self)
         router.add(middleware: AccessMiddleware(mapper: mapper, events: events))
-        APIRoutes(store: store, status: status, health: health, metrics: registry, events: events, recording: recording)
+        APIRoutes(store: store, status: status, health: health, metrics: registry, events: events, recording: recording,
+                  ledger: ledger)
             .register(on: router)
         let api = Application(
             router: router,
@@ -117,7 +129,7 @@ enum Daemon {
 
         try UnixSocketFile.removeStale(config.api.adminSocket)
         let adminRouter = Router()
-        AdminRoutes(status: status).register(on: adminRouter)
+        AdminRoutes(status: status, ledger: ledger).register(on: adminRouter)
         let socketPath = config.api.adminSocket
         let admin = Application(
             router: adminRouter,
@@ -132,12 +144,14 @@ enum Daemon {
 
         await events.record(kind: "daemon.started", severity: "info", subject: config.room.id,
                             detail: ["version": StatusReporter.version, "config": config.sourcePath, "pid": "\(getpid())"])
+        _ = try await onThread { try ledger.checkpoint(reason: "daemon.started", force: true) }
         let group = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: api),
                     .init(service: admin),
                     .init(service: recording),
+                    .init(service: CheckpointService(ledger: ledger, interval: .seconds(config.ledger.checkpointSeconds))),
                     .init(service: systemd, successTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -151,6 +165,8 @@ enum Daemon {
             throw error
         }
         await events.record(kind: "daemon.stopped", severity: "info", subject: config.room.id, detail: ["reason": "signal"])
+        // Milestone: the last checkpoint covers everything this run appended.
+        _ = try await onThread { try ledger.checkpoint(reason: "daemon.stopped", force: false) }
         try store.close()
         unlink(socketPath)
         logger.notice("roomd stopped cleanly; all writers flushed / 已安全停止")

@@ -14,11 +14,14 @@ struct APIRoutes: Sendable {
     let metrics: PrometheusCollectorRegistry
     let events: EventRecorder
     let recording: RecordingService
+    let ledger: RoomLedger
 
     /// Every route registered here must have an entry in AccessPolicy.table.
     static let routes: [(HTTPRequest.Method, String)] = [
         (.get, "/healthz"), (.get, "/readyz"), (.get, "/metrics"), (.get, "/v1/room"),
         (.get, "/v1/station/self"), (.post, "/v1/station/heartbeat"), (.get, "/v1/events"),
+        (.get, "/v1/ledger/checkpoint"), (.get, "/v1/ledger/proof/inclusion"), (.get, "/v1/ledger/proof/consistency"),
+        (.get, "/v1/ledger/entries"),
     ]
 
     func register(on router: Router<RoomRequestContext>) {
@@ -67,6 +70,7 @@ struct APIRoutes: Sendable {
             let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 50, 1), 1000)
             return try Response.json(try await store.recentEvents(limit: limit))
         }
+        LedgerRoutes(ledger: ledger).register(on: router)
     }
 
     private struct ReadyBody: Encodable {

@@ -39,6 +39,14 @@ enum AccessPolicy {
         Entry(method: .get, path: "/v1/station/self", roles: [.station], purpose: "the calling station's own record"),
         Entry(method: .post, path: "/v1/station/heartbeat", roles: [.station], purpose: "station health report"),
         Entry(method: .get, path: "/v1/events", roles: [.operator, .supervisor], purpose: "recent room events"),
+        Entry(method: .get, path: "/v1/ledger/checkpoint", roles: [.operator, .supervisor, .platform],
+              purpose: "the latest signed checkpoint of the audit ledger (witnesses keep it)"),
+        Entry(method: .get, path: "/v1/ledger/proof/inclusion", roles: [.operator, .supervisor, .platform],
+              purpose: "RFC 9162 inclusion proof of one entry"),
+        Entry(method: .get, path: "/v1/ledger/proof/consistency", roles: [.operator, .supervisor, .platform],
+              purpose: "RFC 9162 consistency proof between two tree sizes"),
+        Entry(method: .get, path: "/v1/ledger/entries", roles: [.supervisor, .platform],
+              purpose: "ledger entries as canonical JSON lines"),
     ]
 
     enum Decision: Equatable {

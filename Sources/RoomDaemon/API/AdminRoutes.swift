@@ -1,3 +1,5 @@
+import Archive
+import Foundation
 import Hummingbird
 import RoomConfig
 
@@ -5,11 +7,28 @@ import RoomConfig
 /// Access is by file permission: root, the roomd user and its group.
 struct AdminRoutes: Sendable {
     let status: StatusReporter
+    let ledger: RoomLedger
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/v1/status") { request, _ in
             let events = min(max(request.uri.queryParameters.get("events", as: Int.self) ?? 10, 0), 500)
             return try Response.json(try await status.snapshot(events: events))
+        }
+        LedgerRoutes(ledger: ledger).register(on: router)
+        // A milestone checkpoint on the operator's request (e.g. before handing
+        // a checkpoint to a supervisor by hand).
+        router.post("/v1/ledger/checkpoint") { _, _ in
+            let stored = try await onThread { try ledger.currentCheckpoint() }
+            return LedgerRoutes.text(stored.checkpoint.text, type: "text/plain; charset=utf-8")
+        }
+        router.post("/v1/ledger/export") { request, _ in
+            let from = max(request.uri.queryParameters.get("from", as: Int.self) ?? 0, 0)
+            do {
+                let path = try await onThread { try ledger.export(firstSeq: from) }
+                return try Response.json(["path": path])
+            } catch let error as LedgerExportError {
+                return .problem(.badRequest, code: "bad-ledger-export", chinese: "账本导出参数有误。", english: error.description)
+            }
         }
     }
 }

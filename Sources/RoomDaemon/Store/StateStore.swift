@@ -15,9 +15,12 @@ import RoomConfig
 /// the price of an fsync per commit; the non-evidence tables are small.
 final class StateStore: Sendable {
     /// The newest schema this build knows. Every migration bumps `user_version`.
-    static let schemaVersion = 2
+    static let schemaVersion = 3
 
     let pool: DatabasePool
+    /// The audit ledger, in the same file: an event and its ledger entry commit
+    /// in one transaction, so neither exists without the other.
+    let ledger: Ledger
 
     enum OpenError: Error, CustomStringConvertible {
         case newerSchema(found: Int, known: Int, path: String)
@@ -63,6 +66,7 @@ final class StateStore: Sendable {
         let unknown = applied.subtracting(migrator.migrations)
         if !unknown.isEmpty { throw OpenError.unknownMigrations(unknown.sorted(), path: path) }
         try migrator.migrate(pool)
+        ledger = try Ledger(database: pool)
     }
 
     static var migrator: DatabaseMigrator {
@@ -103,6 +107,10 @@ final class StateStore: Sendable {
         migrator.registerMigration("v2-segments") { db in
             try SegmentIndex.createSchema(db)
             try db.execute(sql: "PRAGMA user_version = 2")
+        }
+        LedgerSchema.registerMigrations(&migrator)
+        migrator.registerMigration("v3-ledger") { db in
+            try db.execute(sql: "PRAGMA user_version = 3")
         }
         return migrator
     }
@@ -162,11 +170,22 @@ final class StateStore: Sendable {
         var detail: String
     }
 
-    /// Appends an event; durable when this returns.
+    /// Appends an event and its audit-ledger entry in one transaction; durable
+    /// when this returns. `actor` is who caused it (a certificate identity,
+    /// "operator", "system"); `subject` what it is about (a device, a station).
     func appendEvent(kind: String, severity: String, subject: String?, detail: [String: String],
-                     at time: Int64 = Clock.wallNanoseconds()) async throws {
+                     actor: String = "system", at time: Int64 = Clock.wallNanoseconds()) async throws {
         let json = try Self.detailJSON(detail)
-        try await pool.write { db in try Self.insertEvent(db, time, kind, severity, subject, json) }
+        try await pool.write { db in
+            try Self.insertEvent(db, time, kind, severity, subject, json, detail, actor)
+        }
+    }
+
+    /// The same, for callers on their own threads (recorders): blocks this thread only.
+    func appendEventNow(kind: String, severity: String, subject: String?, detail: [String: String],
+                        actor: String = "system", at time: Int64 = Clock.wallNanoseconds()) throws {
+        let json = try Self.detailJSON(detail)
+        try pool.write { db in try Self.insertEvent(db, time, kind, severity, subject, json, detail, actor) }
     }
 
     private static func detailJSON(_ detail: [String: String]) throws -> String {
@@ -174,17 +193,38 @@ final class StateStore: Sendable {
                as: UTF8.self)
     }
 
-    private static func insertEvent(_ db: Database, _ time: Int64, _ kind: String, _ severity: String,
-                                    _ subject: String?, _ detail: String) throws {
+    /// Inside the caller's transaction: the event row, then the ledger entry
+    /// that makes it tamper-evident (payload: event id, severity, subject, detail).
+    static func insertEvent(_ db: Database, _ time: Int64, _ kind: String, _ severity: String,
+                            _ subject: String?, _ json: String, _ detail: [String: String], _ actor: String) throws {
         try db.execute(sql: "INSERT INTO events (time_ns, kind, severity, subject, detail) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [time, kind, severity, subject, detail])
+                       arguments: [time, kind, severity, subject, json])
+        var payload: [String: LedgerJSON] = [
+            "event": .integer(db.lastInsertedRowID),
+            "severity": .string(severity),
+            "detail": .object(detail.mapValues { .string($0) }),
+        ]
+        if let subject { payload["subject"] = .string(subject) }
+        _ = try Ledger.append([LedgerDraft(time: time, kind: kind, actor: actor, payload: .object(payload))], in: db)
     }
 
-    /// The same, for callers on their own threads (recorders): blocks this thread only.
-    func appendEventNow(kind: String, severity: String, subject: String?, detail: [String: String],
-                        at time: Int64 = Clock.wallNanoseconds()) throws {
-        let json = try Self.detailJSON(detail)
-        try pool.write { db in try Self.insertEvent(db, time, kind, severity, subject, json) }
+    /// Compares the configuration file with the one the previous start used
+    /// and records "config.initial" or "config.changed" (with the whole text:
+    /// it names paths, never secrets) in the same transaction as the new hash.
+    /// Returns the event kind recorded, or nil when nothing changed.
+    @discardableResult
+    func recordConfiguration(path: String, text: String, sha256: String, actor: String = "system") async throws -> String? {
+        try await pool.write { db in
+            let previous = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'config.sha256'")
+            guard previous != sha256 else { return nil }
+            let kind = previous == nil ? "config.initial" : "config.changed"
+            var detail = ["path": path, "sha256": sha256, "text": text]
+            if let previous { detail["previous_sha256"] = previous }
+            try Self.insertEvent(db, Clock.wallNanoseconds(), kind, "notice", path, try Self.detailJSON(detail), detail, actor)
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('config.sha256', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           arguments: [sha256])
+            return kind
+        }
     }
 
     func recentEvents(limit: Int) async throws -> [Event] {

@@ -1,0 +1,34 @@
+/// The JSON documents `roomctl ledger proof` prints and the HTTPS API serves:
+/// one shape in both places, so a proof fetched from either can be handed to
+/// `roomctl ledger verify --consistency-proof` or to any RFC 9162 checker.
+extension Ledger {
+    /// `{"type":"inclusion","leaf_index","tree_size","root","leaf_hash","entry","path"}`;
+    /// `treeSize` defaults to the current size.
+    public func inclusionProofDocument(entry: Int, treeSize: Int? = nil) throws -> LedgerJSON {
+        let size = try treeSize ?? treeHead().size
+        let proof = try inclusionProof(leafIndex: entry, treeSize: size)
+        guard let bytes = try entryBytes(entry..<(entry + 1)).first else {
+            throw LedgerError.indexOutOfRange(index: entry, size: size)
+        }
+        return [
+            "type": "inclusion", "leaf_index": .integer(Int64(entry)), "tree_size": .integer(Int64(size)),
+            "root": .string(try rootHash(size: size).base64),
+            "leaf_hash": .string(MerkleHash.leaf(bytes).base64),
+            "entry": .string(String(decoding: bytes, as: UTF8.self)),
+            "path": .array(proof.path.map { .string($0.base64) }),
+        ]
+    }
+
+    /// `{"type":"consistency","old_size","new_size","old_root","new_root","path"}`;
+    /// `newSize` defaults to the current size.
+    public func consistencyProofDocument(from oldSize: Int, to newSize: Int? = nil) throws -> LedgerJSON {
+        let size = try newSize ?? treeHead().size
+        let proof = try consistencyProof(oldSize: oldSize, newSize: size)
+        return [
+            "type": "consistency", "old_size": .integer(Int64(oldSize)), "new_size": .integer(Int64(size)),
+            "old_root": .string(try rootHash(size: oldSize).base64),
+            "new_root": .string(try rootHash(size: size).base64),
+            "path": .array(proof.path.map { .string($0.base64) }),
+        ]
+    }
+}

@@ -1,0 +1,77 @@
+import Archive
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Read-only ledger routes, served on the HTTPS API (roles in AccessPolicy)
+/// and on the admin socket for roomctl. Proofs have the shape
+/// `roomctl ledger proof` prints (``Ledger/inclusionProofDocument(entry:treeSize:)``).
+struct LedgerRoutes: Sendable {
+    let ledger: RoomLedger
+
+    /// At most this many entries per `/entries` request.
+    static let pageLimit = 10_000
+
+    func register<Context: RequestContext>(on router: Router<Context>) {
+        router.get("/v1/ledger/checkpoint") { _, _ in
+            let stored = try await onThread { try ledger.currentCheckpoint() }
+            return Self.text(stored.checkpoint.text, type: "text/plain; charset=utf-8")
+        }
+        router.get("/v1/ledger/proof/inclusion") { request, _ in
+            guard let entry = request.uri.queryParameters.get("entry", as: Int.self) else {
+                return Self.badRequest("query parameter entry (the entry's seq) is required")
+            }
+            let size = request.uri.queryParameters.get("size", as: Int.self)
+            return try await Self.answer { try ledger.ledger.inclusionProofDocument(entry: entry, treeSize: size) }
+        }
+        router.get("/v1/ledger/proof/consistency") { request, _ in
+            guard let from = request.uri.queryParameters.get("from", as: Int.self) else {
+                return Self.badRequest("query parameter from (the older tree size) is required")
+            }
+            let to = request.uri.queryParameters.get("to", as: Int.self)
+            return try await Self.answer { try ledger.ledger.consistencyProofDocument(from: from, to: to) }
+        }
+        router.get("/v1/ledger/entries") { request, _ in
+            let from = max(request.uri.queryParameters.get("from", as: Int.self) ?? 0, 0)
+            let size = try await onThread { try ledger.ledger.treeHead().size }
+            let to = min(request.uri.queryParameters.get("to", as: Int.self) ?? size, size, from + Self.pageLimit)
+            guard from <= to else { return Self.badRequest("from \(from) is beyond the ledger's \(size) entries") }
+            let lines = try await onThread { try ledger.ledger.entryBytes(from..<to) }
+            var buffer = ByteBuffer()
+            for line in lines {
+                buffer.writeBytes(line)
+                buffer.writeInteger(UInt8(ascii: "\n"))
+            }
+            return Response(status: .ok, headers: [.contentType: "application/jsonl; charset=utf-8",
+                                                   HTTPField.Name("Roomd-Ledger-Size")!: String(size)],
+                            body: .init(byteBuffer: buffer))
+        }
+    }
+
+    /// Proof requests that name sizes or entries outside the tree are the
+    /// caller's mistake (400), not the daemon's.
+    static func answer(_ work: @escaping @Sendable () throws -> LedgerJSON) async throws -> Response {
+        do {
+            let document = try await onThread(work)
+            var bytes = try document.canonicalBytes()
+            bytes.append(UInt8(ascii: "\n"))
+            return text(String(decoding: bytes, as: UTF8.self), type: "application/json; charset=utf-8")
+        } catch let error as LedgerError {
+            switch error {
+            case .sizeOutOfRange, .indexOutOfRange: return badRequest(error.description)
+            default: throw error
+            }
+        }
+    }
+
+    static func badRequest(_ english: String) -> Response {
+        .problem(.badRequest, code: "bad-ledger-request", chinese: "账本查询参数有误：请检查条目序号或树大小。", english: english)
+    }
+
+    static func text(_ text: String, type: String) -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeString(text)
+        return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: buffer))
+    }
+}
