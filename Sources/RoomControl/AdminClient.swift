@@ -15,9 +15,9 @@ struct AdminClient {
 
     func get(_ path: String) throws -> (status: Int, body: [UInt8]) { try request("GET", path) }
 
-    func post(_ path: String) throws -> (status: Int, body: [UInt8]) { try request("POST", path) }
+    func post(_ path: String, body: [UInt8] = []) throws -> (status: Int, body: [UInt8]) { try request("POST", path, body: body) }
 
-    func request(_ method: String, _ path: String) throws -> (status: Int, body: [UInt8]) {
+    func request(_ method: String, _ path: String, body: [UInt8] = []) throws -> (status: Int, body: [UInt8]) {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket(): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -35,7 +35,7 @@ struct AdminClient {
             let why = String(cString: strerror(errno))
             throw Failure(description: "cannot reach roomd at \(socketPath): \(why). Is roomd running, and are you root or in its group? / 无法连接roomd管理接口")
         }
-        let request = Array("\(method) \(path) HTTP/1.1\r\nHost: roomd\r\nConnection: close\r\nContent-Length: 0\r\nAccept: application/json\r\n\r\n".utf8)
+        let request = Array("\(method) \(path) HTTP/1.1\r\nHost: roomd\r\nConnection: close\r\nContent-Length: \(body.count)\r\nAccept: application/json\r\n\r\n".utf8) + body
         var sent = 0
         while sent < request.count {
             let n = request.withUnsafeBytes { send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }

@@ -109,15 +109,18 @@ enum Daemon {
             notifier: notifier, health: health, logger: logger, waitFor: ["api", "admin"],
             readyStatus: "serving room \(config.room.id); API on \(config.api.host):\(config.api.port)")
 
+        let stored = try store.stationCertificates()
+        let certificates = StationCertificates(enrollments: stored.enrollments, revocations: stored.revocations)
+        let gate = CertificateGate(mapper: mapper, certificates: certificates)
         let router = Router(context: RoomRequestContext.self)
-        router.add(middleware: AccessMiddleware(mapper: mapper, events: events))
+        router.add(middleware: AccessMiddleware(mapper: mapper, certificates: certificates, events: events))
         APIRoutes(store: store, status: status, health: health, metrics: registry, events: events, recording: recording,
                   ledger: ledger)
             .register(on: router)
         let api = Application(
             router: router,
             server: HTTPServerBuilder { responder in
-                try MutualTLSChannel(HTTP1Channel(responder: responder), tlsConfiguration: tls, events: events)
+                try MutualTLSChannel(HTTP1Channel(responder: responder), tlsConfiguration: tls, events: events, gate: gate)
             },
             configuration: .init(address: .hostname(config.api.host, port: config.api.port), serverName: "roomd"),
             onServerRunning: { channel in
@@ -129,7 +132,8 @@ enum Daemon {
 
         try UnixSocketFile.removeStale(config.api.adminSocket)
         let adminRouter = Router()
-        AdminRoutes(status: status, ledger: ledger).register(on: adminRouter)
+        AdminRoutes(status: status, ledger: ledger, stations: StationEnrollment(
+            store: store, gate: gate, stationIDs: Set(config.stations.map(\.id)), logger: logger)).register(on: adminRouter)
         let socketPath = config.api.adminSocket
         let admin = Application(
             router: adminRouter,

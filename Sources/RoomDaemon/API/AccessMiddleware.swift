@@ -13,6 +13,7 @@ struct AccessMiddleware: RouterMiddleware {
     typealias Context = RoomRequestContext
 
     let mapper: RoleMapper
+    let certificates: StationCertificates
     let events: EventRecorder
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -27,6 +28,13 @@ struct AccessMiddleware: RouterMiddleware {
                             english: denial.description)
         case .success(let peer):
             identity = peer
+        }
+        // A connection opened before a revocation must not outlive it.
+        if let refusal = certificates.check(fingerprint: identity.fingerprint, stationID: identity.stationID) {
+            await deny(request, context, who: identity.description, reason: refusal.description, code: refusal.code)
+            var response = Response.problem(.forbidden, code: refusal.code, chinese: refusal.chinese, english: refusal.description)
+            response.headers[.connection] = "close"
+            return response
         }
         switch AccessPolicy.decide(method: request.method, path: path, role: identity.role) {
         case .allow:

@@ -8,6 +8,7 @@ import RoomConfig
 struct AdminRoutes: Sendable {
     let status: StatusReporter
     let ledger: RoomLedger
+    let stations: StationEnrollment
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/v1/status") { request, _ in
@@ -15,6 +16,7 @@ struct AdminRoutes: Sendable {
             return try Response.json(try await status.snapshot(events: events))
         }
         LedgerRoutes(ledger: ledger).register(on: router)
+        stations.register(on: router)
         // A milestone checkpoint on the operator's request (e.g. before handing
         // a checkpoint to a supervisor by hand).
         router.post("/v1/ledger/checkpoint") { _, _ in

@@ -15,7 +15,7 @@ import RoomConfig
 /// the price of an fsync per commit; the non-evidence tables are small.
 final class StateStore: Sendable {
     /// The newest schema this build knows. Every migration bumps `user_version`.
-    static let schemaVersion = 3
+    static let schemaVersion = 4
 
     let pool: DatabasePool
     /// The audit ledger, in the same file: an event and its ledger entry commit
@@ -112,6 +112,41 @@ final class StateStore: Sendable {
         migrator.registerMigration("v3-ledger") { db in
             try db.execute(sql: "PRAGMA user_version = 3")
         }
+        migrator.registerMigration("v4-station-certificates") { db in
+            try db.execute(sql: """
+                -- Station client certificates issued or imported by `roomctl station enroll`.
+                CREATE TABLE station_certificates (
+                    fingerprint TEXT PRIMARY KEY NOT NULL,
+                    station_id TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    not_after_ns INTEGER NOT NULL,
+                    certificate_pem TEXT NOT NULL,
+                    enrolled_ns INTEGER NOT NULL,
+                    enrolled_by TEXT NOT NULL
+                );
+                CREATE INDEX station_certificates_by_station ON station_certificates(station_id);
+                -- Revocations are permanent. fingerprint NULL revokes every certificate
+                -- of the station enrolled before it, and from then on the station is
+                -- accepted only with a certificate enrolled afterwards.
+                CREATE TABLE certificate_revocations (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    station_id TEXT NOT NULL,
+                    fingerprint TEXT,
+                    revoked_ns INTEGER NOT NULL,
+                    revoked_by TEXT NOT NULL,
+                    reason TEXT NOT NULL
+                );
+                CREATE TRIGGER station_certificates_no_update BEFORE UPDATE ON station_certificates
+                    BEGIN SELECT RAISE(ABORT, 'station_certificates are evidence: UPDATE refused'); END;
+                CREATE TRIGGER station_certificates_no_delete BEFORE DELETE ON station_certificates
+                    BEGIN SELECT RAISE(ABORT, 'station_certificates are evidence: DELETE refused'); END;
+                CREATE TRIGGER certificate_revocations_no_update BEFORE UPDATE ON certificate_revocations
+                    BEGIN SELECT RAISE(ABORT, 'certificate_revocations are evidence: UPDATE refused'); END;
+                CREATE TRIGGER certificate_revocations_no_delete BEFORE DELETE ON certificate_revocations
+                    BEGIN SELECT RAISE(ABORT, 'certificate_revocations are evidence: DELETE refused'); END;
+                PRAGMA user_version = 4;
+                """)
+        }
         return migrator
     }
 
@@ -188,7 +223,7 @@ final class StateStore: Sendable {
         try pool.write { db in try Self.insertEvent(db, time, kind, severity, subject, json, detail, actor) }
     }
 
-    private static func detailJSON(_ detail: [String: String]) throws -> String {
+    static func detailJSON(_ detail: [String: String]) throws -> String {
         String(decoding: try JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys, .withoutEscapingSlashes]),
                as: UTF8.self)
     }

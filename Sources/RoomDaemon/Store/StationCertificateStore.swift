@@ -1,0 +1,84 @@
+import Foundation
+import GRDB
+
+/// Station enrollment and revocation rows. Each change is an event and a
+/// ledger entry in the same transaction as its row.
+extension StateStore {
+    struct Enrollment: Sendable, Equatable {
+        var stationID: String
+        var fingerprint: String
+        var subject: String
+        var notAfterNanoseconds: Int64
+        var enrolledNanoseconds: Int64
+    }
+
+    struct Revocation: Sendable, Equatable {
+        var stationID: String
+        /// nil: every certificate of the station enrolled before `revokedNanoseconds`.
+        var fingerprint: String?
+        var revokedNanoseconds: Int64
+    }
+
+    enum EnrollmentError: Error, CustomStringConvertible {
+        case alreadyEnrolled(fingerprint: String, station: String)
+        case revoked(fingerprint: String)
+
+        var description: String {
+            switch self {
+            case .alreadyEnrolled(let fp, let station):
+                "certificate sha256:\(fp) is already enrolled for \(station) / 该证书已登记"
+            case .revoked(let fp):
+                "certificate sha256:\(fp) was revoked; revocation is permanent, issue a new certificate / 该证书已被吊销，请重新签发"
+            }
+        }
+    }
+
+    func enroll(station: String, fingerprint: String, subject: String, notAfter: Int64, pem: String,
+                actor: String, at time: Int64 = Clock.wallNanoseconds()) async throws -> Enrollment {
+        try await pool.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM certificate_revocations WHERE fingerprint = ?", arguments: [fingerprint]) == true {
+                throw EnrollmentError.revoked(fingerprint: fingerprint)
+            }
+            if let existing = try String.fetchOne(db, sql: "SELECT station_id FROM station_certificates WHERE fingerprint = ?",
+                                                  arguments: [fingerprint]) {
+                throw EnrollmentError.alreadyEnrolled(fingerprint: fingerprint, station: existing)
+            }
+            try db.execute(sql: """
+                INSERT INTO station_certificates (fingerprint, station_id, subject, not_after_ns, certificate_pem, enrolled_ns, enrolled_by)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [fingerprint, station, subject, notAfter, pem, time, actor])
+            let detail = ["fingerprint": fingerprint, "subject": subject, "certificate": pem,
+                          "not_after": String(notAfter / 1_000_000_000)]
+            try Self.insertEvent(db, time, "certificate.enrolled", "notice", station, try Self.detailJSON(detail), detail, actor)
+            return Enrollment(stationID: station, fingerprint: fingerprint, subject: subject, notAfterNanoseconds: notAfter,
+                              enrolledNanoseconds: time)
+        }
+    }
+
+    /// Revokes one certificate, or (fingerprint nil) every certificate of the station.
+    func revoke(station: String, fingerprint: String?, reason: String, actor: String,
+                at time: Int64 = Clock.wallNanoseconds()) async throws -> Revocation {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO certificate_revocations (station_id, fingerprint, revoked_ns, revoked_by, reason) VALUES (?, ?, ?, ?, ?)
+                """, arguments: [station, fingerprint, time, actor, reason])
+            var detail = ["reason": reason, "scope": fingerprint == nil ? "station" : "certificate"]
+            if let fingerprint { detail["fingerprint"] = fingerprint }
+            try Self.insertEvent(db, time, "certificate.revoked", "warning", station, try Self.detailJSON(detail), detail, actor)
+            return Revocation(stationID: station, fingerprint: fingerprint, revokedNanoseconds: time)
+        }
+    }
+
+    func stationCertificates() throws -> (enrollments: [Enrollment], revocations: [Revocation]) {
+        try pool.read { db in
+            let enrollments = try Row.fetchAll(db, sql: "SELECT * FROM station_certificates ORDER BY enrolled_ns").map { row in
+                Enrollment(stationID: row["station_id"], fingerprint: row["fingerprint"], subject: row["subject"],
+                           notAfterNanoseconds: row["not_after_ns"], enrolledNanoseconds: row["enrolled_ns"])
+            }
+            let revocations = try Row.fetchAll(db, sql: "SELECT * FROM certificate_revocations ORDER BY id").map { row in
+                Revocation(stationID: row["station_id"], fingerprint: row["fingerprint"], revokedNanoseconds: row["revoked_ns"])
+            }
+            return (enrollments, revocations)
+        }
+    }
+}
