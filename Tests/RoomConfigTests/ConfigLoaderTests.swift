@@ -76,6 +76,27 @@ struct ConfigLoaderTests {
         #expect(config.retention.keepDeliveredDays == 90)
         #expect(config.platform == nil)
         #expect(config.logging.level == .info)
+        #expect(config.ledger == .init(origin: "roomd/R1", signingKey: fixture.dir + "/pki/server.key",
+                                       signingCertificate: fixture.dir + "/pki/server.crt", checkpointSeconds: 600))
+    }
+
+    @Test func ledgerSectionIsChecked() throws {
+        let fixture = try Fixture()
+        let custom = try fixture.parse(Self.valid + "ledger: { origin: example.gov.cn/room/R1, checkpoint_minutes: 5 }\n")
+        #expect(custom.ledger.origin == "example.gov.cn/room/R1")
+        #expect(custom.ledger.checkpointSeconds == 300)
+        let problems = fixture.problems(Self.valid + """
+            ledger:
+              origin: "two words"
+              signing_key: pki/server.key
+              checkpoint_minutes: 0
+              witness: yes
+
+            """).map(\.description).joined(separator: "\n")
+        #expect(problems.contains("ledger.origin"))
+        #expect(problems.contains("signing_key and signing_certificate go together"))
+        #expect(problems.contains("ledger.checkpoint_minutes"))
+        #expect(problems.contains("unknown key 'witness'"))
     }
 
     @Test func everyProblemIsReportedAtOnceWithPathAndLine() throws {
