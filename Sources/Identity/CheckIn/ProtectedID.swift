@@ -14,7 +14,7 @@ public struct ProtectedID: Codable, Sendable, Hashable, CustomStringConvertible 
     public let lastFour: String
 
     public init(_ id: ResidentID, secret: RoomSecret) {
-        hmac = hex(secret.hmacSHA256(Array(id.value.utf8)))
+        hmac = Self.hmac(ofIDNumber: id.value, secret: secret)
         lastFour = id.lastFour
     }
 
@@ -34,14 +34,17 @@ public struct ProtectedID: Codable, Sendable, Hashable, CustomStringConvertible 
     /// Whether `id` is the number this was made from, under the same secret.
     /// Constant time, so response timing says nothing about how much matched.
     public func matches(_ id: ResidentID, secret: RoomSecret) -> Bool {
-        matches(normalisedIDNumber: id.value, secret: secret)
+        matches(hmac: Self.hmac(ofIDNumber: id.value, secret: secret))
     }
 
-    /// As `matches(_:secret:)` for text that may not be a valid ID number
-    /// (from a certificate): it is compared as given, `x` read as `X`.
-    func matches(normalisedIDNumber text: String, secret: RoomSecret) -> Bool {
-        let candidate = Array(hex(secret.hmacSHA256(Array(text.utf8))).utf8)
-        return constantTimeEqual(candidate, Array(hmac.utf8))
+    /// The stored form of `text` as given (the caller normalises it), for
+    /// comparing one number against many entries with one HMAC.
+    static func hmac(ofIDNumber text: String, secret: RoomSecret) -> String {
+        hex(secret.hmacSHA256(Array(text.utf8)))
+    }
+
+    func matches(hmac candidate: String) -> Bool {
+        constantTimeEqual(Array(candidate.utf8), Array(hmac.utf8))
     }
 
     public var description: String { "ProtectedID(…\(lastFour))" }

@@ -77,8 +77,9 @@ public struct Roster: Sendable {
 
         // Every entry is compared, found or not, so the time taken does not
         // depend on where in the roster the number is.
+        let candidate = ProtectedID.hmac(ofIDNumber: number, secret: secret)
         var byNumber: RosterEntry?
-        for entry in entries where entry.protectedID.matches(normalisedIDNumber: number, secret: secret) {
+        for entry in entries where entry.protectedID.matches(hmac: candidate) {
             byNumber = entry
         }
         let signerName = name.map(normalisedName)
