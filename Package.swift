@@ -50,12 +50,14 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")],
             linkerSettings: [.linkedLibrary("asound")]
         ),
+        .target(name: "CQRencode", linkerSettings: [.linkedLibrary("qrencode")]),
+        .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
 
         // MARK: Domain modules
         .target(name: "Evaluation", swiftSettings: strict),
         .target(
             name: "Identity",
-            dependencies: ["COpenSSL"],
+            dependencies: ["COpenSSL", "CQRencode", "CZlib"],
             swiftSettings: strict
         ),
         .target(

@@ -9,8 +9,9 @@ BUILD_PACKAGES=(
   pkg-config libssl-dev libsqlite3-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libv4l-dev libasound2-dev
+  libqrencode-dev zlib1g-dev
 )
-TEST_PACKAGES=(curl openssl python3 ca-certificates ffmpeg)
+TEST_PACKAGES=(curl openssl python3 ca-certificates ffmpeg zbar-tools librsvg2-bin)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
