@@ -90,14 +90,17 @@ private final class Builder {
         let platform = buildPlatform(top)
         let logging = buildLogging(top)
         let ledger = buildLedger(top, room: room, tls: tls)
-        top.finish(allowed: ["room", "stations", "room_cameras", "storage", "retention", "api", "tls", "platform", "logging", "ledger"])
+        let identity = buildIdentity(top, storage: storage)
+        top.finish(allowed: ["room", "stations", "room_cameras", "storage", "retention", "api", "tls", "platform", "logging",
+                             "ledger", "identity"])
         checkDevicesUnique(stations: parsedStations, cameras: parsedCameras, top: top)
 
-        guard let room, let stations, let roomCameras, let storage, let retention, let api, let tls, let logging, let ledger
+        guard let room, let stations, let roomCameras, let storage, let retention, let api, let tls, let logging, let ledger,
+              let identity
         else { return nil }
         return RoomConfiguration(room: room, stations: stations, roomCameras: roomCameras, storage: storage,
                                  retention: retention, api: api, tls: tls, platform: platform ?? nil,
-                                 logging: logging, ledger: ledger, sourcePath: sourcePath)
+                                 logging: logging, ledger: ledger, identity: identity, sourcePath: sourcePath)
     }
 
     func buildRoom(_ top: YAMLReader.Mapping) -> RoomConfiguration.Room? {
@@ -428,6 +431,38 @@ private final class Builder {
         else { return nil }
         return .init(origin: finalOrigin, signingKey: key.map(path) ?? tls.key,
                      signingCertificate: cert.map(path) ?? tls.certificate, checkpointSeconds: minutes * 60)
+    }
+
+    /// `identity:` is optional; without it the room takes no expert signatures.
+    func buildIdentity(_ top: YAMLReader.Mapping, storage: RoomConfiguration.Storage?) -> RoomConfiguration.Identity?? {
+        guard top.has("identity") else {
+            _ = top.value("identity")
+            return .some(nil)
+        }
+        guard let map = reader.mapping(top.value("identity"), path: "identity") else { return nil }
+        var ok = true
+        let trust = reader.string(map, "expert_trust_dir").map(path)
+        if let trust {
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: trust, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                reader.problem(map.child("expert_trust_dir"), map.value("expert_trust_dir"),
+                               "folder \(trust) does not exist: it must hold the expert cloud-sign CA certificates (and their CRLs)")
+                ok = false
+            }
+        }
+        let secret = reader.string(map, "room_secret", required: false).map(path)
+        let oid = reader.string(map, "id_number_oid", required: false)
+        if let oid, !Text.isDottedOID(oid) {
+            reader.problem(map.child("id_number_oid"), map.value("id_number_oid"), "'\(oid)' is not a dotted OID such as 1.2.156.10260.4.1.1")
+            ok = false
+        }
+        let seconds = reader.int(map, "challenge_seconds", default: 120, range: 30...3600)
+        let requireCRL = reader.bool(map, "require_crl", default: false)
+        map.finish(allowed: ["expert_trust_dir", "room_secret", "id_number_oid", "challenge_seconds", "require_crl"])
+        guard ok, let trust, let seconds, let requireCRL, let secretPath = secret ?? storage.map({ $0.stateDirectory + "/room-secret" })
+        else { return nil }
+        return .some(.init(expertTrustDirectory: trust, roomSecret: secretPath, idNumberOID: oid, challengeSeconds: seconds,
+                           requireCRL: requireCRL))
     }
 
     func buildLogging(_ top: YAMLReader.Mapping) -> RoomConfiguration.Logging? {

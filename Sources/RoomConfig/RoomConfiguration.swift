@@ -14,6 +14,8 @@ public struct RoomConfiguration: Sendable, Equatable {
     public var platform: Platform?
     public var logging: Logging
     public var ledger: Ledger
+    /// Expert check-in and signatures; nil: the room takes no signatures.
+    public var identity: Identity?
     /// The file this was loaded from.
     public var sourcePath: String
 
@@ -139,6 +141,20 @@ public struct RoomConfiguration: Sendable, Equatable {
         public var signingCertificate: String
         /// A checkpoint is signed this often when entries were appended since the last one.
         public var checkpointSeconds: Int
+    }
+
+    /// Expert signatures: which CAs issue experts' cloud-sign certificates, and
+    /// the secret under which ID numbers are kept.
+    public struct Identity: Sendable, Equatable {
+        /// Trust anchors, intermediates and CRLs of the expert cloud-sign CAs (PEM or DER files).
+        public var expertTrustDirectory: String
+        /// 32 random bytes; created on first start. ID numbers are stored as HMACs under it.
+        public var roomSecret: String
+        /// A certificate-subject OID that carries the ID number, besides serialNumber and GM/T 0015's.
+        public var idNumberOID: String?
+        public var challengeSeconds: Int
+        /// Refuse signatures whose issuers have no CRL in the trust folder.
+        public var requireCRL: Bool
     }
 
     public struct Logging: Sendable, Equatable {

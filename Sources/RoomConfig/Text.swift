@@ -29,6 +29,12 @@ public enum Text {
             && chars[2].isASCII && chars[2].isNumber
     }
 
+    /// `1.2.156.10260.4.1.1`: at least two arcs of decimal digits.
+    static func isDottedOID(_ text: String) -> Bool {
+        let arcs = text.split(separator: ".", omittingEmptySubsequences: false)
+        return arcs.count >= 2 && arcs.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }
+    }
+
     /// 1–64 of letters, digits, `.`, `_`, `-`, starting with a letter or digit.
     static func isRoomID(_ text: String) -> Bool {
         guard let first = text.first, isASCIIAlphanumeric(first), text.count <= 64 else { return false }

@@ -103,6 +103,17 @@ final class YAMLReader {
         return value
     }
 
+    func bool(_ map: Mapping, _ key: String, default fallback: Bool) -> Bool? {
+        guard let node = map.value(key) else { return fallback }
+        switch node.string?.trimmingWhitespace() {
+        case "true", "yes": return true
+        case "false", "no": return false
+        default:
+            problem(map.child(key), node, "must be true or false")
+            return nil
+        }
+    }
+
     func choice<E: RawRepresentable & CaseIterable>(
         _ map: Mapping, _ key: String, default fallback: E? = nil
     ) -> E? where E.RawValue == String {

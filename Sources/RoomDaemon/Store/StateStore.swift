@@ -15,7 +15,7 @@ import RoomConfig
 /// the price of an fsync per commit; the non-evidence tables are small.
 final class StateStore: Sendable {
     /// The newest schema this build knows. Every migration bumps `user_version`.
-    static let schemaVersion = 4
+    static let schemaVersion = 5
 
     let pool: DatabasePool
     /// The audit ledger, in the same file: an event and its ledger entry commit
@@ -146,6 +146,10 @@ final class StateStore: Sendable {
                     BEGIN SELECT RAISE(ABORT, 'certificate_revocations are evidence: DELETE refused'); END;
                 PRAGMA user_version = 4;
                 """)
+        }
+        migrator.registerMigration("v5-checkin") { db in
+            try CheckInSchema.create(db)
+            try db.execute(sql: "PRAGMA user_version = 5")
         }
         return migrator
     }

@@ -1,0 +1,283 @@
+import Foundation
+import GRDB
+import Identity
+import RoomConfig
+
+/// Tables of expert check-in and signatures (docs/formats.md, "Check-in
+/// tables"). All append-only: a roster is replaced by importing a new version,
+/// a challenge is answered by adding a signature row.
+enum CheckInSchema {
+    static let appendOnly = ["rosters", "challenges", "signatures", "handwritten_signatures"]
+
+    static func create(_ db: Database) throws {
+        try db.execute(sql: """
+            -- One row per imported roster version; the newest row of a session is its roster.
+            -- entries_json holds RosterEntry values: names and ProtectedIDs, never ID numbers.
+            CREATE TABLE rosters (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                session_id TEXT NOT NULL,
+                imported_ns INTEGER NOT NULL,
+                imported_by TEXT NOT NULL,
+                entries_json TEXT NOT NULL,
+                sha256 TEXT NOT NULL
+            );
+            CREATE INDEX rosters_by_session ON rosters(session_id, id);
+            CREATE TABLE challenges (
+                request_id TEXT PRIMARY KEY NOT NULL,
+                nonce TEXT NOT NULL UNIQUE,
+                session_id TEXT NOT NULL,
+                station_id TEXT NOT NULL,
+                roster_entry TEXT NOT NULL,
+                purpose TEXT NOT NULL,
+                document_sha256 TEXT NOT NULL,
+                issued_ms INTEGER NOT NULL,
+                expires_ms INTEGER NOT NULL,
+                signed_bytes BLOB NOT NULL
+            );
+            -- Every answer to a challenge, accepted or not. The first row for a
+            -- request uses its nonce; any later one is a replay.
+            CREATE TABLE signatures (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                request_id TEXT NOT NULL REFERENCES challenges(request_id),
+                received_ns INTEGER NOT NULL,
+                verdict TEXT NOT NULL CHECK (verdict IN ('accepted', 'rejected')),
+                reason TEXT NOT NULL,
+                detail TEXT NOT NULL,
+                format TEXT NOT NULL,
+                algorithm TEXT,
+                signer_fingerprint TEXT,
+                signer_name TEXT,
+                certificate_pem TEXT,
+                signature BLOB NOT NULL,
+                signature_sha256 TEXT NOT NULL
+            );
+            CREATE INDEX signatures_by_request ON signatures(request_id);
+            CREATE TABLE handwritten_signatures (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                signature_id INTEGER NOT NULL REFERENCES signatures(id),
+                received_ns INTEGER NOT NULL,
+                strokes_json TEXT NOT NULL,
+                sha256 TEXT NOT NULL
+            );
+            """)
+        for table in appendOnly {
+            try db.execute(sql: """
+                CREATE TRIGGER \(table)_no_update BEFORE UPDATE ON \(table)
+                    BEGIN SELECT RAISE(ABORT, '\(table) are evidence: UPDATE refused'); END;
+                CREATE TRIGGER \(table)_no_delete BEFORE DELETE ON \(table)
+                    BEGIN SELECT RAISE(ABORT, '\(table) are evidence: DELETE refused'); END;
+                """)
+        }
+    }
+}
+
+extension StateStore {
+    struct StoredRoster: Sendable {
+        var id: Int64
+        var sessionID: String
+        var roster: Roster
+        var sha256: String
+    }
+
+    /// Stores a new roster version for the session (event + ledger entry: the
+    /// roster's hash and entry ids, no names or ID digits).
+    func importRoster(session: String, roster: Roster, actor: String) async throws -> StoredRoster {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let json = String(decoding: try encoder.encode(roster.entries), as: UTF8.self)
+        let sha = Digest.sha256Hex(Array(json.utf8))
+        return try await pool.write { db in
+            let time = Clock.wallNanoseconds()
+            try db.execute(sql: "INSERT INTO rosters (session_id, imported_ns, imported_by, entries_json, sha256) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [session, time, actor, json, sha])
+            let id = db.lastInsertedRowID
+            let detail = ["roster": String(id), "sha256": sha, "entries": roster.entries.map(\.id).joined(separator: ","),
+                          "experts": String(roster.entries.filter { $0.role == .expert }.count)]
+            try Self.insertEvent(db, time, "session.roster-imported", "notice", session, try Self.detailJSON(detail), detail, actor)
+            return StoredRoster(id: id, sessionID: session, roster: roster, sha256: sha)
+        }
+    }
+
+    func roster(session: String) async throws -> StoredRoster? {
+        try await pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM rosters WHERE session_id = ? ORDER BY id DESC LIMIT 1",
+                                             arguments: [session]) else { return nil }
+            let entries = try JSONDecoder().decode([RosterEntry].self, from: Data((row["entries_json"] as String).utf8))
+            return StoredRoster(id: row["id"], sessionID: session, roster: try Roster(entries: entries), sha256: row["sha256"])
+        }
+    }
+
+    func storeChallenge(_ challenge: SigningChallenge) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO challenges (request_id, nonce, session_id, station_id, roster_entry, purpose, document_sha256,
+                                        issued_ms, expires_ms, signed_bytes)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [challenge.request, challenge.nonce, challenge.session, challenge.station, challenge.rosterEntry,
+                                 challenge.purpose.rawValue, challenge.documentSHA256, challenge.issuedMs, challenge.expiresMs,
+                                 Data(challenge.signedBytes())])
+        }
+    }
+
+    func isAnswered(request: String) async throws -> Bool {
+        try await pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM signatures WHERE request_id = ?", arguments: [request]) ?? false
+        }
+    }
+
+    func challenge(request: String, room: String) async throws -> SigningChallenge? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM challenges WHERE request_id = ?", arguments: [request]).map { row in
+                SigningChallenge(request: row["request_id"], nonce: row["nonce"], room: room, session: row["session_id"],
+                                 station: row["station_id"], rosterEntry: row["roster_entry"],
+                                 purpose: SigningPurpose(rawValue: row["purpose"]) ?? .checkIn,
+                                 documentSHA256: row["document_sha256"], issuedMs: row["issued_ms"], expiresMs: row["expires_ms"])
+            }
+        }
+    }
+
+    /// The exact bytes a challenge asked to be signed, as issued.
+    func challengeSignedBytes(request: String) async throws -> [UInt8]? {
+        try await pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT signed_bytes FROM challenges WHERE request_id = ?", arguments: [request]).map(Array.init)
+        }
+    }
+
+    struct SignatureRecord: Sendable, Codable {
+        var id: Int64
+        var requestID: String
+        var session: String
+        var station: String
+        var rosterEntry: String
+        var purpose: String
+        var documentSHA256: String
+        var receivedAt: String
+        var verdict: String
+        var reason: String
+        var detail: String
+        var format: String
+        var algorithm: String?
+        var signerFingerprint: String?
+        var signerName: String?
+        var signatureSHA256: String
+        var handwritten: Bool
+    }
+
+    struct SignatureAttempt: Sendable {
+        var requestID: String
+        var receivedNanoseconds: Int64
+        var accepted: Bool
+        var reason: String
+        var detail: String
+        var format: String
+        var algorithm: String?
+        var signerFingerprint: String?
+        var signerName: String?
+        var certificatePEM: String?
+        var signature: [UInt8]
+    }
+
+    enum AttemptOutcome: Sendable {
+        case recorded(id: Int64)
+        /// Another answer to the same challenge was recorded first: this one
+        /// was stored as a replay instead.
+        case replay(id: Int64)
+    }
+
+    /// Records an answer. Inside the transaction it re-checks that the
+    /// challenge was not answered before, so two racing answers cannot both
+    /// use the nonce: the loser is stored as `nonce-replayed`.
+    func recordSignature(_ attempt: SignatureAttempt, challenge: SigningChallenge, actor: String) async throws -> AttemptOutcome {
+        try await pool.write { db in
+            let answered = try Bool.fetchOne(db, sql: "SELECT 1 FROM signatures WHERE request_id = ?", arguments: [attempt.requestID]) ?? false
+            var attempt = attempt
+            if answered && attempt.reason != CheckInReason.nonceReplayed {
+                attempt.accepted = false
+                attempt.reason = CheckInReason.nonceReplayed
+                attempt.detail = "challenge \(attempt.requestID) was already answered; its nonce is used"
+            }
+            let signatureSHA = Digest.sha256Hex(attempt.signature)
+            try db.execute(sql: """
+                INSERT INTO signatures (request_id, received_ns, verdict, reason, detail, format, algorithm, signer_fingerprint,
+                                        signer_name, certificate_pem, signature, signature_sha256)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [attempt.requestID, attempt.receivedNanoseconds, attempt.accepted ? "accepted" : "rejected",
+                                 attempt.reason, attempt.detail, attempt.format, attempt.algorithm, attempt.signerFingerprint,
+                                 attempt.signerName, attempt.certificatePEM, Data(attempt.signature), signatureSHA])
+            let id = db.lastInsertedRowID
+            var detail = [
+                "signature": String(id), "request": attempt.requestID, "purpose": challenge.purpose.rawValue,
+                "station": challenge.station, "roster_entry": challenge.rosterEntry, "document_sha256": challenge.documentSHA256,
+                "nonce": challenge.nonce, "reason": attempt.reason, "signature_sha256": signatureSHA, "format": attempt.format,
+            ]
+            if let fp = attempt.signerFingerprint { detail["signer_fingerprint"] = fp }
+            if let algorithm = attempt.algorithm { detail["algorithm"] = algorithm }
+            if !attempt.accepted { detail["detail"] = attempt.detail }
+            let kind = attempt.accepted ? (challenge.purpose == .checkIn ? "session.checkin" : "session.signature")
+                                        : "session.signature-rejected"
+            try Self.insertEvent(db, attempt.receivedNanoseconds, kind, attempt.accepted ? "notice" : "warning", challenge.session,
+                                 try Self.detailJSON(detail), detail, actor)
+            return answered && !attempt.accepted && attempt.reason == CheckInReason.nonceReplayed ? .replay(id: id) : .recorded(id: id)
+        }
+    }
+
+    func signatures(session: String) async throws -> [SignatureRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT s.*, c.session_id, c.station_id, c.roster_entry, c.purpose, c.document_sha256,
+                       EXISTS (SELECT 1 FROM handwritten_signatures h WHERE h.signature_id = s.id) AS handwritten
+                FROM signatures s JOIN challenges c ON c.request_id = s.request_id
+                WHERE c.session_id = ? ORDER BY s.id
+                """, arguments: [session]).map(Self.signatureRecord)
+        }
+    }
+
+    func signature(id: Int64) async throws -> SignatureRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT s.*, c.session_id, c.station_id, c.roster_entry, c.purpose, c.document_sha256,
+                       EXISTS (SELECT 1 FROM handwritten_signatures h WHERE h.signature_id = s.id) AS handwritten
+                FROM signatures s JOIN challenges c ON c.request_id = s.request_id WHERE s.id = ?
+                """, arguments: [id]).map(Self.signatureRecord)
+        }
+    }
+
+    private static func signatureRecord(_ row: Row) -> SignatureRecord {
+        SignatureRecord(id: row["id"], requestID: row["request_id"], session: row["session_id"], station: row["station_id"],
+                        rosterEntry: row["roster_entry"], purpose: row["purpose"], documentSHA256: row["document_sha256"],
+                        receivedAt: Text.iso8601(nanoseconds: row["received_ns"]), verdict: row["verdict"], reason: row["reason"],
+                        detail: row["detail"], format: row["format"], algorithm: row["algorithm"],
+                        signerFingerprint: row["signer_fingerprint"], signerName: row["signer_name"],
+                        signatureSHA256: row["signature_sha256"], handwritten: row["handwritten"])
+    }
+
+    /// Binds a handwritten signature to an accepted check-in; one per check-in.
+    func storeHandwriting(signatureID: Int64, signature: HandwrittenSignature, session: String, actor: String) async throws -> Int64 {
+        let json = String(decoding: signature.canonicalJSON(), as: UTF8.self)
+        return try await pool.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM handwritten_signatures WHERE signature_id = ?", arguments: [signatureID]) == true {
+                throw CheckInConflict(description: "check-in \(signatureID) already has a handwritten signature")
+            }
+            let time = Clock.wallNanoseconds()
+            try db.execute(sql: "INSERT INTO handwritten_signatures (signature_id, received_ns, strokes_json, sha256) VALUES (?, ?, ?, ?)",
+                           arguments: [signatureID, time, json, signature.sha256])
+            let id = db.lastInsertedRowID
+            let detail = ["signature": String(signatureID), "handwriting": String(id), "sha256": signature.sha256,
+                          "strokes": String(signature.strokes.count)]
+            try Self.insertEvent(db, time, "session.handwritten-signature", "notice", session, try Self.detailJSON(detail), detail, actor)
+            return id
+        }
+    }
+
+    func handwriting(signatureID: Int64) async throws -> HandwrittenSignature? {
+        try await pool.read { db in
+            guard let json = try String.fetchOne(db, sql: "SELECT strokes_json FROM handwritten_signatures WHERE signature_id = ?",
+                                                 arguments: [signatureID]) else { return nil }
+            return try HandwrittenSignature(json: Data(json.utf8))
+        }
+    }
+}
+
+struct CheckInConflict: Error, CustomStringConvertible {
+    var description: String
+}
