@@ -128,7 +128,12 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "RoomConfigTests", dependencies: ["RoomConfig"], swiftSettings: strict),
-        .testTarget(name: "IdentityTests", dependencies: ["Identity"], swiftSettings: strict),
+        .testTarget(
+            name: "IdentityTests",
+            dependencies: ["Identity"],
+            exclude: ["Fixtures/make-test-pki.sh"],  // run by the tests, found via #filePath
+            swiftSettings: strict
+        ),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(
             name: "ArchiveTests",
