@@ -41,7 +41,7 @@ public enum ExpertSigner {
     private static func check(key: PrivateKey, algorithm: SignatureAlgorithm) throws {
         let kind = PublicKeyAlgorithm(pkey: key.handle)
         guard kind.algorithms.contains(algorithm) else {
-            throw ExpertSignerError(description: "a \(kind) key cannot make \(algorithm.rawValue) signatures")
+            throw ExpertSignerError(description: "the key is \(kind); it cannot make \(algorithm.rawValue) signatures")
         }
     }
 }

@@ -191,7 +191,7 @@ public final class SignatureVerifier: Sendable {
             }
         } else if let requested {
             guard keyKind.algorithms.contains(requested) else {
-                throw .unsupported("\(requested.rawValue) cannot be made with a \(keyKind) key")
+                throw .unsupported("\(requested.rawValue) cannot be made with the signer's \(keyKind) key")
             }
             candidates = [requested]
         } else {
