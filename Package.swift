@@ -114,6 +114,7 @@ let package = Package(
 
         // MARK: Benchmarks (scripts/bench-*)
         .executableTarget(name: "EvaluationBench", dependencies: ["Evaluation"], swiftSettings: strict),
+        .executableTarget(name: "IdentityBench", dependencies: ["Identity"], swiftSettings: strict),
         .executableTarget(
             name: "LedgerBench",
             dependencies: ["Archive", "Identity", .product(name: "GRDB", package: "GRDB.swift")],

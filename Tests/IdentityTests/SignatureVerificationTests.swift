@@ -110,6 +110,21 @@ struct SignatureVerificationTests {
         #expect(rootOnly.verify(bare, over: document, at: now).accepted?.chain.count == 3)
     }
 
+    @Test func acceptsARawSignatureWithDERCertificatesAndReusesTheKnownSignerUnparsed() throws {
+        let verifier = try verifier("sm2")
+        let signature = try ExpertSigner.signRaw(message: document, key: pki.key("sm2/leaf"), algorithm: .sm2SM3)
+        let leaf = try pki.certificate("sm2/leaf").derBytes()
+        let submitted = SubmittedSignature.rawDER(signature: signature, certificate: leaf,
+                                                  intermediates: [try pki.certificate("sm2/int").derBytes()])
+        let first = try verifier.verify(submitted, over: document, at: now).get()
+        #expect(first.signerFingerprint == (try pki.certificate("sm2/leaf").sha256Fingerprint()))
+        let again = try verifier.verify(submitted, over: document, at: now).get()
+        #expect(try again.certificate.derBytes() == leaf)
+        #expect(verifier.cacheStatistics == (hits: 1, misses: 1))
+        let truncated = SubmittedSignature.rawDER(signature: signature, certificate: Array(leaf.prefix(100)))
+        #expect(verifier.verify(truncated, over: document, at: now).rejectionCode == .malformedCertificate)
+    }
+
     // MARK: certificate problems
 
     @Test func rejectsAnExpiredCertificateAndJudgesEveryChainCertificateAtTheCallersTime() throws {

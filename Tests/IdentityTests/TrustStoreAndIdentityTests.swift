@@ -138,6 +138,21 @@ struct TrustStoreAndIdentityTests {
             #expect(try DER.Reader.single(DER.time(date)[...]).time() == date)
         }
         #expect(DER.time(Date(timeIntervalSince1970: 4_102_444_800)).first == DER.Tag.generalizedTime)
+        // The arithmetic calendar agrees with Foundation's, and refuses dates that do not exist.
+        let iso = ISO8601DateFormatter()
+        for seconds in stride(from: -2_000_000_000, to: 8_000_000_000, by: 86_399 * 97) {
+            let date = Date(timeIntervalSince1970: TimeInterval(seconds))
+            let text = String(decoding: DER.time(date).dropFirst(2), as: UTF8.self)
+            let full = text.count == 13 ? (Int(text.prefix(2))! < 50 ? "20" : "19") + text : text
+            let formatted = iso.string(from: date).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
+                .replacingOccurrences(of: "T", with: "")
+            #expect(full == formatted, "\(seconds)")
+        }
+        for text in ["260230000000Z", "261301000000Z", "260101240000Z", "250229000000Z", "2601010000Z", "260101000000+0800"] {
+            #expect(throws: DER.Error.self, "\(text)") { try DER.Reader.single(DER.encode(DER.Tag.utcTime, Array(text.utf8))[...]).time() }
+        }
+        #expect(try DER.Reader.single(DER.encode(DER.Tag.utcTime, Array("240229120000Z".utf8))[...]).time()
+            == Date(timeIntervalSince1970: 1_709_208_000))
         let set = DER.set([[0x04, 0x01, 0x02], [0x02, 0x01, 0x07]])
         #expect(set == [0x31, 0x06, 0x02, 0x01, 0x07, 0x04, 0x01, 0x02])
         let long = DER.octetString(Array(repeating: 0xaa, count: 300))

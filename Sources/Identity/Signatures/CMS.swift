@@ -53,7 +53,10 @@ struct CMSSignedData {
     }
 
     let eContentType: String
-    let certificates: [Certificate]
+    /// The DER of each certificate, unparsed: parsing one costs OpenSSL 3.0 far
+    /// more than a signature check (its key decoder), so the verifier parses
+    /// them only when its cache does not already know the signer.
+    let certificates: [ArraySlice<UInt8>]
     let signerID: SignerID
     let digestAlgorithm: String
     let signedAttributes: SignedAttributes?
@@ -103,15 +106,9 @@ struct CMSSignedData {
         guard encap.count == 1 else {
             throw DER.Error("the signature carries its content; roomd accepts detached signatures only")
         }
-        var certificates: [Certificate] = []
+        var certificates: [ArraySlice<UInt8>] = []
         if fields.first?.tag == DER.Tag.context(0) {
-            for node in try take("certificates").children() where node.tag == DER.Tag.sequence {
-                do {
-                    certificates.append(try Certificate(der: Array(node.encoded)))
-                } catch {
-                    throw SignatureRejection.malformedCertificate("a certificate in the CMS SignedData does not parse: \(error)")
-                }
-            }
+            certificates = try take("certificates").children().filter { $0.tag == DER.Tag.sequence }.map(\.encoded)
         }
         if fields.first?.tag == DER.Tag.context(1) { _ = try take("crls") }
         let signerInfos = try take("signerInfos").expect(DER.Tag.set, "signerInfos").children()
@@ -206,16 +203,17 @@ struct CMSSignedData {
                                 contentType: contentType, messageDigest: messageDigest, signingTime: signingTime)
     }
 
-    /// The certificate the SignerInfo names, among the SignedData's certificates.
-    func signerCertificate() -> Certificate? {
-        certificates.first { certificate in
-            switch signerID {
-            case .issuerAndSerial(let issuer, let serial):
-                guard let own = try? certificate.issuerAndSerialDER() else { return false }
+    /// The index of the certificate the SignerInfo names. IssuerAndSerialNumber
+    /// is matched on the DER alone; a subjectKeyIdentifier needs parsing.
+    func signerIndex() -> Int? {
+        switch signerID {
+        case .issuerAndSerial(let issuer, let serial):
+            return certificates.firstIndex { der in
+                guard let own = try? Certificate.issuerAndSerial(der: der) else { return false }
                 return own.issuer.elementsEqual(issuer) && own.serial.elementsEqual(serial)
-            case .keyIdentifier(let keyID):
-                return certificate.subjectKeyIdentifier == keyID
             }
+        case .keyIdentifier(let keyID):
+            return certificates.firstIndex { (try? Certificate(der: Array($0)))?.subjectKeyIdentifier == keyID }
         }
     }
 
@@ -237,7 +235,7 @@ struct CMSSignedData {
             DER.sequence([DER.oid(OID.messageDigest), DER.set([DER.octetString(digest.hash(content))])]),
         ])
         let signature = try sign(attributes)
-        let (issuer, serial) = try certificate.issuerAndSerialDER()
+        let (issuer, serial) = try Certificate.issuerAndSerial(der: try certificate.derBytes()[...])
         let signerInfo = DER.sequence([
             DER.integer(1),
             DER.sequence([Array(issuer), Array(serial)]),

@@ -60,9 +60,9 @@ extension Certificate {
 
     /// The issuer Name and serialNumber exactly as encoded in the TBS
     /// certificate: what a CMS IssuerAndSerialNumber names.
-    func issuerAndSerialDER() throws -> (issuer: ArraySlice<UInt8>, serial: ArraySlice<UInt8>) {
-        let der = try derBytes()
-        let tbs = try DER.Reader.single(der[...]).children()[0].children()
+    static func issuerAndSerial(der: ArraySlice<UInt8>) throws -> (issuer: ArraySlice<UInt8>, serial: ArraySlice<UInt8>) {
+        guard let tbsNode = try DER.Reader.single(der).children().first else { throw DER.Error("empty Certificate") }
+        let tbs = try tbsNode.children()
         // tbsCertificate: [0] version (optional), serialNumber, signature, issuer, …
         let offset = tbs.first?.tag == DER.Tag.context(0) ? 1 : 0
         guard tbs.count > offset + 2 else { throw DER.Error("short TBSCertificate") }

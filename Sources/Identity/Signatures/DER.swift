@@ -105,19 +105,11 @@ enum DER {
                 throw Error("not a UTCTime or GeneralizedTime")
             }
             func pair(_ i: Int) -> Int { fields[i] * 10 + fields[i + 1] }
-            var components = DateComponents()
-            components.year = year
-            components.month = pair(0)
-            components.day = pair(2)
-            components.hour = pair(4)
-            components.minute = pair(6)
-            components.second = pair(8)
-            var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = TimeZone(secondsFromGMT: 0)!
-            guard components.isValidDate(in: calendar), let date = calendar.date(from: components) else {
+            guard let seconds = CivilTime.unixSeconds(year: year, month: pair(0), day: pair(2),
+                                                      hour: pair(4), minute: pair(6), second: pair(8)) else {
                 throw Error("invalid date \(text)")
             }
-            return date
+            return Date(timeIntervalSince1970: TimeInterval(seconds))
         }
     }
 
@@ -178,12 +170,8 @@ enum DER {
             }
             guard length <= bytes.endIndex - cursor else { throw Error("length \(length) runs past the end of the data") }
             let end = cursor + length
+            // Children are parsed (and checked) when asked for, by children().
             let node = Node(tag: tag, encoded: bytes[start..<end], contents: bytes[cursor..<end])
-            if node.isConstructed {
-                // Checks the children parse, so later accessors see well-formed data.
-                var inner = Reader(node.contents, depth: depth + 1)
-                while !inner.isAtEnd { _ = try inner.next() }
-            }
             bytes = bytes[end...]
             return node
         }
@@ -242,15 +230,53 @@ enum DER {
 
     /// UTCTime for 1950–2049 and GeneralizedTime otherwise (RFC 5652 11.3).
     static func time(_ date: Date) -> [UInt8] {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: 0)!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        let year = c.year!
+        let c = CivilTime(Int64(date.timeIntervalSince1970.rounded(.down)))
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        let rest = two(c.month!) + two(c.day!) + two(c.hour!) + two(c.minute!) + two(c.second!) + "Z"
-        if (1950..<2050).contains(year) {
-            return encode(Tag.utcTime, Array((two(year % 100) + rest).utf8))
+        let rest = two(c.month) + two(c.day) + two(c.hour) + two(c.minute) + two(c.second) + "Z"
+        if (1950..<2050).contains(c.year) {
+            return encode(Tag.utcTime, Array((two(c.year % 100) + rest).utf8))
         }
-        return encode(Tag.generalizedTime, Array((String(year) + rest).utf8))
+        return encode(Tag.generalizedTime, Array((String(c.year) + rest).utf8))
+    }
+}
+
+/// UTC calendar fields by arithmetic (H. Hinnant's days-from-civil): Foundation's
+/// Calendar costs tens of microseconds a call on Linux, too much per signature.
+struct CivilTime {
+    let year, month, day, hour, minute, second: Int
+
+    init(_ unixSeconds: Int64) {
+        let days = unixSeconds >= 0 ? unixSeconds / 86_400 : (unixSeconds - 86_399) / 86_400
+        let secondOfDay = Int(unixSeconds - days * 86_400)
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        day = Int(dayOfYear - (153 * mp + 2) / 5 + 1)
+        month = Int(mp < 10 ? mp + 3 : mp - 9)
+        year = Int(yearOfEra + era * 400) + (month <= 2 ? 1 : 0)
+        hour = secondOfDay / 3600
+        minute = secondOfDay / 60 % 60
+        second = secondOfDay % 60
+    }
+
+    /// nil for a date that does not exist (month 13, 30 February, hour 24, …).
+    static func unixSeconds(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int64? {
+        guard (1...12).contains(month), (1...31).contains(day), (0...23).contains(hour),
+              (0...59).contains(minute), (0...59).contains(second) else { return nil }
+        let y = Int64(month <= 2 ? year - 1 : year)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let m = Int64(month)
+        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        let result = days * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+        // Round-trips only for real dates: rejects 31 April and 29 February of common years.
+        let check = CivilTime(result)
+        guard check.day == day, check.month == month else { return nil }
+        return result
     }
 }

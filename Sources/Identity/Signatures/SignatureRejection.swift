@@ -165,9 +165,7 @@ func isoDate(_ date: Date) -> String {
 
 /// Beijing time (UTC+8, no daylight saving) as yyyy-MM-dd HH:mm, for operators.
 func chinaDate(_ date: Date) -> String {
-    var calendar = Calendar(identifier: .gregorian)
-    calendar.timeZone = TimeZone(secondsFromGMT: 8 * 3600)!
-    let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
-    func two(_ v: Int?) -> String { let v = v ?? 0; return v < 10 ? "0\(v)" : "\(v)" }
-    return "\(c.year ?? 0)-\(two(c.month))-\(two(c.day)) \(two(c.hour)):\(two(c.minute))"
+    let c = CivilTime(Int64(date.timeIntervalSince1970.rounded(.down)) + 8 * 3600)
+    func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    return "\(c.year)-\(two(c.month))-\(two(c.day)) \(two(c.hour)):\(two(c.minute))"
 }

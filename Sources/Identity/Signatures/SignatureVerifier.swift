@@ -9,6 +9,10 @@ public enum SubmittedSignature: Sendable {
     /// from the key, except that an RSA signature is tried as PKCS#1 v1.5
     /// first and then as PSS.
     case raw(signature: [UInt8], certificate: Certificate, intermediates: [Certificate] = [], algorithm: SignatureAlgorithm? = nil)
+    /// The same with the certificates as the app sent them (DER). Parsing a
+    /// certificate costs OpenSSL 3.0 several signature checks; with this form a
+    /// signer the verifier already knows is not parsed again.
+    case rawDER(signature: [UInt8], certificate: [UInt8], intermediates: [[UInt8]] = [], algorithm: SignatureAlgorithm? = nil)
     /// A detached CMS/PKCS#7 SignedData, DER or PEM, one signer; the content is
     /// the message passed to ``SignatureVerifier/verify(_:over:at:)``.
     case cms([UInt8])
@@ -138,32 +142,37 @@ public final class SignatureVerifier: Sendable {
 
     private func check(_ submitted: SubmittedSignature, message: [UInt8], time: Date) throws(SignatureRejection) -> VerifiedSignature {
         // 1. What was signed, by which certificate, claiming which scheme.
+        let trust = self.trust
         let leaf: Certificate
-        let intermediates: [Certificate]
+        var intermediates: [Certificate] = []
         let signature: [UInt8]
+        let fingerprint: String
         var cms: CMSSignedData?
         var requested: SignatureAlgorithm?
+        var cached: ChainVerdict?
         switch submitted {
         case .raw(let sig, let certificate, let extra, let algorithm):
             (signature, leaf, intermediates, requested) = (sig, certificate, extra, algorithm)
+            guard let digest = try? leaf.sha256Fingerprint() else {
+                ERR_clear_error()
+                throw .malformedCertificate("the signer certificate \(leaf.subject) cannot be encoded")
+            }
+            fingerprint = digest
+            cached = cachedVerdict(fingerprint, trust)
+        case .rawDER(let sig, let certificate, let extra, let algorithm):
+            (signature, requested) = (sig, algorithm)
+            (leaf, intermediates, fingerprint, cached) = try resolve([certificate[...]] + extra.map { $0[...] }, signer: 0, trust)
         case .cms(let bytes):
             let parsed = try CMSSignedData.parse(bytes)
-            guard let signer = parsed.signerCertificate() else {
+            guard let index = parsed.signerIndex() else {
                 throw .malformedSignature("the CMS SignedData does not include the signer's certificate")
             }
-            (signature, leaf, cms) = (parsed.signature, signer, parsed)
-            intermediates = parsed.certificates.filter { $0 !== signer }
+            (signature, cms) = (parsed.signature, parsed)
+            (leaf, intermediates, fingerprint, cached) = try resolve(parsed.certificates, signer: index, trust)
         }
-        guard let fingerprint = try? leaf.sha256Fingerprint(), let key = X509_get0_pubkey(leaf.handle) else {
+        guard let key = X509_get0_pubkey(leaf.handle) else {
             ERR_clear_error()
             throw .malformedCertificate("the signer certificate \(leaf.subject) has no readable public key")
-        }
-        let trust = self.trust
-        let cacheKey = CacheKey(fingerprint: fingerprint, trust: trust.identifier)
-        let cached = state.withLock { state -> ChainVerdict? in
-            let verdict = state.cache[cacheKey]
-            if verdict == nil { state.misses += 1 } else { state.hits += 1 }
-            return verdict
         }
 
         // 2. The certificate itself: key kind and strength, keyUsage (cached once good).
@@ -214,7 +223,7 @@ public final class SignatureVerifier: Sendable {
             state.withLock { state in
                 guard state.trust.identifier == trust.identifier else { return }  // reloaded meanwhile
                 if state.cache.count >= cacheLimit { state.cache.removeAll() }
-                state.cache[cacheKey] = verdict
+                state.cache[CacheKey(fingerprint: fingerprint, trust: trust.identifier)] = verdict
             }
         }
 
@@ -234,6 +243,34 @@ public final class SignatureVerifier: Sendable {
         }
         return VerifiedSignature(certificate: leaf, chain: verdict.chain, algorithm: algorithm,
                                  signerFingerprint: fingerprint, signingTime: signingTime)
+    }
+
+    /// Signer and intermediates from DER: a signer with a cached verdict is
+    /// taken from the cache (same fingerprint, same certificate) unparsed.
+    private func resolve(_ certificates: [ArraySlice<UInt8>], signer index: Int, _ trust: TrustStore) throws(SignatureRejection)
+        -> (leaf: Certificate, intermediates: [Certificate], fingerprint: String, cached: ChainVerdict?)
+    {
+        let fingerprint = hex(DigestAlgorithm.sha256.hash(Array(certificates[index])))
+        if let cached = cachedVerdict(fingerprint, trust) {
+            return (cached.chain[0], [], fingerprint, cached)
+        }
+        var parsed: [Certificate] = []
+        for der in certificates {
+            do {
+                parsed.append(try Certificate(der: Array(der)))
+            } catch {
+                throw .malformedCertificate("a submitted certificate does not parse: \(error)")
+            }
+        }
+        return (parsed[index], parsed.enumerated().filter { $0.offset != index }.map(\.element), fingerprint, nil)
+    }
+
+    private func cachedVerdict(_ fingerprint: String, _ trust: TrustStore) -> ChainVerdict? {
+        state.withLock { state in
+            let verdict = state.cache[CacheKey(fingerprint: fingerprint, trust: trust.identifier)]
+            if verdict == nil { state.misses += 1 } else { state.hits += 1 }
+            return verdict
+        }
     }
 
     /// Key algorithm and size, and keyUsage, of the signer's certificate.
