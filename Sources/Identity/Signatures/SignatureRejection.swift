@@ -69,9 +69,31 @@ public struct SignatureRejection: Error, Sendable, Hashable, CustomStringConvert
 
 /// The rejections the verifier produces, each with its wording in one place.
 extension SignatureRejection {
-    static func untrusted(_ detail: String) -> Self {
-        Self(code: .untrustedChain, detail: detail,
-             chineseMessage: "签名证书不是由本评审室信任的云签CA签发，无法确认签名人身份。请使用项目认可的云签证书重新签名；如确认证书无误，请联系管理员核对信任的CA配置。")
+    // Codes whose operator message is the same whatever the case; the detail says which.
+    static func untrusted(_ detail: String) -> Self { Self(code: .untrustedChain, detail: detail, chineseMessage: fixedMessage(.untrustedChain)) }
+    static func unsupported(_ detail: String) -> Self { Self(code: .unsupportedAlgorithm, detail: detail, chineseMessage: fixedMessage(.unsupportedAlgorithm)) }
+    static func signatureInvalid(_ detail: String) -> Self { Self(code: .signatureInvalid, detail: detail, chineseMessage: fixedMessage(.signatureInvalid)) }
+    static func malformedSignature(_ detail: String) -> Self { Self(code: .malformedSignature, detail: detail, chineseMessage: fixedMessage(.malformedSignature)) }
+    static func malformedCertificate(_ detail: String) -> Self { Self(code: .malformedCertificate, detail: detail, chineseMessage: fixedMessage(.malformedCertificate)) }
+    static func digestMismatch(_ detail: String) -> Self { Self(code: .digestMismatch, detail: detail, chineseMessage: fixedMessage(.digestMismatch)) }
+
+    private static func fixedMessage(_ code: SignatureRejectionCode) -> String {
+        switch code {
+        case .untrustedChain:
+            "签名证书不是由本评审室信任的云签CA签发，无法确认签名人身份。请使用项目认可的云签证书重新签名；如确认证书无误，请联系管理员核对信任的CA配置。"
+        case .unsupportedAlgorithm:
+            "签名使用了本系统不支持的算法。请使用 SM2、RSA（2048 位及以上）或 ECDSA P-256 证书重新签名。"
+        case .signatureInvalid:
+            "签名验证失败：签名与提交的文件不符（文件可能被修改，或签名参数如 SM2 用户标识不一致）。请对当前文件重新签名。"
+        case .malformedSignature:
+            "签名数据格式错误，无法解析。请在云签 App 中重新签名；如反复出现，请联系云签服务商。"
+        case .malformedCertificate:
+            "签名附带的证书格式错误，无法解析。请在云签 App 中重新签名；如反复出现，请联系云签服务商。"
+        case .digestMismatch:
+            "签名中的文件摘要与提交的文件不一致，签名针对的不是当前文件（文件可能已被修改）。请对当前文件重新签名。"
+        default:
+            code.summary
+        }
     }
 
     static func expired(subject: String, isLeaf: Bool, notAfter: Date) -> Self {
@@ -126,30 +148,6 @@ extension SignatureRejection {
              chineseMessage: "证书密钥强度不足（RSA \(bits) 位，至少需要 2048 位），请更换符合要求的云签证书后重新签名。")
     }
 
-    static func unsupported(_ detail: String) -> Self {
-        Self(code: .unsupportedAlgorithm, detail: detail,
-             chineseMessage: "签名使用了本系统不支持的算法。请使用 SM2、RSA（2048 位及以上）或 ECDSA P-256 证书重新签名。")
-    }
-
-    static func signatureInvalid(_ detail: String) -> Self {
-        Self(code: .signatureInvalid, detail: detail,
-             chineseMessage: "签名验证失败：签名与提交的文件不符（文件可能被修改，或签名参数如 SM2 用户标识不一致）。请对当前文件重新签名。")
-    }
-
-    static func malformedSignature(_ detail: String) -> Self {
-        Self(code: .malformedSignature, detail: detail,
-             chineseMessage: "签名数据格式错误，无法解析。请在云签 App 中重新签名；如反复出现，请联系云签服务商。")
-    }
-
-    static func malformedCertificate(_ detail: String) -> Self {
-        Self(code: .malformedCertificate, detail: detail,
-             chineseMessage: "签名附带的证书格式错误，无法解析。请在云签 App 中重新签名；如反复出现，请联系云签服务商。")
-    }
-
-    static func digestMismatch(_ detail: String) -> Self {
-        Self(code: .digestMismatch, detail: detail,
-             chineseMessage: "签名中的文件摘要与提交的文件不一致，签名针对的不是当前文件（文件可能已被修改）。请对当前文件重新签名。")
-    }
 }
 
 private extension String {
