@@ -117,6 +117,7 @@ let package = Package(
 
         // MARK: Benchmarks (scripts/bench-*)
         .executableTarget(name: "EvaluationBench", dependencies: ["Evaluation"], swiftSettings: strict),
+        .executableTarget(name: "IdentityBench", dependencies: ["Identity"], swiftSettings: strict),
         .executableTarget(
             name: "LedgerBench",
             dependencies: ["Archive", "Identity", .product(name: "GRDB", package: "GRDB.swift")],
@@ -131,7 +132,12 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "RoomConfigTests", dependencies: ["RoomConfig"], swiftSettings: strict),
-        .testTarget(name: "IdentityTests", dependencies: ["Identity"], swiftSettings: strict),
+        .testTarget(
+            name: "IdentityTests",
+            dependencies: ["Identity"],
+            exclude: ["Fixtures/make-test-pki.sh"],  // run by the tests, found via #filePath
+            swiftSettings: strict
+        ),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(
             name: "ArchiveTests",

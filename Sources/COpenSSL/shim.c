@@ -75,3 +75,40 @@ const unsigned char *roomd_general_name_dns(const GENERAL_NAME *name, int *len) 
 int roomd_x509_is_ca(X509 *cert) {
     return X509_check_ca(cert) >= 1 && (X509_get_extension_flags(cert) & EXFLAG_CA) != 0;
 }
+
+STACK_OF(X509) *roomd_x509_stack_new(void) { return sk_X509_new_null(); }
+int roomd_x509_stack_push(STACK_OF(X509) *stack, X509 *cert) { return sk_X509_push(stack, cert) > 0; }
+int roomd_x509_stack_count(const STACK_OF(X509) *stack) { return stack ? sk_X509_num(stack) : 0; }
+X509 *roomd_x509_stack_value(const STACK_OF(X509) *stack, int i) { return sk_X509_value(stack, i); }
+void roomd_x509_stack_free(STACK_OF(X509) *stack) { sk_X509_free(stack); }
+void roomd_x509_stack_pop_free(STACK_OF(X509) *stack) { sk_X509_pop_free(stack, X509_free); }
+
+int roomd_x509_set_sm2_id(X509 *cert, const unsigned char *id, size_t len) {
+    ASN1_OCTET_STRING *value = ASN1_OCTET_STRING_new();
+    if (value == NULL) return 0;
+    if (ASN1_OCTET_STRING_set(value, id, (int)len) != 1) {
+        ASN1_OCTET_STRING_free(value);
+        return 0;
+    }
+    X509_set0_distinguishing_id(cert, value);  /* takes ownership */
+    return 1;
+}
+
+int roomd_x509_has_key_usage(X509 *cert) {
+    return (X509_get_extension_flags(cert) & EXFLAG_KUSAGE) != 0;
+}
+const uint32_t roomd_KU_DIGITAL_SIGNATURE = KU_DIGITAL_SIGNATURE;
+const uint32_t roomd_KU_NON_REPUDIATION = KU_NON_REPUDIATION;
+const uint32_t roomd_KU_KEY_ENCIPHERMENT = KU_KEY_ENCIPHERMENT;
+const uint32_t roomd_KU_DATA_ENCIPHERMENT = KU_DATA_ENCIPHERMENT;
+const uint32_t roomd_KU_KEY_AGREEMENT = KU_KEY_AGREEMENT;
+const uint32_t roomd_KU_KEY_CERT_SIGN = KU_KEY_CERT_SIGN;
+const uint32_t roomd_KU_CRL_SIGN = KU_CRL_SIGN;
+
+const int roomd_RSA_PKCS1_PADDING = RSA_PKCS1_PADDING;
+const int roomd_RSA_PKCS1_PSS_PADDING = RSA_PKCS1_PSS_PADDING;
+const int roomd_RSA_PSS_SALTLEN_DIGEST = RSA_PSS_SALTLEN_DIGEST;
+const int roomd_RSA_PSS_SALTLEN_AUTO = RSA_PSS_SALTLEN_AUTO;
+
+const unsigned long roomd_X509_V_FLAG_NO_CHECK_TIME = X509_V_FLAG_NO_CHECK_TIME;
+const unsigned long roomd_X509_V_FLAG_PARTIAL_CHAIN = X509_V_FLAG_PARTIAL_CHAIN;

@@ -58,9 +58,9 @@ public final class Certificate: @unchecked Sendable {
     }
 
     /// Subject as an RFC 2253 string, e.g. `CN=S01,OU=stations,O=roomd`.
-    public var subject: String { Self.name(X509_get_subject_name(handle)) }
+    public var subject: String { rfc2253(X509_get_subject_name(handle)) }
     /// Issuer as an RFC 2253 string.
-    public var issuer: String { Self.name(X509_get_issuer_name(handle)) }
+    public var issuer: String { rfc2253(X509_get_issuer_name(handle)) }
 
     /// Whether `self` names `other`'s subject as its issuer (byte-exact name
     /// comparison, as chain building does).
@@ -70,8 +70,8 @@ public final class Certificate: @unchecked Sendable {
 
     public var isCA: Bool { roomd_x509_is_ca(handle) == 1 }
 
-    public var notBefore: Date { Self.date(X509_get0_notBefore(handle)) }
-    public var notAfter: Date { Self.date(X509_get0_notAfter(handle)) }
+    public var notBefore: Date { asn1Date(X509_get0_notBefore(handle)) ?? Date(timeIntervalSince1970: 0) }
+    public var notAfter: Date { asn1Date(X509_get0_notAfter(handle)) ?? Date(timeIntervalSince1970: 0) }
 
     /// Lowercase hex SHA-256 of the DER encoding: the fingerprint roomd records.
     public func sha256Fingerprint() throws -> String {
@@ -100,17 +100,5 @@ public final class Certificate: @unchecked Sendable {
             }
         }
         return out
-    }
-
-    private static func name(_ name: OpaquePointer?) -> String {
-        guard let name, let text = roomd_x509_name_rfc2253(name) else { return "" }
-        defer { roomd_openssl_free(text) }
-        return String(cString: text)
-    }
-
-    private static func date(_ time: UnsafePointer<ASN1_TIME>?) -> Date {
-        var seconds: Int64 = 0
-        guard let time, roomd_asn1_time_to_unix(time, &seconds) == 1 else { return Date(timeIntervalSince1970: 0) }
-        return Date(timeIntervalSince1970: TimeInterval(seconds))
     }
 }

@@ -5,19 +5,6 @@ import Testing
 
 /// The demo PKI, checked with the openssl command line as an independent judge.
 struct DemoPKITests {
-    func openssl(_ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
     @Test func createsAVerifiableRoomPKIWithPrivateKeysOnlyForTheOwner() throws {
         let dir = NSTemporaryDirectory() + "pki-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -17,6 +17,7 @@
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -56,5 +57,43 @@ const unsigned char *roomd_general_name_dns(const GENERAL_NAME *name, int *len);
 
 /// Whether basicConstraints says CA:TRUE.
 int roomd_x509_is_ca(X509 *cert);
+
+/// STACK_OF(X509) is a macro-typed stack. The stack never owns the
+/// certificates pushed onto it (free with roomd_x509_stack_free); the _pop_free
+/// variant is for stacks OpenSSL hands out with references (X509_STORE_CTX_get1_chain).
+STACK_OF(X509) *roomd_x509_stack_new(void);
+int roomd_x509_stack_push(STACK_OF(X509) *stack, X509 *cert);
+int roomd_x509_stack_count(const STACK_OF(X509) *stack);
+X509 *roomd_x509_stack_value(const STACK_OF(X509) *stack, int i);
+void roomd_x509_stack_free(STACK_OF(X509) *stack);
+void roomd_x509_stack_pop_free(STACK_OF(X509) *stack);
+
+/// Sets the SM2 distinguishing ID OpenSSL uses when it verifies this
+/// certificate's own signature (OpenSSL 3.0 needs it on every certificate of an
+/// SM2 chain, not only the leaf). 1 on success.
+int roomd_x509_set_sm2_id(X509 *cert, const unsigned char *id, size_t len);
+
+/// keyUsage bits as X509_get_key_usage reports them, and whether the
+/// certificate has a keyUsage extension at all (X509_get_key_usage answers
+/// "everything" when it is absent). The KU_ and EXFLAG_ macros in C.
+int roomd_x509_has_key_usage(X509 *cert);
+extern const uint32_t roomd_KU_DIGITAL_SIGNATURE;
+extern const uint32_t roomd_KU_NON_REPUDIATION;
+extern const uint32_t roomd_KU_KEY_ENCIPHERMENT;
+extern const uint32_t roomd_KU_DATA_ENCIPHERMENT;
+extern const uint32_t roomd_KU_KEY_AGREEMENT;
+extern const uint32_t roomd_KU_KEY_CERT_SIGN;
+extern const uint32_t roomd_KU_CRL_SIGN;
+
+/// EVP_PKEY_CTX_set_rsa_pss_saltlen etc. take these macro values.
+extern const int roomd_RSA_PKCS1_PADDING;
+extern const int roomd_RSA_PKCS1_PSS_PADDING;
+extern const int roomd_RSA_PSS_SALTLEN_DIGEST;
+extern const int roomd_RSA_PSS_SALTLEN_AUTO;
+
+/// Verification flags (macros): no time check (roomd checks validity itself
+/// against cached dates) and partial chains (an intermediate may be the anchor).
+extern const unsigned long roomd_X509_V_FLAG_NO_CHECK_TIME;
+extern const unsigned long roomd_X509_V_FLAG_PARTIAL_CHAIN;
 
 #endif

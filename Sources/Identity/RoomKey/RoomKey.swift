@@ -25,7 +25,7 @@ public struct RoomKeyError: Error, CustomStringConvertible, Sendable {
 
 /// GB/T 35276 default SM2 user ID. Both signer and verifier must use the same
 /// ID or every signature fails; the room never uses another one.
-private let sm2DistinguishingID: [UInt8] = Array("1234567812345678".utf8)
+private let sm2DistinguishingID: [UInt8] = Array(SM2.defaultID.utf8)
 
 /// Owns one `EVP_PKEY`. Keys are immutable once loaded and OpenSSL 3 allows
 /// concurrent use of one `EVP_PKEY` from separate operation contexts, which is
@@ -73,36 +73,9 @@ private func withMemoryBIO<T>(_ pem: Data, _ body: (OpaquePointer) throws -> T) 
     }
 }
 
-/// Creates the digest context for `algorithm` with the SM2 ID set where needed,
-/// runs `body`, and frees everything. The pkey context is attached with
-/// `EVP_MD_CTX_set_pkey_ctx` (as SM2(7) documents) so the ID is in place before
-/// the digest-sign init computes Z; the md context does not own it.
-private func withDigestContext<T>(
-    key: OwnedPKey, algorithm: RoomKeyAlgorithm, signing: Bool,
-    _ body: (OpaquePointer) throws -> T
-) throws -> T {
-    guard let mdctx = EVP_MD_CTX_new() else { throw RoomKeyError("cannot allocate a digest context") }
-    defer { EVP_MD_CTX_free(mdctx) }
-    var pctx: OpaquePointer? = nil
-    defer { if let pctx { EVP_PKEY_CTX_free(pctx) } }
-    let md: OpaquePointer?
-    switch algorithm {
-    case .ecdsaP256SHA256:
-        md = EVP_sha256()
-    case .sm2SM3:
-        md = EVP_sm3()
-        guard let ctx = EVP_PKEY_CTX_new(key.pointer, nil) else { throw RoomKeyError("cannot allocate an SM2 context") }
-        pctx = ctx
-        guard EVP_PKEY_CTX_set1_id(ctx, sm2DistinguishingID, Int32(sm2DistinguishingID.count)) == 1 else {
-            throw RoomKeyError("cannot set the SM2 distinguishing ID")
-        }
-        EVP_MD_CTX_set_pkey_ctx(mdctx, ctx)
-    }
-    let ok = signing
-        ? EVP_DigestSignInit(mdctx, nil, md, nil, key.pointer)
-        : EVP_DigestVerifyInit(mdctx, nil, md, nil, key.pointer)
-    guard ok == 1 else { throw RoomKeyError("cannot initialise \(algorithm.rawValue)") }
-    return try body(mdctx)
+extension RoomKeyAlgorithm {
+    /// The same scheme as the expert signatures use, so one code path signs both.
+    var scheme: SignatureAlgorithm { self == .sm2SM3 ? .sm2SM3 : .ecdsaP256SHA256 }
 }
 
 /// The room's private key, loaded from PEM. Signs checkpoint notes and export
@@ -147,19 +120,11 @@ public final class RoomSigningKey: Sendable {
 
     /// Signs `message` (the whole message is hashed by the scheme's digest).
     public func sign(_ message: Data) throws -> Data {
-        try withDigestContext(key: key, algorithm: algorithm, signing: true) { mdctx in
-            try message.withUnsafeBytes { raw -> Data in
-                let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self)
-                var length = 0
-                guard EVP_DigestSign(mdctx, nil, &length, base, raw.count) == 1 else {
-                    throw RoomKeyError("cannot size the signature")
-                }
-                var signature = [UInt8](repeating: 0, count: length)
-                guard EVP_DigestSign(mdctx, &signature, &length, base, raw.count) == 1 else {
-                    throw RoomKeyError("signing with the room key failed")
-                }
-                return Data(signature.prefix(length))
-            }
+        do {
+            return Data(try DigestSignature.sign(key: key.pointer, algorithm: algorithm.scheme, sm2ID: sm2DistinguishingID,
+                                                 message: Array(message)[...]))
+        } catch {
+            throw RoomKeyError("signing with the room key failed: \(error)")
         }
     }
 }
@@ -223,17 +188,7 @@ public final class RoomVerificationKey: Sendable {
     /// True only for a valid signature of `message` by this key. Malformed
     /// signatures are simply invalid: a verifier must never throw on hostile input.
     public func verify(signature: Data, for message: Data) -> Bool {
-        let result = try? withDigestContext(key: key, algorithm: algorithm, signing: false) { mdctx -> Bool in
-            signature.withUnsafeBytes { sig in
-                message.withUnsafeBytes { msg in
-                    EVP_DigestVerify(
-                        mdctx,
-                        sig.baseAddress?.assumingMemoryBound(to: UInt8.self), sig.count,
-                        msg.baseAddress?.assumingMemoryBound(to: UInt8.self), msg.count) == 1
-                }
-            }
-        }
-        ERR_clear_error()
-        return result ?? false
+        DigestSignature.verify(key: key.pointer, algorithm: algorithm.scheme, sm2ID: sm2DistinguishingID,
+                               signature: Array(signature), message: Array(message)[...])
     }
 }

@@ -1,0 +1,91 @@
+internal import COpenSSL
+
+/// Who a signing certificate names: what the roster layer matches an expert
+/// against. Trust in the certificate is the verifier's business, not this one's.
+public struct SignerIdentity: Sendable, Hashable {
+    /// Where the ID number was found.
+    public enum Source: String, Sendable, Hashable {
+        /// The caller's OID, in the subject or as an extension.
+        case configuredOID = "configured-oid"
+        /// Subject serialNumber (2.5.4.5), where most Chinese CAs put it.
+        case subjectSerialNumber = "subject-serialNumber"
+        /// GM/T 0015 identity-card number (1.2.156.10260.4.1.1) in the subject.
+        case gmt0015Subject = "gmt0015-subject"
+        /// GM/T 0015 identity-card number as a certificate extension.
+        case gmt0015Extension = "gmt0015-extension"
+    }
+
+    /// The subject's commonName (the expert's name, e.g. 张三).
+    public var name: String?
+    /// The ID number as written in the certificate (not validated here).
+    public var idNumber: String?
+    public var idNumberSource: Source?
+
+    public init(name: String?, idNumber: String?, idNumberSource: Source?) {
+        self.name = name
+        self.idNumber = idNumber
+        self.idNumberSource = idNumberSource
+    }
+
+    /// GM/T 0015-2012's OID for the holder's identity-card number.
+    public static let gmt0015IDNumberOID = "1.2.156.10260.4.1.1"
+
+    /// Reads name and ID number from `certificate`. A configured OID wins; then
+    /// subject serialNumber; then the GM/T 0015 OID as a subject attribute, then
+    /// as an extension.
+    public init(certificate: Certificate, idNumberOID: String? = nil) {
+        name = Self.subjectAttribute(certificate, oid: "2.5.4.3")
+        var candidates: [(String, Source, Bool)] = []
+        if let idNumberOID {
+            candidates.append((idNumberOID, .configuredOID, true))
+            candidates.append((idNumberOID, .configuredOID, false))
+        }
+        candidates += [
+            ("2.5.4.5", .subjectSerialNumber, true),
+            (Self.gmt0015IDNumberOID, .gmt0015Subject, true),
+            (Self.gmt0015IDNumberOID, .gmt0015Extension, false),
+        ]
+        for (oid, source, inSubject) in candidates {
+            let value = inSubject ? Self.subjectAttribute(certificate, oid: oid) : Self.extensionString(certificate, oid: oid)
+            if let value, !value.isEmpty {
+                idNumber = value
+                idNumberSource = source
+                return
+            }
+        }
+    }
+
+    /// The first subject attribute with this OID, as UTF-8.
+    private static func subjectAttribute(_ certificate: Certificate, oid: String) -> String? {
+        guard let object = OBJ_txt2obj(oid, 1) else { ERR_clear_error(); return nil }
+        defer { ASN1_OBJECT_free(object) }
+        guard let name = X509_get_subject_name(certificate.handle) else { return nil }
+        let index = X509_NAME_get_index_by_OBJ(name, object, -1)
+        guard index >= 0, let entry = X509_NAME_get_entry(name, index), let data = X509_NAME_ENTRY_get_data(entry) else {
+            return nil
+        }
+        var utf8: UnsafeMutablePointer<UInt8>?
+        let length = ASN1_STRING_to_UTF8(&utf8, data)
+        guard length >= 0, let utf8 else { ERR_clear_error(); return nil }
+        defer { roomd_openssl_free(utf8) }
+        return String(decoding: UnsafeBufferPointer(start: utf8, count: Int(length)), as: UTF8.self)
+    }
+
+    /// An extension whose value is a DER string (PrintableString, UTF8String,
+    /// IA5String); some CAs put the bare text in the OCTET STRING instead.
+    private static func extensionString(_ certificate: Certificate, oid: String) -> String? {
+        guard let object = OBJ_txt2obj(oid, 1) else { ERR_clear_error(); return nil }
+        defer { ASN1_OBJECT_free(object) }
+        let index = X509_get_ext_by_OBJ(certificate.handle, object, -1)
+        guard index >= 0, let ext = X509_get_ext(certificate.handle, index), let data = X509_EXTENSION_get_data(ext) else {
+            return nil
+        }
+        let bytes = asn1Bytes(data)
+        if let node = try? DER.Reader.single(bytes[...]),
+           [DER.Tag.printableString, DER.Tag.utf8String, DER.Tag.ia5String].contains(node.tag) {
+            return String(decoding: node.contents, as: UTF8.self)
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        return text.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || ("0"..."9").contains($0) }) ? text : nil
+    }
+}
