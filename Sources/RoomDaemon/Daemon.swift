@@ -109,6 +109,14 @@ enum Daemon {
             notifier: notifier, health: health, logger: logger, waitFor: ["api", "admin"],
             readyStatus: "serving room \(config.room.id); API on \(config.api.host):\(config.api.port)")
 
+        var checkIn: CheckInService?
+        if let identity = config.identity {
+            do {
+                checkIn = try CheckInService(config: config, identity: identity, store: store, logger: logger)
+            } catch {
+                throw DaemonFailure(status: ExitStatus.config, description: "expert check-in cannot start (identity.expert_trust_dir / identity.room_secret): \(error) / 专家签到配置无法使用")
+            }
+        }
         let stored = try store.stationCertificates()
         let certificates = StationCertificates(enrollments: stored.enrollments, revocations: stored.revocations)
         let gate = CertificateGate(mapper: mapper, certificates: certificates)
@@ -117,6 +125,8 @@ enum Daemon {
         APIRoutes(store: store, status: status, health: health, metrics: registry, events: events, recording: recording,
                   ledger: ledger)
             .register(on: router)
+        checkIn?.registerStationRoutes(on: router)
+        checkIn?.registerOperatorRoutes(on: router) { context in context.peer?.description ?? "unknown" }
         let api = Application(
             router: router,
             server: HTTPServerBuilder { responder in
@@ -134,6 +144,7 @@ enum Daemon {
         let adminRouter = Router()
         AdminRoutes(status: status, ledger: ledger, stations: StationEnrollment(
             store: store, gate: gate, stationIDs: Set(config.stations.map(\.id)), logger: logger)).register(on: adminRouter)
+        checkIn?.registerOperatorRoutes(on: adminRouter) { _ in "roomctl" }
         let socketPath = config.api.adminSocket
         let admin = Application(
             router: adminRouter,

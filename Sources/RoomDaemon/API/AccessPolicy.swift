@@ -47,6 +47,23 @@ enum AccessPolicy {
               purpose: "RFC 9162 consistency proof between two tree sizes"),
         Entry(method: .get, path: "/v1/ledger/entries", roles: [.supervisor, .platform],
               purpose: "ledger entries as canonical JSON lines"),
+        // Expert check-in and signatures (CheckInService).
+        Entry(method: .post, path: "/v1/sessions/:session/roster", roles: [.operator],
+              purpose: "import the session's drawn experts and purchaser representatives"),
+        Entry(method: .get, path: "/v1/sessions/:session/signatures", roles: [.operator, .supervisor],
+              purpose: "check-ins and signatures of a session, accepted and rejected"),
+        Entry(method: .post, path: "/v1/checkin/challenges", roles: [.station],
+              purpose: "a signing challenge for the person in this seat"),
+        Entry(method: .get, path: "/v1/checkin/challenges/:request/qr.svg", roles: [.station], purpose: "the challenge as a QR code (SVG)"),
+        Entry(method: .get, path: "/v1/checkin/challenges/:request/qr.png", roles: [.station], purpose: "the challenge as a QR code (PNG)"),
+        Entry(method: .post, path: "/v1/checkin/challenges/:request/answer", roles: [.station],
+              purpose: "the expert's signature over the challenge, relayed by the station"),
+        Entry(method: .post, path: "/v1/checkin/signatures/:signature/handwriting", roles: [.station],
+              purpose: "the handwritten signature of an accepted check-in"),
+        Entry(method: .get, path: "/v1/checkin/signatures/:signature/handwriting.svg", roles: [.operator, .supervisor],
+              purpose: "a handwritten signature drawn as SVG"),
+        Entry(method: .get, path: "/v1/checkin/signatures/:signature/handwriting.png", roles: [.operator, .supervisor],
+              purpose: "a handwritten signature drawn as PNG"),
     ]
 
     enum Decision: Equatable {

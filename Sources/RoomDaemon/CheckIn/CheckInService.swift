@@ -1,0 +1,296 @@
+import Foundation
+import Hummingbird
+import Identity
+import Logging
+import NIOCore
+import RoomConfig
+
+/// Expert check-in and document signatures over the HTTPS API: a station asks
+/// for a challenge for the person in its seat, shows it as a QR code, relays
+/// the signed answer, and adds the handwritten signature; the operator imports
+/// the roster; operator and supervisor list and view what was signed.
+struct CheckInService: Sendable {
+    let store: StateStore
+    let room: String
+    let checkIn: CheckInVerifier
+    let challengeSeconds: Int
+    let logger: Logger
+
+    init(config: RoomConfiguration, identity: RoomConfiguration.Identity, store: StateStore, logger: Logger) throws {
+        let trust = try TrustStore.load(directory: identity.expertTrustDirectory)
+        let secret = try RoomSecret.loadOrCreate(at: identity.roomSecret)
+        let policy = RevocationPolicy(missingCRL: identity.requireCRL ? .reject : .accept)
+        checkIn = CheckInVerifier(verifier: SignatureVerifier(trust: trust, revocation: policy), secret: secret,
+                                  idNumberOID: identity.idNumberOID)
+        self.store = store
+        room = config.room.id
+        challengeSeconds = identity.challengeSeconds
+        self.logger = logger
+    }
+
+    /// Every route here, for AccessPolicy's table check.
+    static let routes: [(HTTPRequest.Method, String)] = [
+        (.post, "/v1/sessions/:session/roster"), (.get, "/v1/sessions/:session/signatures"),
+        (.post, "/v1/checkin/challenges"), (.get, "/v1/checkin/challenges/:request/qr.svg"),
+        (.get, "/v1/checkin/challenges/:request/qr.png"), (.post, "/v1/checkin/challenges/:request/answer"),
+        (.post, "/v1/checkin/signatures/:signature/handwriting"),
+        (.get, "/v1/checkin/signatures/:signature/handwriting.svg"), (.get, "/v1/checkin/signatures/:signature/handwriting.png"),
+    ]
+
+    struct ChallengeRequest: Decodable {
+        var session: String
+        var rosterEntry: String
+        var purpose: SigningPurpose?
+        var documentSHA256: String?
+    }
+
+    struct ChallengeResponse: Encodable {
+        var request: String
+        var nonce: String
+        var session: String
+        var station: String
+        var rosterEntry: String
+        var purpose: String
+        var documentSHA256: String
+        var document: String?
+        var issuedAt: String
+        var expiresAt: String
+        /// The exact text to sign; the QR codes carry it.
+        var signed: String
+        var qrSVG: String
+        var qrPNG: String
+    }
+
+    struct Answer: Decodable {
+        var format: String
+        /// Base64.
+        var signature: String
+        /// PEM, for raw signatures.
+        var certificate: String?
+        var intermediates: [String]?
+        var algorithm: String?
+    }
+
+    struct VerdictResponse: Encodable {
+        var verdict: String
+        var reason: String
+        var message: String
+        var detail: String
+        var signature: Int64
+        var rosterEntry: String?
+        var signerName: String?
+        var signerFingerprint: String?
+    }
+
+    func registerStationRoutes(on router: Router<RoomRequestContext>) {
+        router.post("/v1/checkin/challenges") { request, context in
+            guard let station = context.peer?.stationID else { return Self.notAStation }
+            let body: ChallengeRequest
+            do {
+                body = try JSONDecoder().decode(ChallengeRequest.self, from: Data(buffer: try await request.body.collect(upTo: 16 * 1024)))
+            } catch {
+                return .problem(.badRequest, code: "bad-challenge-request", chinese: "签名请求格式错误，请升级终端程序。",
+                                english: "body must be {session, rosterEntry, purpose?, documentSHA256?}: \(error)")
+            }
+            guard SigningChallenge.isPlainIdentifier(body.session), SigningChallenge.isPlainIdentifier(body.rosterEntry) else {
+                return .problem(.badRequest, code: "bad-challenge-request", chinese: "场次编号或名单编号含有非法字符。",
+                                english: "session and rosterEntry must be printable ASCII without quotes, at most 128 bytes")
+            }
+            guard let roster = try await store.roster(session: body.session) else {
+                return .problem(.conflict, code: CheckInReason.rosterMissing,
+                                chinese: "本场评审尚未导入专家抽取名单，请联系代理机构操作员导入名单后再签到。",
+                                english: "no roster imported for session \(body.session)")
+            }
+            guard roster.roster.entries.contains(where: { $0.id == body.rosterEntry }) else {
+                return .problem(.notFound, code: "roster-entry-unknown", chinese: "名单中没有编号 \(body.rosterEntry)，请核对座位安排。",
+                                english: "roster of session \(body.session) has no entry \(body.rosterEntry)")
+            }
+            let purpose = body.purpose ?? .checkIn
+            var document: String?
+            let documentSHA: String
+            if let given = body.documentSHA256?.lowercased() {
+                guard given.count == 64, given.allSatisfy(\.isHexDigit) else {
+                    return .problem(.badRequest, code: "bad-challenge-request", chinese: "待签文件摘要格式错误。",
+                                    english: "documentSHA256 must be 64 hex digits")
+                }
+                documentSHA = given
+            } else if purpose == .checkIn {
+                let statement = Self.checkInStatement(room: room, session: body.session, entry: body.rosterEntry, station: station)
+                document = statement
+                documentSHA = Digest.sha256Hex(Array(statement.utf8))
+            } else {
+                return .problem(.badRequest, code: "bad-challenge-request", chinese: "签署\(purpose.chinese)时必须提供文件摘要。",
+                                english: "documentSHA256 is required for purpose \(purpose.rawValue)")
+            }
+            let challenge = try SigningChallenge.issue(room: room, session: body.session, station: station,
+                                                       rosterEntry: body.rosterEntry, purpose: purpose, documentSHA256: documentSHA,
+                                                       now: Date(), lifetime: TimeInterval(challengeSeconds))
+            try await store.storeChallenge(challenge)
+            let base = "/v1/checkin/challenges/\(challenge.request)"
+            return try Response.json(ChallengeResponse(
+                request: challenge.request, nonce: challenge.nonce, session: challenge.session, station: station,
+                rosterEntry: challenge.rosterEntry, purpose: purpose.rawValue, documentSHA256: documentSHA, document: document,
+                issuedAt: Text.iso8601(nanoseconds: challenge.issuedMs * 1_000_000),
+                expiresAt: Text.iso8601(nanoseconds: challenge.expiresMs * 1_000_000),
+                signed: String(decoding: challenge.signedBytes(), as: UTF8.self), qrSVG: base + "/qr.svg", qrPNG: base + "/qr.png"),
+                status: .created)
+        }
+        for ext in ["svg", "png"] {
+            router.get("/v1/checkin/challenges/:request/qr.\(ext)") { _, context in
+                guard let station = context.peer?.stationID else { return Self.notAStation }
+                let id = try context.parameters.require("request")
+                guard let challenge = try await store.challenge(request: id, room: room), challenge.station == station,
+                      let bytes = try await store.challengeSignedBytes(request: id) else { return Self.unknownChallenge(id) }
+                let code = try QRCode(bytes: bytes, errorCorrection: .medium)
+                if ext == "svg" { return Self.body(Array(code.svg().utf8), type: "image/svg+xml") }
+                return Self.body(try code.png(), type: "image/png")
+            }
+        }
+        router.post("/v1/checkin/challenges/:request/answer") { request, context in
+            guard let peer = context.peer, let station = peer.stationID else { return Self.notAStation }
+            let id = try context.parameters.require("request")
+            let received = Date()
+            guard let challenge = try await store.challenge(request: id, room: room), challenge.station == station,
+                  let signedBytes = try await store.challengeSignedBytes(request: id) else { return Self.unknownChallenge(id) }
+            let answer: Answer
+            let submission: SubmittedSignature
+            let signatureBytes: [UInt8]
+            do {
+                answer = try JSONDecoder().decode(Answer.self, from: Data(buffer: try await request.body.collect(upTo: 256 * 1024)))
+                (submission, signatureBytes) = try Self.submission(answer)
+            } catch {
+                return .problem(.badRequest, code: "bad-signature-answer", chinese: "签名数据格式错误，请重新签名或升级终端程序。",
+                                english: "body must be {format: raw|cms, signature: base64, certificate: PEM (raw), intermediates?}: \(error)")
+            }
+            let roster = try await store.roster(session: challenge.session)
+            let answered = try await store.isAnswered(request: id)
+            let checkIn = self.checkIn
+            let verdict = try await onThread {
+                checkIn.evaluate(challenge: challenge, signedBytes: signedBytes, submission: submission, roster: roster?.roster,
+                                 alreadyAnswered: answered, receivedAt: received)
+            }
+            let attempt = StateStore.SignatureAttempt(
+                requestID: id, receivedNanoseconds: Int64(received.timeIntervalSince1970 * 1e9), accepted: verdict.accepted,
+                reason: verdict.reason, detail: verdict.detail, format: answer.format,
+                algorithm: verdict.verified?.algorithm.rawValue, signerFingerprint: verdict.verified?.signerFingerprint,
+                signerName: verdict.signer?.name,
+                certificatePEM: verdict.verified.flatMap { try? String(decoding: $0.certificate.pem(), as: UTF8.self) },
+                signature: signatureBytes)
+            let outcome = try await store.recordSignature(attempt, challenge: challenge, actor: peer.description)
+            let (recordID, accepted, reason, message, detail): (Int64, Bool, String, String, String)
+            switch outcome {
+            case .recorded(let rowID):
+                (recordID, accepted, reason, message, detail) = (rowID, verdict.accepted, verdict.reason, verdict.message, verdict.detail)
+            case .replay(let rowID):
+                (recordID, accepted, reason, message, detail) = (rowID, false, CheckInReason.nonceReplayed,
+                                                                 "该签名请求已提交过，不能重复使用，请在终端上重新获取二维码后再签名。",
+                                                                 "challenge \(id) was answered concurrently; this answer is a replay")
+            }
+            if !accepted {
+                logger.warning("signature rejected", metadata: ["request": .string(id), "reason": .string(reason), "detail": .string(detail)])
+            }
+            return try Response.json(VerdictResponse(
+                verdict: accepted ? "accepted" : "rejected", reason: reason, message: message, detail: detail, signature: recordID,
+                rosterEntry: verdict.entry?.id, signerName: accepted ? verdict.signer?.name : nil,
+                signerFingerprint: verdict.verified?.signerFingerprint), status: accepted ? .ok : .unprocessableContent)
+        }
+        router.post("/v1/checkin/signatures/:signature/handwriting") { request, context in
+            guard let peer = context.peer, let station = peer.stationID else { return Self.notAStation }
+            guard let id = Int64(try context.parameters.require("signature")),
+                  let record = try await store.signature(id: id), record.station == station else {
+                return .problem(.notFound, code: "signature-unknown", chinese: "找不到该签到记录，请重新签到。", english: "no such signature for this station")
+            }
+            guard record.verdict == "accepted", record.purpose == SigningPurpose.checkIn.rawValue else {
+                return .problem(.conflict, code: "checkin-not-accepted", chinese: "签到未通过验证，不能提交手写签名，请先完成签到。",
+                                english: "signature \(id) is not an accepted check-in")
+            }
+            let strokes = Data(buffer: try await request.body.collect(upTo: HandwrittenSignature.maximumJSONBytes + 1))
+            let handwriting: HandwrittenSignature
+            do {
+                handwriting = try HandwrittenSignature(json: strokes)
+            } catch let error as HandwrittenSignatureError {
+                return .problem(.badRequest, code: error.reason.rawValue, chinese: error.message, english: error.detail)
+            }
+            do {
+                let stored = try await store.storeHandwriting(signatureID: id, signature: handwriting, session: record.session,
+                                                              actor: peer.description)
+                return try Response.json(["handwriting": String(stored), "sha256": handwriting.sha256], status: .created)
+            } catch let conflict as CheckInConflict {
+                return .problem(.conflict, code: "handwriting-exists", chinese: "该签到已有手写签名，不能重复提交。", english: conflict.description)
+            }
+        }
+    }
+
+    func registerOperatorRoutes<Context: RequestContext>(on router: Router<Context>, actor: @escaping @Sendable (Context) -> String) {
+        router.post("/v1/sessions/:session/roster") { request, context -> Response in
+            let session = try context.parameters.require("session")
+            guard SigningChallenge.isPlainIdentifier(session) else {
+                return .problem(.badRequest, code: "bad-session", chinese: "场次编号含有非法字符。", english: "session id must be printable ASCII")
+            }
+            let body = Data(buffer: try await request.body.collect(upTo: Roster.maximumImportBytes + 1))
+            let roster: Roster
+            do {
+                roster = try Roster.importJSON(body, secret: checkIn.secret, today: Date())
+            } catch let error as RosterImportError {
+                return .problem(.unprocessableContent, code: "roster-invalid", chinese: error.message, english: error.description)
+            }
+            let stored = try await store.importRoster(session: session, roster: roster, actor: actor(context))
+            return try Response.json(["session": session, "roster": String(stored.id), "sha256": stored.sha256,
+                                      "entries": String(roster.entries.count)], status: .created)
+        }
+        router.get("/v1/sessions/:session/signatures") { _, context -> Response in
+            try Response.json(try await store.signatures(session: try context.parameters.require("session")))
+        }
+        for ext in ["svg", "png"] {
+            router.get("/v1/checkin/signatures/:signature/handwriting.\(ext)") { _, context -> Response in
+                guard let id = Int64(try context.parameters.require("signature")),
+                      let handwriting = try await store.handwriting(signatureID: id) else {
+                    return .problem(.notFound, code: "handwriting-unknown", chinese: "该签到没有手写签名。", english: "no handwritten signature")
+                }
+                if ext == "svg" { return Self.body(Array(handwriting.svg().utf8), type: "image/svg+xml") }
+                return Self.body(try handwriting.png(scale: 1), type: "image/png")
+            }
+        }
+    }
+
+    /// The statement a check-in signature covers; its SHA-256 is the challenge's document hash.
+    static func checkInStatement(room: String, session: String, entry: String, station: String) -> String {
+        "roomd check-in statement / 签到声明\nroom: \(room)\nsession: \(session)\nroster entry: \(entry)\nstation: \(station)\n"
+            + "本人确认到达评标室参加本场评审，遵守评审纪律，与供应商无利害关系。\n"
+    }
+
+    static func submission(_ answer: Answer) throws -> (SubmittedSignature, [UInt8]) {
+        guard let signature = Data(base64Encoded: answer.signature, options: .ignoreUnknownCharacters), !signature.isEmpty else {
+            throw CheckInConflict(description: "signature is not base64")
+        }
+        switch answer.format {
+        case "cms":
+            return (.cms(Array(signature)), Array(signature))
+        case "raw":
+            guard let pem = answer.certificate else { throw CheckInConflict(description: "a raw signature needs the certificate") }
+            let certificate = try Certificate(pem: Array(pem.utf8))
+            let intermediates = try (answer.intermediates ?? []).map { try Certificate(pem: Array($0.utf8)) }
+            let algorithm = try answer.algorithm.map { name in
+                guard let value = SignatureAlgorithm(rawValue: name) else { throw CheckInConflict(description: "unknown algorithm \(name)") }
+                return value
+            }
+            return (.raw(signature: Array(signature), certificate: certificate, intermediates: intermediates, algorithm: algorithm),
+                    Array(signature))
+        default:
+            throw CheckInConflict(description: "format must be raw or cms")
+        }
+    }
+
+    static let notAStation = Response.problem(.forbidden, code: "not-a-station", chinese: "仅评审终端可发起签名。", english: "not a station")
+
+    static func unknownChallenge(_ id: String) -> Response {
+        .problem(.notFound, code: "challenge-unknown", chinese: "找不到该签名请求，请在终端上重新获取二维码。",
+                 english: "no challenge \(id) for this station")
+    }
+
+    static func body(_ bytes: [UInt8], type: String) -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeBytes(bytes)
+        return Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-store"], body: .init(byteBuffer: buffer))
+    }
+}
