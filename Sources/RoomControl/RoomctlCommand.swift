@@ -8,7 +8,7 @@ struct RoomctlCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "roomctl",
         abstract: "Install, inspect and operate a roomd evaluation room.",
-        subcommands: [Status.self, PKI.self, LedgerCommand.self, StationCommand.self, ExpertCommand.self])
+        subcommands: [Status.self, PKI.self, LedgerCommand.self, StationCommand.self, ExpertCommand.self, RosterCommand.self])
 }
 
 struct AdminSocketOptions: ParsableArguments {

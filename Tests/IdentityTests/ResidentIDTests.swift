@@ -203,3 +203,19 @@ struct RoomSecretTests {
         }
     }
 }
+
+struct ResidentIDRedactionTests {
+    @Test func idNumbersInFreeTextKeepOnlyTheirLastFour() {
+        #expect(ResidentID.redacting("CN=张三,serialNumber=11010519491231002X,O=x") == "CN=张三,serialNumber=…002X,O=x")
+        #expect(ResidentID.redacting("id 110101198003071239.") == "id …1239.")
+        #expect(ResidentID.redacting("11010519491231002x") == "…002x")
+    }
+
+    @Test func longerNumbersAndHexAreLeftAlone() {
+        let nanoseconds = "1795725312373058946"   // 19 digits
+        #expect(ResidentID.redacting(nanoseconds) == nanoseconds)
+        let hash = "ab110101198003071239cd"
+        #expect(ResidentID.redacting(hash) == hash)
+        #expect(ResidentID.redacting("") == "")
+    }
+}

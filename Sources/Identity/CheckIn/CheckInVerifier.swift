@@ -67,12 +67,12 @@ public struct CheckInVerifier: Sendable {
                           verified: verified, signer: signer, entry: entry)
         }
         return CheckInVerdict(accepted: true, reason: CheckInReason.accepted,
-                              detail: "signed by \(verified.certificate.subject) (\(verified.algorithm.rawValue)) as roster entry \(entry.id)",
+                              detail: "signed by \(ResidentID.redacting(verified.certificate.subject)) (\(verified.algorithm.rawValue)) as roster entry \(entry.id)",
                               message: "\(challenge.purpose.chinese)签名已验证通过。", verified: verified, signer: signer, entry: entry)
     }
 
     private func reject(_ reason: String, _ detail: String, _ message: String, verified: VerifiedSignature? = nil,
                         signer: SignerIdentity? = nil, entry: RosterEntry? = nil) -> CheckInVerdict {
-        CheckInVerdict(accepted: false, reason: reason, detail: detail, message: message, verified: verified, signer: signer, entry: entry)
+        CheckInVerdict(accepted: false, reason: reason, detail: ResidentID.redacting(detail), message: ResidentID.redacting(message), verified: verified, signer: signer, entry: entry)
     }
 }

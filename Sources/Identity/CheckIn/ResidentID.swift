@@ -145,3 +145,34 @@ public struct ResidentIDError: Error, Sendable, Hashable, CustomStringConvertibl
 
     public var description: String { "resident ID refused (\(reason.rawValue)): \(detail)" }
 }
+
+extension ResidentID {
+    /// `text` with every run that looks like a resident ID number (17 digits
+    /// and a digit or X, not part of a longer run of digits or letters) cut to
+    /// "…" and its last four characters. Certificate subjects carry experts' ID
+    /// numbers (serialNumber); messages that reach logs, the database's text
+    /// columns or the ledger pass through here, so the number itself is kept
+    /// only where it must be: inside the certificate.
+    public static func redacting(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+        func isWordByte(_ b: UInt8) -> Bool { isDigit(b) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7A) }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            let startsWord = index == 0 || !isWordByte(bytes[index - 1])
+            if startsWord, index + 18 <= bytes.count, bytes[index..<index + 17].allSatisfy(isDigit),
+               isDigit(bytes[index + 17]) || bytes[index + 17] | 0x20 == 0x78,
+               index + 18 == bytes.count || !isWordByte(bytes[index + 18]) {
+                out.append(contentsOf: "…".utf8)
+                out.append(contentsOf: bytes[index + 14..<index + 18])
+                index += 18
+                continue
+            }
+            out.append(bytes[index])
+            index += 1
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

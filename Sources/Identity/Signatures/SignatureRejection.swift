@@ -58,10 +58,12 @@ public struct SignatureRejection: Error, Sendable, Hashable, CustomStringConvert
     public let detail: String
     public let chineseMessage: String
 
+    /// Certificate subjects in `detail` and `chineseMessage` may carry ID
+    /// numbers; they are redacted to their last four characters here, once.
     public init(code: SignatureRejectionCode, detail: String, chineseMessage: String) {
         self.code = code
-        self.detail = detail
-        self.chineseMessage = chineseMessage
+        self.detail = ResidentID.redacting(detail)
+        self.chineseMessage = ResidentID.redacting(chineseMessage)
     }
 
     public var description: String { "\(code.rawValue): \(detail)" }

@@ -1,0 +1,166 @@
+import Foundation
+import Glibc
+import Testing
+
+/// Expert check-in through the running daemon: the operator imports a roster
+/// with roomctl, a station (curl with its certificate) asks for a challenge,
+/// the QR code decodes (zbarimg) to the bytes to sign, `roomctl expert sign`
+/// plays the expert's cloud-sign app, and roomd accepts or refuses the answer
+/// for the right reason; every outcome is on the ledger, no ID number is.
+@Suite(.serialized)
+struct CheckInProcessTests {
+    static let makePKI = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("IdentityTests/Fixtures/make-test-pki.sh").path
+
+    final class Room {
+        let room: DemoRoom
+        let experts: String
+        let daemon: RunningDaemon
+        var socket: String { room.dir.path + "/state/admin.sock" }
+
+        init() throws {
+            room = try DemoRoom(extraYAML: "identity: { expert_trust_dir: trust }\n")
+            experts = room.dir.path + "/experts"
+            let made = try run("/bin/bash", [CheckInProcessTests.makePKI, experts])
+            guard made.status == 0 else { throw TestFailure("make-test-pki.sh: \(made.stderr)") }
+            // The trust folder an installer would build: the cloud-sign roots, their intermediates, current CRLs.
+            let trust = room.dir.path + "/trust"
+            for folder in ["anchors", "intermediates", "crls"] {
+                try FileManager.default.createDirectory(atPath: "\(trust)/\(folder)", withIntermediateDirectories: true)
+            }
+            for alg in ["rsa", "ec", "sm2"] {
+                try FileManager.default.copyItem(atPath: "\(experts)/\(alg)/root.crt", toPath: "\(trust)/anchors/\(alg).crt")
+                try FileManager.default.copyItem(atPath: "\(experts)/\(alg)/int.crt", toPath: "\(trust)/intermediates/\(alg).crt")
+            }
+            for crl in ["ec/int.crl", "sm2/int.crl"] {
+                try FileManager.default.copyItem(atPath: "\(experts)/\(crl)", toPath: "\(trust)/crls/\(crl.replacingOccurrences(of: "/", with: "-"))")
+            }
+            let notify = try NotifyListener(directory: room.dir.path)
+            daemon = try RunningDaemon(config: room.configPath, notifySocket: notify.path, logDirectory: room.dir.path)
+            guard notify.wait(for: "READY=1", timeout: 60) else { throw TestFailure("no READY=1; log:\n\(daemon.log)") }
+        }
+
+        func json(_ text: String) -> [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+        }
+
+        /// A challenge for `entry` asked by station S01: (request id, the bytes to sign).
+        func challenge(_ entry: String = "E01") throws -> (String, String) {
+            let (_, code, body) = try room.curl("/v1/checkin/challenges", as: "S01", method: "POST",
+                                                body: #"{"session":"ZC-2026-118","rosterEntry":"\#(entry)"}"#)
+            guard code == 201 else { throw TestFailure("challenge: HTTP \(code) \(body)") }
+            let answer = json(body)
+            return (answer["request"] as? String ?? "", answer["signed"] as? String ?? "")
+        }
+
+        /// Signs `text` with `roomctl expert sign` and returns the answer body.
+        func sign(_ text: String, leaf: String, algorithm: String, format: String) throws -> String {
+            let input = room.dir.path + "/to-sign.txt", output = room.dir.path + "/signature.b64"
+            try text.write(toFile: input, atomically: true, encoding: .utf8)
+            let alg = leaf.split(separator: "/")[0]
+            let chain = FileManager.default.fileExists(atPath: "\(experts)/\(alg)/int.crt") ? "\(experts)/\(alg)/int.crt" : "\(experts)/\(alg)/root/ca.crt"
+            let signed = try run(Binaries.roomctl, ["expert", "sign", "--key", "\(experts)/\(leaf).key", "--cert", "\(experts)/\(leaf).crt",
+                                                    "--chain", chain, "--algorithm", algorithm, "--format", format,
+                                                    "--in", input, "--out", output, "--base64"])
+            guard signed.status == 0 else { throw TestFailure("roomctl expert sign: \(signed.stderr)") }
+            let signature = try String(contentsOfFile: output, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            var body: [String: Any] = ["format": format, "signature": signature]
+            if format == "raw" { body["certificate"] = try String(contentsOfFile: "\(experts)/\(leaf).crt", encoding: .utf8) }
+            return String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
+        }
+
+        func answer(_ request: String, _ body: String) throws -> (Int, [String: Any]) {
+            let (_, code, text) = try room.curl("/v1/checkin/challenges/\(request)/answer", as: "S01", method: "POST", body: body)
+            return (code, json(text))
+        }
+    }
+
+    @Test func expertsCheckInWithCloudSignaturesAndEveryRefusalHasItsReason() throws {
+        let r = try Room()
+        let roster = try r.room.dir.write("roster.json", #"""
+            [{"id":"E01","name":"张三","idNumber":"11010519491231002X","role":"expert"},
+             {"id":"E02","name":"李四","idNumber":"110101198003071239","role":"expert"},
+             {"id":"P01","name":"王五","idNumber":"320102197510104569","role":"purchaser_representative"}]
+            """#)
+        // A bad roster is refused with every problem and its row.
+        let bad = try r.room.dir.write("bad.json", #"[{"id":"E01","name":"张三","idNumber":"110101199003077777","role":"expert"}]"#)
+        let refused = try run(Binaries.roomctl, ["roster", "import", "--session", "ZC-2026-118", bad, "--socket", r.socket])
+        #expect(refused.status != 0 && refused.stderr.contains("第 1 行"), "\(refused.stderr)")
+        let imported = try run(Binaries.roomctl, ["roster", "import", "--session", "ZC-2026-118", roster, "--socket", r.socket])
+        #expect(imported.status == 0, "\(imported.stderr)")
+
+        // A challenge, shown as a QR code that decodes to exactly the bytes to sign.
+        let (request, text) = try r.challenge()
+        #expect(text.contains("\"roster_entry\":\"E01\"") && text.contains("\"station\":\"S01\""))
+        let png = r.room.dir.path + "/qr.png"
+        let fetched = try run("/usr/bin/curl", ["-s", "-o", png, "--cacert", r.room.pki + "/room-ca.crt",
+                                                "--cert", r.room.pki + "/clients/S01.crt", "--key", r.room.pki + "/clients/S01.key",
+                                                "https://127.0.0.1:\(r.room.port)/v1/checkin/challenges/\(request)/qr.png"])
+        #expect(fetched.status == 0)
+        let decoded = try run("/usr/bin/zbarimg", ["--raw", "-q", png])
+        #expect(decoded.stdout.trimmingCharacters(in: .newlines) == text)
+        // Another station cannot see it.
+        #expect(try r.room.curl("/v1/checkin/challenges/\(request)/qr.svg", as: "S02").1 == 404)
+
+        // ECDSA, CMS: accepted, named; the same answer again is a replay.
+        let ecdsa = try r.sign(text, leaf: "ec/leaf", algorithm: "ecdsa", format: "cms")
+        let (accepted, verdict) = try r.answer(request, ecdsa)
+        #expect(accepted == 200, "\(verdict)")
+        #expect(verdict["verdict"] as? String == "accepted")
+        #expect(verdict["signerName"] as? String == "张三")
+        let checkInID = verdict["signature"] as? Int ?? 0
+        let (replayCode, replay) = try r.answer(request, ecdsa)
+        #expect(replayCode == 422 && replay["reason"] as? String == "nonce-replayed", "\(replay)")
+
+        // SM2 raw and RSA-PSS raw: accepted.
+        for (leaf, algorithm) in [("sm2/leaf", "sm2"), ("rsa/leaf", "rsa-pss")] {
+            let (id, bytes) = try r.challenge()
+            let (code, body) = try r.answer(id, try r.sign(bytes, leaf: leaf, algorithm: algorithm, format: "raw"))
+            #expect(code == 200, "\(leaf): \(body)")
+        }
+
+        // Refusals, each for its reason.
+        let cases: [(entry: String, leaf: String, algorithm: String, tamper: Bool, reason: String)] = [
+            ("E02", "ec/leaf", "ecdsa", false, "wrong-roster-entry"),
+            ("E01", "ec/revoked", "ecdsa", false, "certificate-revoked"),
+            ("E01", "other/leaf", "ecdsa", false, "untrusted-chain"),
+            ("E01", "sm2/revoked", "sm2", false, "certificate-revoked"),
+            ("E01", "ec/leaf", "ecdsa", true, "digest-mismatch"),
+        ]
+        for item in cases {
+            let (id, bytes) = try r.challenge(item.entry)
+            let signedText = item.tamper ? bytes.replacingOccurrences(of: "E01", with: "E02") : bytes
+            let (code, body) = try r.answer(id, try r.sign(signedText, leaf: item.leaf, algorithm: item.algorithm, format: "cms"))
+            #expect(code == 422 && body["reason"] as? String == item.reason, "\(item): \(body)")
+            #expect((body["message"] as? String)?.isEmpty == false)
+        }
+
+        // The handwritten signature, bound to the accepted check-in; drawn for the operator.
+        let strokes = #"{"width":300,"height":120,"strokes":[[{"x":20,"y":60,"t":0},{"x":80,"y":30,"t":40},{"x":140,"y":90,"t":80},{"x":260,"y":50,"t":120}]]}"#
+        let stored = try r.room.curl("/v1/checkin/signatures/\(checkInID)/handwriting", as: "S01", method: "POST", body: strokes)
+        #expect(stored.1 == 201, "\(stored)")
+        #expect(try r.room.curl("/v1/checkin/signatures/\(checkInID)/handwriting", as: "S01", method: "POST", body: strokes).1 == 409)
+        #expect(try r.room.curl("/v1/checkin/signatures/\(checkInID)/handwriting", as: "S01", method: "POST",
+                                body: #"{"width":300,"height":120,"strokes":[]}"#).1 == 400)
+        let svg = try r.room.curl("/v1/checkin/signatures/\(checkInID)/handwriting.svg", as: "supervisor")
+        #expect(svg.1 == 200 && svg.2.contains("<path"))
+        #expect(try r.room.curl("/v1/checkin/signatures/\(checkInID)/handwriting.png", as: "operator").1 == 200)
+
+        // The operator's list: every attempt with its verdict; no ID number anywhere it or the ledger shows.
+        let list = try r.room.curl("/v1/sessions/ZC-2026-118/signatures", as: "operator")
+        #expect(list.1 == 200)
+        let rows = (try? JSONSerialization.jsonObject(with: Data(list.2.utf8))) as? [[String: Any]] ?? []
+        #expect(rows.filter { $0["verdict"] as? String == "accepted" }.count == 3)
+        #expect(rows.filter { $0["verdict"] as? String == "rejected" }.count == 6)
+        #expect(rows.first { $0["id"] as? Int == checkInID }?["handwritten"] as? Bool == true)
+        let ledger = try r.room.curl("/v1/ledger/entries", as: "supervisor").2
+        #expect(ledger.contains("\"kind\":\"session.checkin\""))
+        #expect(ledger.contains("\"kind\":\"session.signature-rejected\""))
+        #expect(ledger.contains("\"kind\":\"session.roster-imported\""))
+        #expect(ledger.contains("\"kind\":\"session.handwritten-signature\""))
+        for id in ["11010519491231002X", "110101198003071239", "320102197510104569"] {
+            #expect(!ledger.contains(id) && !list.2.contains(id))
+        }
+        #expect(r.daemon.terminate() == 0)
+    }
+}
