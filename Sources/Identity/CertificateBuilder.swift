@@ -14,6 +14,10 @@ public struct CertificateRequest: Sendable {
     public var uris: [String]
     public var clientAuth: Bool
     public var serverAuth: Bool
+    /// keyUsage of an end-entity certificate in OpenSSL's syntax; by default
+    /// what TLS clients need. Signing certificates (demo experts) use
+    /// "critical,digitalSignature,nonRepudiation".
+    public var keyUsage: String
 
     public init(
         subject: [(String, String)],
@@ -23,7 +27,8 @@ public struct CertificateRequest: Sendable {
         serverIPAddresses: [String] = [],
         uris: [String] = [],
         clientAuth: Bool = false,
-        serverAuth: Bool = false
+        serverAuth: Bool = false,
+        keyUsage: String = "critical,digitalSignature,keyAgreement"
     ) {
         self.subject = subject
         self.validity = validity
@@ -33,6 +38,7 @@ public struct CertificateRequest: Sendable {
         self.uris = uris
         self.clientAuth = clientAuth
         self.serverAuth = serverAuth
+        self.keyUsage = keyUsage
     }
 }
 
@@ -80,7 +86,7 @@ public enum CertificateIssuer {
             try add(NID_key_usage, "critical,keyCertSign,cRLSign")
         } else {
             try add(NID_basic_constraints, "critical,CA:FALSE")
-            try add(NID_key_usage, "critical,digitalSignature,keyAgreement")
+            try add(NID_key_usage, request.keyUsage)
             var usages: [String] = []
             if request.serverAuth { usages.append("serverAuth") }
             if request.clientAuth { usages.append("clientAuth") }

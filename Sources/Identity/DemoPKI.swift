@@ -100,6 +100,52 @@ public struct DemoPKI {
                       fingerprint: try cert.sha256Fingerprint())
     }
 
+    /// Demo experts with their cloud-sign certificates, as a drawing system's
+    /// roster would list them. The ID numbers are valid GB 11643 test values.
+    public static let demoExperts: [(id: String, name: String, idNumber: String)] = [
+        ("E01", "张三", "11010519491231002X"),
+        ("E02", "李四", "110101198003071239"),
+        ("E03", "王五", "320102197510104569"),
+    ]
+
+    /// A demo expert cloud-sign CA (`experts/trust/anchors/expert-ca.crt`,
+    /// the folder `identity.expert_trust_dir` names) and one signing
+    /// certificate per demo expert (`experts/E01.crt/.key`: CN = name,
+    /// serialNumber = ID number, keyUsage digitalSignature+nonRepudiation), plus
+    /// `experts/roster.json` for `roomctl roster import`. ECDSA P-256; the test
+    /// suite covers RSA and SM2 with an openssl-made PKI.
+    @discardableResult
+    public func createExperts(validityDays: Int = 825) throws -> [Issued] {
+        let fm = FileManager.default
+        let base = layout.directory + "/experts"
+        for folder in ["trust/anchors", "trust/intermediates", "trust/crls"] {
+            try fm.createDirectory(atPath: base + "/" + folder, withIntermediateDirectories: true)
+        }
+        let validity = TimeInterval(validityDays) * 86_400
+        let caKey = try PrivateKey.generateP256()
+        let ca = try CertificateIssuer.issue(
+            CertificateRequest(subject: [("O", "roomd demo cloud-sign"), ("CN", "roomd demo expert CA")], validity: validity * 2, isCA: true),
+            publicKeyOf: caKey)
+        try write(ca, caKey, base + "/trust/anchors/expert-ca.crt", base + "/expert-ca.key")
+        var issued = [Issued(name: "expert-ca", certificatePath: base + "/trust/anchors/expert-ca.crt", keyPath: base + "/expert-ca.key",
+                             fingerprint: try ca.sha256Fingerprint())]
+        var roster: [[String: String]] = []
+        for expert in Self.demoExperts {
+            let key = try PrivateKey.generateP256()
+            let cert = try CertificateIssuer.issue(
+                CertificateRequest(subject: [("O", "roomd demo cloud-sign"), ("CN", expert.name), ("serialNumber", expert.idNumber)],
+                                   validity: validity, keyUsage: "critical,digitalSignature,nonRepudiation"),
+                publicKeyOf: key, issuer: (ca, caKey))
+            try write(cert, key, "\(base)/\(expert.id).crt", "\(base)/\(expert.id).key")
+            issued.append(Issued(name: expert.id, certificatePath: "\(base)/\(expert.id).crt", keyPath: "\(base)/\(expert.id).key",
+                                 fingerprint: try cert.sha256Fingerprint()))
+            roster.append(["id": expert.id, "name": expert.name, "idNumber": expert.idNumber, "role": "expert"])
+        }
+        let json = try JSONSerialization.data(withJSONObject: roster, options: [.prettyPrinted, .sortedKeys])
+        try SecureFile.write(Array(json), to: base + "/roster.json", mode: 0o600)
+        return issued
+    }
+
     private func write(_ cert: Certificate, _ key: PrivateKey, _ certPath: String, _ keyPath: String) throws {
         try SecureFile.write(try key.pkcs8PEM(), to: keyPath, mode: 0o600)
         try SecureFile.write(try cert.pem(), to: certPath, mode: 0o644)

@@ -107,11 +107,25 @@ enum StatusTable {
 
 struct PKI: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "pki", abstract: "The room's certificates.", subcommands: [Init.self])
+        commandName: "pki", abstract: "The room's certificates.", subcommands: [Init.self, Experts.self])
+
+    struct Experts: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create only the demo expert cloud-sign CA, experts E01..E03 and their roster (in DIR/experts).")
+
+        @Option(help: "The PKI folder.")
+        var dir: String
+
+        func run() throws {
+            for item in try DemoPKI(directory: dir, roomID: "DEMO-ROOM").createExperts() {
+                print("\(item.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(item.certificatePath)")
+            }
+        }
+    }
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a demo/test PKI: room CA, server, S01..S08, operator, supervisor, platform (ECDSA P-256).")
+            abstract: "Create a demo/test PKI: room CA, server, S01..S08, operator, supervisor, platform, and a demo expert cloud-sign CA with experts E01..E03 (ECDSA P-256).")
 
         @Option(help: "Folder to write into (created if missing).")
         var dir: String
@@ -131,6 +145,7 @@ struct PKI: ParsableCommand {
         func run() throws {
             let pki = DemoPKI(directory: dir, roomID: roomId)
             let issued = try pki.create(serverNames: serverName, serverIPs: serverIP, force: force)
+                + pki.createExperts()
             for item in issued {
                 print("\(item.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(item.certificatePath)  sha256:\(item.fingerprint.prefix(16))…")
             }

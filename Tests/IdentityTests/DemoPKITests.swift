@@ -69,3 +69,27 @@ struct DemoPKITests {
         #expect(try reread.pkcs8PEM() == key.pkcs8PEM())
     }
 }
+
+struct DemoExpertPKITests {
+    @Test func demoExpertsSignCheckInsThatTheirTrustFolderAccepts() throws {
+        let dir = NSTemporaryDirectory() + "experts-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let pki = DemoPKI(directory: dir, roomID: "R-7")
+        let issued = try pki.createExperts()
+        #expect(issued.map(\.name) == ["expert-ca", "E01", "E02", "E03"])
+        let verifier = SignatureVerifier(trust: try TrustStore.load(directory: dir + "/experts/trust"))
+        let message = Array("check-in".utf8)
+        let cms = try ExpertSigner.signCMS(
+            content: message, key: try PrivateKey(pem: Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/experts/E01.key")))),
+            certificate: try Certificate(pem: Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/experts/E01.crt")))),
+            algorithm: .ecdsaP256SHA256)
+        let verified = try verifier.verify(.cms(cms), over: message, at: Date()).get()
+        let signer = verified.signer()
+        #expect(signer.name == "张三")
+        #expect(signer.idNumber == "11010519491231002X")
+        // The roster file imports cleanly and matches the certificate's signer.
+        let roster = try Roster.importJSON(try Data(contentsOf: URL(fileURLWithPath: dir + "/experts/roster.json")),
+                                           secret: try RoomSecret.generate(), today: Date())
+        #expect(roster.entries.map(\.id) == ["E01", "E02", "E03"])
+    }
+}

@@ -191,7 +191,8 @@ extension StateStore {
         try await pool.write { db in
             let answered = try Bool.fetchOne(db, sql: "SELECT 1 FROM signatures WHERE request_id = ?", arguments: [attempt.requestID]) ?? false
             var attempt = attempt
-            if answered && attempt.reason != CheckInReason.nonceReplayed {
+            let overridden = answered && attempt.reason != CheckInReason.nonceReplayed
+            if overridden {
                 attempt.accepted = false
                 attempt.reason = CheckInReason.nonceReplayed
                 attempt.detail = "challenge \(attempt.requestID) was already answered; its nonce is used"
@@ -217,7 +218,7 @@ extension StateStore {
                                         : "session.signature-rejected"
             try Self.insertEvent(db, attempt.receivedNanoseconds, kind, attempt.accepted ? "notice" : "warning", challenge.session,
                                  try Self.detailJSON(detail), detail, actor)
-            return answered && !attempt.accepted && attempt.reason == CheckInReason.nonceReplayed ? .replay(id: id) : .recorded(id: id)
+            return overridden ? .replay(id: id) : .recorded(id: id)
         }
     }
 
