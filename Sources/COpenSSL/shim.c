@@ -1,4 +1,5 @@
 #include "COpenSSL.h"
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -112,3 +113,82 @@ const int roomd_RSA_PSS_SALTLEN_AUTO = RSA_PSS_SALTLEN_AUTO;
 
 const unsigned long roomd_X509_V_FLAG_NO_CHECK_TIME = X509_V_FLAG_NO_CHECK_TIME;
 const unsigned long roomd_X509_V_FLAG_PARTIAL_CHAIN = X509_V_FLAG_PARTIAL_CHAIN;
+
+int roomd_ts_request(const unsigned char *digest, size_t digest_len,
+                     const unsigned char *nonce, size_t nonce_len, unsigned char **out) {
+    int length = -1;
+    TS_REQ *req = TS_REQ_new();
+    TS_MSG_IMPRINT *imprint = TS_MSG_IMPRINT_new();
+    X509_ALGOR *algorithm = X509_ALGOR_new();
+    BIGNUM *bn = BN_bin2bn(nonce, (int)nonce_len, NULL);
+    ASN1_INTEGER *asn1_nonce = bn ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
+    if (!req || !imprint || !algorithm || !asn1_nonce) goto done;
+    if (!X509_ALGOR_set0(algorithm, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, NULL)) goto done;
+    if (!TS_MSG_IMPRINT_set_algo(imprint, algorithm)) goto done;
+    if (!TS_MSG_IMPRINT_set_msg(imprint, (unsigned char *)digest, (int)digest_len)) goto done;
+    if (!TS_REQ_set_version(req, 1) || !TS_REQ_set_msg_imprint(req, imprint)) goto done;
+    if (!TS_REQ_set_nonce(req, asn1_nonce) || !TS_REQ_set_cert_req(req, 1)) goto done;
+    *out = NULL;
+    length = i2d_TS_REQ(req, out);
+    if (length <= 0) length = -1;
+done:
+    ASN1_INTEGER_free(asn1_nonce);
+    BN_free(bn);
+    X509_ALGOR_free(algorithm);
+    TS_MSG_IMPRINT_free(imprint);
+    TS_REQ_free(req);
+    return length;
+}
+
+static void roomd_ts_error(char *err, size_t err_len, const char *what) {
+    char detail[256] = "";
+    unsigned long code = ERR_get_error();
+    if (code) ERR_error_string_n(code, detail, sizeof detail);
+    snprintf(err, err_len, "%s%s%s", what, code ? ": " : "", detail);
+    ERR_clear_error();
+}
+
+int roomd_ts_verify_response(const unsigned char *response, size_t response_len,
+                             const unsigned char *request, size_t request_len,
+                             X509 *const *anchors, int anchor_count,
+                             unsigned char **token, int *token_len, int64_t *gen_time,
+                             char *err, size_t err_len) {
+    int ok = 0;
+    const unsigned char *cursor = response;
+    TS_RESP *resp = d2i_TS_RESP(NULL, &cursor, (long)response_len);
+    const unsigned char *request_cursor = request;
+    TS_REQ *req = d2i_TS_REQ(NULL, &request_cursor, (long)request_len);
+    X509_STORE *store = X509_STORE_new();
+    TS_VERIFY_CTX *ctx = NULL;
+    if (!resp) { roomd_ts_error(err, err_len, "not a DER TimeStampResp"); goto done; }
+    if (!req || !store) { roomd_ts_error(err, err_len, "cannot prepare the verification"); goto done; }
+    for (int i = 0; i < anchor_count; i++) {
+        if (!X509_STORE_add_cert(store, anchors[i])) { roomd_ts_error(err, err_len, "cannot add a TSA trust anchor"); goto done; }
+    }
+    // From the request: the imprint and the nonce to expect, and the flags
+    // (signature, version, imprint, nonce; no policy or TSA name was asked for).
+    ctx = TS_REQ_to_TS_VERIFY_CTX(req, NULL);
+    if (!ctx) { roomd_ts_error(err, err_len, "cannot prepare the verification"); goto done; }
+    // The context owns the store from here on: TS_VERIFY_CTX_free frees it.
+    TS_VERIFY_CTX_set_store(ctx, store);
+    store = NULL;
+    if (TS_RESP_verify_response(ctx, resp) != 1) { roomd_ts_error(err, err_len, "the timestamp response does not verify"); goto done; }
+    PKCS7 *p7 = TS_RESP_get_token(resp);
+    TS_TST_INFO *info = TS_RESP_get_tst_info(resp);
+    const ASN1_GENERALIZEDTIME *when = info ? TS_TST_INFO_get_time(info) : NULL;
+    struct tm parts;
+    if (!p7 || !when || !ASN1_TIME_to_tm(when, &parts)) { roomd_ts_error(err, err_len, "the timestamp token has no time"); goto done; }
+    unsigned char *der = NULL;
+    int length = i2d_PKCS7(p7, &der);
+    if (length <= 0) { roomd_ts_error(err, err_len, "cannot encode the timestamp token"); goto done; }
+    *token = der;
+    *token_len = length;
+    *gen_time = (int64_t)timegm(&parts);
+    ok = 1;
+done:
+    X509_STORE_free(store);
+    TS_VERIFY_CTX_free(ctx);
+    TS_REQ_free(req);
+    TS_RESP_free(resp);
+    return ok;
+}

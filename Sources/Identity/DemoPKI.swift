@@ -62,11 +62,13 @@ public struct DemoPKI {
         var issued = [Issued(name: "room-ca", certificatePath: layout.caCertificate, keyPath: layout.caKey,
                              fingerprint: try ca.sha256Fingerprint())]
 
+        // The server certificate is also the room's client certificate toward
+        // the central platform (checkpoint witnessing, package delivery).
         let serverKey = try PrivateKey.generateP256()
         let server = try CertificateIssuer.issue(
             CertificateRequest(subject: [("O", "roomd"), ("OU", roomID), ("CN", serverNames.first ?? "roomd")],
                                validity: validity, serverDNSNames: serverNames, serverIPAddresses: serverIPs,
-                               uris: [RoleURI.room(roomID)], serverAuth: true),
+                               uris: [RoleURI.room(roomID)], clientAuth: true, serverAuth: true),
             publicKeyOf: serverKey, issuer: (ca, caKey))
         try write(server, serverKey, layout.serverCertificate, layout.serverKey)
         issued.append(Issued(name: "server", certificatePath: layout.serverCertificate, keyPath: layout.serverKey,

@@ -405,7 +405,8 @@ private final class Builder {
         guard top.has("ledger") else {
             _ = top.value("ledger")
             guard let defaultOrigin, let tls else { return nil }
-            return .init(origin: defaultOrigin, signingKey: tls.key, signingCertificate: tls.certificate, checkpointSeconds: 600)
+            return .init(origin: defaultOrigin, signingKey: tls.key, signingCertificate: tls.certificate, checkpointSeconds: 600,
+                         tsaURL: nil, tsaCertificates: nil)
         }
         guard let map = reader.mapping(top.value("ledger"), path: "ledger") else { return nil }
         let origin = reader.string(map, "origin", required: false)
@@ -425,12 +426,27 @@ private final class Builder {
             keyOK = false
         }
         let minutes = reader.int(map, "checkpoint_minutes", default: 10, range: 1...1440)
-        map.finish(allowed: ["origin", "signing_key", "signing_certificate", "checkpoint_minutes"])
+        let tsa = reader.string(map, "tsa_url", required: false)
+        if let tsa, !(tsa.hasPrefix("http://") || tsa.hasPrefix("https://")) {
+            reader.problem(map.child("tsa_url"), map.value("tsa_url"), "'\(tsa)' must be an http:// or https:// URL of an RFC 3161 time-stamping authority")
+            keyOK = false
+        }
+        let tsaCerts = reader.string(map, "tsa_certificate", required: false)
+        if let tsaCerts {
+            keyOK = readableFile(map, map.child("tsa_certificate"), path: tsaCerts, node: map.value("tsa_certificate"), certificate: true) && keyOK
+        }
+        if (tsa == nil) != (tsaCerts == nil) {
+            reader.problem(map.child(tsa == nil ? "tsa_url" : "tsa_certificate"), map.node,
+                           "tsa_url and tsa_certificate go together: the TSA's answers are checked against that certificate")
+            keyOK = false
+        }
+        map.finish(allowed: ["origin", "signing_key", "signing_certificate", "checkpoint_minutes", "tsa_url", "tsa_certificate"])
         guard keyOK, let minutes, let tls, let finalOrigin = origin ?? defaultOrigin,
               !finalOrigin.isEmpty, !finalOrigin.contains(where: { $0.isWhitespace || $0.isNewline })
         else { return nil }
         return .init(origin: finalOrigin, signingKey: key.map(path) ?? tls.key,
-                     signingCertificate: cert.map(path) ?? tls.certificate, checkpointSeconds: minutes * 60)
+                     signingCertificate: cert.map(path) ?? tls.certificate, checkpointSeconds: minutes * 60,
+                     tsaURL: tsa, tsaCertificates: tsaCerts.map(path))
     }
 
     /// `identity:` is optional; without it the room takes no expert signatures.

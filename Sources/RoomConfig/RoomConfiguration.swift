@@ -141,6 +141,10 @@ public struct RoomConfiguration: Sendable, Equatable {
         public var signingCertificate: String
         /// A checkpoint is signed this often when entries were appended since the last one.
         public var checkpointSeconds: Int
+        /// An RFC 3161 time-stamping authority for checkpoints (http or https URL), optional.
+        public var tsaURL: String?
+        /// Certificates (PEM) that TSA responses must chain to; required with `tsaURL`.
+        public var tsaCertificates: String?
     }
 
     /// Expert signatures: which CAs issue experts' cloud-sign certificates, and

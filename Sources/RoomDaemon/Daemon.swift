@@ -8,6 +8,7 @@ import HummingbirdTLS
 import Identity
 import Logging
 import Metrics
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 import Prometheus
@@ -58,6 +59,12 @@ enum Daemon {
             ledger = try RoomLedger(store: store, config: config, logger: logger)
         } catch {
             throw DaemonFailure(status: ExitStatus.config, description: "\(error)")
+        }
+        let witness: LedgerWitness
+        do {
+            witness = try LedgerWitness(config: config, ledger: ledger, logger: logger)
+        } catch {
+            throw DaemonFailure(status: ExitStatus.config, description: "checkpoint witnessing cannot start (ledger.tsa_certificate / platform / tls): \(error) / 检查点见证配置无法使用")
         }
         let configText = (try? String(contentsOfFile: config.sourcePath, encoding: .utf8)) ?? ""
         if let change = try await store.recordConfiguration(path: config.sourcePath, text: configText,
@@ -160,9 +167,11 @@ enum Daemon {
         await events.record(kind: "daemon.started", severity: "info", subject: config.room.id,
                             detail: ["version": StatusReporter.version, "config": config.sourcePath, "pid": "\(getpid())"])
         _ = try await onThread { try ledger.checkpoint(reason: "daemon.started", force: true) }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if witness.isEnabled { services.append(.init(service: LedgerWitnessService(witness: witness))) }
         let group = ServiceGroup(
             configuration: .init(
-                services: [
+                services: services + [
                     .init(service: api),
                     .init(service: admin),
                     .init(service: recording),
@@ -176,12 +185,26 @@ enum Daemon {
         } catch {
             logger.error("service group failed", metadata: ["error": .string("\(error)")])
             await events.record(kind: "daemon.failed", severity: "error", subject: config.room.id, detail: ["error": "\(error)"])
+            await witness.shutdown()
             try? store.close()
             throw error
         }
         await events.record(kind: "daemon.stopped", severity: "info", subject: config.room.id, detail: ["reason": "signal"])
         // Milestone: the last checkpoint covers everything this run appended.
         _ = try await onThread { try ledger.checkpoint(reason: "daemon.stopped", force: false) }
+        if witness.isEnabled {
+            // One last pass for the final checkpoint, bounded: stopping must not
+            // wait on an unreachable TSA or platform (the next start retries).
+            let done = NIOLockedValueBox(false)
+            let pass = Task {
+                _ = await witness.work()
+                done.withLockedValue { $0 = true }
+            }
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !done.withLockedValue({ $0 }), ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+            pass.cancel()
+        }
+        await witness.shutdown()
         try store.close()
         unlink(socketPath)
         logger.notice("roomd stopped cleanly; all writers flushed / 已安全停止")

@@ -77,7 +77,8 @@ struct ConfigLoaderTests {
         #expect(config.platform == nil)
         #expect(config.logging.level == .info)
         #expect(config.ledger == .init(origin: "roomd/R1", signingKey: fixture.dir + "/pki/server.key",
-                                       signingCertificate: fixture.dir + "/pki/server.crt", checkpointSeconds: 600))
+                                       signingCertificate: fixture.dir + "/pki/server.crt", checkpointSeconds: 600,
+                                       tsaURL: nil, tsaCertificates: nil))
     }
 
     @Test func ledgerSectionIsChecked() throws {

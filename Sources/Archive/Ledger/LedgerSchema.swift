@@ -15,6 +15,11 @@ public import GRDB
 /// is what signed checkpoints held by others are for.
 public enum LedgerSchema {
     public static func registerMigrations(_ migrator: inout DatabaseMigrator) {
+        registerCoreMigration(&migrator)
+        registerWitnessMigration(&migrator)
+    }
+
+    static func registerCoreMigration(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("ledger-v1") { db in
             try db.execute(sql: """
                 CREATE TABLE ledger_entry (
@@ -61,6 +66,39 @@ public enum LedgerSchema {
                 CREATE TRIGGER ledger_checkpoint_no_delete BEFORE DELETE ON ledger_checkpoint
                 BEGIN SELECT RAISE(ABORT, 'ledger_checkpoint is append-only: DELETE refused'); END;
                 """)
+        }
+    }
+
+    /// Witnessing of checkpoints: RFC 3161 timestamps and deliveries to the
+    /// central platform. Separate tables so checkpoints themselves stay as signed.
+    static func registerWitnessMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("ledger-v2-witness") { db in
+            try db.execute(sql: """
+                CREATE TABLE ledger_checkpoint_timestamp (
+                    checkpoint_id INTEGER PRIMARY KEY REFERENCES ledger_checkpoint(id),
+                    token        BLOB NOT NULL,
+                    gen_time_ns  INTEGER NOT NULL,
+                    tsa          TEXT NOT NULL,
+                    received_ns  INTEGER NOT NULL
+                );
+                CREATE TABLE ledger_checkpoint_delivery (
+                    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+                    checkpoint_id INTEGER NOT NULL REFERENCES ledger_checkpoint(id),
+                    endpoint      TEXT NOT NULL,
+                    delivered_ns  INTEGER NOT NULL,
+                    status        INTEGER NOT NULL,
+                    response      TEXT NOT NULL
+                );
+                CREATE INDEX ledger_checkpoint_delivery_by_checkpoint ON ledger_checkpoint_delivery(checkpoint_id, endpoint);
+                """)
+            for table in ["ledger_checkpoint_timestamp", "ledger_checkpoint_delivery"] {
+                try db.execute(sql: """
+                    CREATE TRIGGER \(table)_no_update BEFORE UPDATE ON \(table)
+                    BEGIN SELECT RAISE(ABORT, '\(table) is append-only: UPDATE refused'); END;
+                    CREATE TRIGGER \(table)_no_delete BEFORE DELETE ON \(table)
+                    BEGIN SELECT RAISE(ABORT, '\(table) is append-only: DELETE refused'); END;
+                    """)
+            }
         }
     }
 

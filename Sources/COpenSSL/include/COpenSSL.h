@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
+#include <openssl/ts.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
@@ -95,5 +96,23 @@ extern const int roomd_RSA_PSS_SALTLEN_AUTO;
 /// against cached dates) and partial chains (an intermediate may be the anchor).
 extern const unsigned long roomd_X509_V_FLAG_NO_CHECK_TIME;
 extern const unsigned long roomd_X509_V_FLAG_PARTIAL_CHAIN;
+
+/// RFC 3161: a DER TimeStampReq (v1) for a SHA-256 `digest`, with `nonce`
+/// (big-endian bytes, top bit clear) and certReq TRUE. Returns the length and
+/// sets *out (free with roomd_openssl_free), or returns -1.
+int roomd_ts_request(const unsigned char *digest, size_t digest_len,
+                     const unsigned char *nonce, size_t nonce_len, unsigned char **out);
+
+/// RFC 3161: verifies a DER TimeStampResp answering the DER TimeStampReq
+/// `request`: status granted, TSA signature chaining to one of `anchors`, the
+/// TSA certificate's timeStamping usage, the request's imprint and nonce.
+/// On success returns 1, sets *token (DER TimeStampToken; free with
+/// roomd_openssl_free), *token_len and *gen_time (Unix seconds). On failure
+/// returns 0 with the reason in err.
+int roomd_ts_verify_response(const unsigned char *response, size_t response_len,
+                             const unsigned char *request, size_t request_len,
+                             X509 *const *anchors, int anchor_count,
+                             unsigned char **token, int *token_len, int64_t *gen_time,
+                             char *err, size_t err_len);
 
 #endif

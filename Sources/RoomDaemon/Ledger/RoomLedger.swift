@@ -78,6 +78,11 @@ final class RoomLedger: Sendable {
         let path = "\(exportsDirectory)/ledger-\(stamp)-\(firstSeq)-\(checkpoint.checkpoint.size)"
         try ledger.export(firstSeq: firstSeq, checkpoint: checkpoint.checkpoint, to: URL(fileURLWithPath: path),
                           keyName: origin, key: key, certificatePEM: certificatePEM)
+        // The checkpoint's RFC 3161 token, when the TSA has answered already:
+        // `openssl ts -verify -data checkpoint.txt -in checkpoint.tsr -token_in -CAfile <TSA CA>`.
+        if let timestamp = try ledger.timestamp(checkpointID: checkpoint.id) {
+            try SecureFile.write(timestamp.token, to: path + "/checkpoint.tsr", mode: 0o644)
+        }
         return path
     }
 

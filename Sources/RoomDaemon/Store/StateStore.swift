@@ -15,7 +15,7 @@ import RoomConfig
 /// the price of an fsync per commit; the non-evidence tables are small.
 final class StateStore: Sendable {
     /// The newest schema this build knows. Every migration bumps `user_version`.
-    static let schemaVersion = 5
+    static let schemaVersion = 6
 
     let pool: DatabasePool
     /// The audit ledger, in the same file: an event and its ledger entry commit
@@ -150,6 +150,10 @@ final class StateStore: Sendable {
         migrator.registerMigration("v5-checkin") { db in
             try CheckInSchema.create(db)
             try db.execute(sql: "PRAGMA user_version = 5")
+        }
+        // The ledger's witness tables (ledger-v2-witness) are registered with its other migrations.
+        migrator.registerMigration("v6-ledger-witness") { db in
+            try db.execute(sql: "PRAGMA user_version = 6")
         }
         return migrator
     }
