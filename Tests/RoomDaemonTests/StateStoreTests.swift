@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Identity
 import Testing
 
 @testable import RoomDaemon
@@ -20,6 +21,46 @@ struct StateStoreTests {
         #expect(throws: (any Error).self) { try store.pool.write { db in try db.execute(sql: "UPDATE events SET kind = 'x'") } }
         #expect(throws: (any Error).self) { try store.pool.write { db in try db.execute(sql: "DELETE FROM events") } }
         #expect(try store.pool.read { db in try String.fetchOne(db, sql: "SELECT kind FROM events") } == "test")
+        // …and the event is the ledger's first entry, committed with it.
+        #expect(try store.ledger.entry(seq: 0)?.kind == "test")
         try store.close()
     }
+
+    @Test func everyEvidenceTableRefusesUpdateAndDelete() async throws {
+        let dir = try TemporaryDirectory("store")
+        let store = try StateStore(path: dir.path + "/roomd.sqlite")
+        _ = try await store.enroll(station: "S01", fingerprint: String(repeating: "a", count: 64), subject: "CN=S01", notAfter: 0,
+                                   pem: "pem", actor: "test")
+        _ = try await store.revoke(station: "S01", fingerprint: nil, reason: "test", actor: "test")
+        try await store.pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO rosters (session_id, imported_ns, imported_by, entries_json, sha256) VALUES ('s', 0, 't', '[]', 'x');
+                INSERT INTO challenges (request_id, nonce, session_id, station_id, roster_entry, purpose, document_sha256,
+                                        issued_ms, expires_ms, signed_bytes) VALUES ('r', 'n', 's', 'S01', 'E01', 'checkin', 'd', 0, 1, x'00');
+                INSERT INTO signatures (request_id, received_ns, verdict, reason, detail, format, signature, signature_sha256)
+                    VALUES ('r', 0, 'rejected', 'x', 'x', 'raw', x'00', 'x');
+                INSERT INTO handwritten_signatures (signature_id, received_ns, strokes_json, sha256) VALUES (1, 0, '{}', 'x');
+                """)
+        }
+        let checkpoint = try store.ledger.makeCheckpoint(
+            origin: "test", keyName: "test", key: try RoomSigningKeyFixture.make(), now: 0)
+        try store.ledger.storeTimestamp(.init(checkpointID: checkpoint.id, token: [1], time: Date(), tsa: "t"), receivedNs: 0)
+        try store.ledger.recordDelivery(checkpointID: checkpoint.id, endpoint: "e", status: 200, response: "", deliveredNs: 0)
+        let tables = ["events", "station_certificates", "certificate_revocations", "rosters", "challenges", "signatures",
+                      "handwritten_signatures", "ledger_entry", "ledger_checkpoint", "ledger_checkpoint_timestamp",
+                      "ledger_checkpoint_delivery"]
+        for table in tables {
+            let rows = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") } ?? 0
+            #expect(rows > 0, "\(table) is empty")
+            #expect(throws: (any Error).self, "\(table)") { try store.pool.write { db in try db.execute(sql: "DELETE FROM \(table)") } }
+            #expect(throws: (any Error).self, "\(table)") {
+                try store.pool.write { db in try db.execute(sql: "UPDATE \(table) SET rowid = rowid") }
+            }
+        }
+        try store.close()
+    }
+}
+
+enum RoomSigningKeyFixture {
+    static func make() throws -> RoomSigningKey { try RoomSigningKey(privateKey: try PrivateKey.generateP256()) }
 }

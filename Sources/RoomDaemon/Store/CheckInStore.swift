@@ -60,14 +60,7 @@ enum CheckInSchema {
                 sha256 TEXT NOT NULL
             );
             """)
-        for table in appendOnly {
-            try db.execute(sql: """
-                CREATE TRIGGER \(table)_no_update BEFORE UPDATE ON \(table)
-                    BEGIN SELECT RAISE(ABORT, '\(table) are evidence: UPDATE refused'); END;
-                CREATE TRIGGER \(table)_no_delete BEFORE DELETE ON \(table)
-                    BEGIN SELECT RAISE(ABORT, '\(table) are evidence: DELETE refused'); END;
-                """)
-        }
+        for table in appendOnly { try StateStore.makeAppendOnly(db, table: table) }
     }
 }
 
@@ -222,24 +215,23 @@ extension StateStore {
         }
     }
 
+    /// A signature row with its challenge's fields and whether it has handwriting.
+    private static let signatureSelect = """
+        SELECT s.*, c.session_id, c.station_id, c.roster_entry, c.purpose, c.document_sha256,
+               EXISTS (SELECT 1 FROM handwritten_signatures h WHERE h.signature_id = s.id) AS handwritten
+        FROM signatures s JOIN challenges c ON c.request_id = s.request_id
+        """
+
     func signatures(session: String) async throws -> [SignatureRecord] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT s.*, c.session_id, c.station_id, c.roster_entry, c.purpose, c.document_sha256,
-                       EXISTS (SELECT 1 FROM handwritten_signatures h WHERE h.signature_id = s.id) AS handwritten
-                FROM signatures s JOIN challenges c ON c.request_id = s.request_id
-                WHERE c.session_id = ? ORDER BY s.id
-                """, arguments: [session]).map(Self.signatureRecord)
+            try Row.fetchAll(db, sql: Self.signatureSelect + " WHERE c.session_id = ? ORDER BY s.id", arguments: [session])
+                .map(Self.signatureRecord)
         }
     }
 
     func signature(id: Int64) async throws -> SignatureRecord? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: """
-                SELECT s.*, c.session_id, c.station_id, c.roster_entry, c.purpose, c.document_sha256,
-                       EXISTS (SELECT 1 FROM handwritten_signatures h WHERE h.signature_id = s.id) AS handwritten
-                FROM signatures s JOIN challenges c ON c.request_id = s.request_id WHERE s.id = ?
-                """, arguments: [id]).map(Self.signatureRecord)
+            try Row.fetchOne(db, sql: Self.signatureSelect + " WHERE s.id = ?", arguments: [id]).map(Self.signatureRecord)
         }
     }
 

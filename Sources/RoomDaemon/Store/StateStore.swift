@@ -136,16 +136,9 @@ final class StateStore: Sendable {
                     revoked_by TEXT NOT NULL,
                     reason TEXT NOT NULL
                 );
-                CREATE TRIGGER station_certificates_no_update BEFORE UPDATE ON station_certificates
-                    BEGIN SELECT RAISE(ABORT, 'station_certificates are evidence: UPDATE refused'); END;
-                CREATE TRIGGER station_certificates_no_delete BEFORE DELETE ON station_certificates
-                    BEGIN SELECT RAISE(ABORT, 'station_certificates are evidence: DELETE refused'); END;
-                CREATE TRIGGER certificate_revocations_no_update BEFORE UPDATE ON certificate_revocations
-                    BEGIN SELECT RAISE(ABORT, 'certificate_revocations are evidence: UPDATE refused'); END;
-                CREATE TRIGGER certificate_revocations_no_delete BEFORE DELETE ON certificate_revocations
-                    BEGIN SELECT RAISE(ABORT, 'certificate_revocations are evidence: DELETE refused'); END;
                 PRAGMA user_version = 4;
                 """)
+            for table in ["station_certificates", "certificate_revocations"] { try makeAppendOnly(db, table: table) }
         }
         migrator.registerMigration("v5-checkin") { db in
             try CheckInSchema.create(db)
@@ -156,6 +149,17 @@ final class StateStore: Sendable {
             try db.execute(sql: "PRAGMA user_version = 6")
         }
         return migrator
+    }
+
+    /// Evidence tables refuse UPDATE and DELETE (triggers): mistakes and casual
+    /// edits stop here; deliberate tampering is what the ledger's checkpoints catch.
+    static func makeAppendOnly(_ db: Database, table: String) throws {
+        try db.execute(sql: """
+            CREATE TRIGGER \(table)_no_update BEFORE UPDATE ON \(table)
+                BEGIN SELECT RAISE(ABORT, '\(table) are evidence: UPDATE refused'); END;
+            CREATE TRIGGER \(table)_no_delete BEFORE DELETE ON \(table)
+                BEGIN SELECT RAISE(ABORT, '\(table) are evidence: DELETE refused'); END;
+            """)
     }
 
     // MARK: Stations
