@@ -132,8 +132,12 @@ enum Daemon {
         APIRoutes(store: store, status: status, health: health, metrics: registry, events: events, recording: recording,
                   ledger: ledger)
             .register(on: router)
-        checkIn?.registerStationRoutes(on: router)
-        checkIn?.registerOperatorRoutes(on: router) { context in context.peer?.description ?? "unknown" }
+        if let checkIn {
+            checkIn.registerStationRoutes(on: router)
+            checkIn.registerOperatorRoutes(on: router) { context in context.peer?.description ?? "unknown" }
+        } else {
+            CheckInService.registerUnavailable(on: router)
+        }
         let api = Application(
             router: router,
             server: HTTPServerBuilder { responder in

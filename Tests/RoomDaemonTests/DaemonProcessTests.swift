@@ -32,6 +32,9 @@ struct DaemonProcessTests {
         // A station on an operator route, and an unknown route.
         #expect(try room.curl("/metrics", as: "S02").1 == 403)
         #expect(try room.curl("/v1/nothing-here", as: "operator").1 == 404)
+        // This room has no identity section: check-in says so.
+        let checkIn = try room.curl("/v1/checkin/challenges", as: "S01", method: "POST", body: "{}")
+        #expect(checkIn.1 == 503 && checkIn.2.contains("checkin-not-configured"))
 
         // Station heartbeat, then the station sees its own record and the operator sees it online.
         #expect(try room.curl("/v1/station/heartbeat", as: "S02", method: "POST", body: #"{"agent":"test","locked":true}"#).1 == 204)

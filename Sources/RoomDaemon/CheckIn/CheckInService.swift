@@ -253,6 +253,18 @@ struct CheckInService: Sendable {
         }
     }
 
+    /// Without `identity` in the configuration the routes exist but say why
+    /// they cannot serve, instead of a bare 404.
+    static func registerUnavailable(on router: Router<RoomRequestContext>) {
+        for (method, path) in routes {
+            router.on(RouterPath(path), method: method) { _, _ -> Response in
+                .problem(.serviceUnavailable, code: "checkin-not-configured",
+                         chinese: "本评标室未配置专家签到与云签名，请联系代理机构管理员在配置中设置 identity。",
+                         english: "expert check-in is not configured (no identity section in roomd.yaml)")
+            }
+        }
+    }
+
     /// The statement a check-in signature covers; its SHA-256 is the challenge's document hash.
     static func checkInStatement(room: String, session: String, entry: String, station: String) -> String {
         "roomd check-in statement / 签到声明\nroom: \(room)\nsession: \(session)\nroster entry: \(entry)\nstation: \(station)\n"
