@@ -173,6 +173,7 @@ enum Daemon {
         _ = try await onThread { try ledger.checkpoint(reason: "daemon.started", force: true) }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if witness.isEnabled { services.append(.init(service: LedgerWitnessService(witness: witness))) }
+        if let checkIn { services.append(.init(service: TrustReloadService(checkIn: checkIn, events: events, logger: logger))) }
         let group = ServiceGroup(
             configuration: .init(
                 services: services + [

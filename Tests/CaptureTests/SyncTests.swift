@@ -59,7 +59,10 @@ struct SyncTests {
                     Issue.record("flash at \(flash) s in \(segment.path) has no click: \(report)")
                     continue
                 }
-                #expect(abs(nearest - flash) <= 0.040, "flash at \(flash) s, click at \(nearest) s")
+                // ≤ 40 ms inclusive: the flash is drawn on the first frame at or after the
+                // click's instant, so one frame period (40 ms at 25 fps) is the designed worst
+                // case; the epsilon absorbs binary floating point (0.04 is not exact).
+                #expect(abs(nearest - flash) <= 0.040 + 1e-9, "flash at \(flash) s, click at \(nearest) s")
                 pairs += 1
             }
         }

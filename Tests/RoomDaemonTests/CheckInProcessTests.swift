@@ -18,7 +18,7 @@ struct CheckInProcessTests {
         let daemon: RunningDaemon
         var socket: String { room.dir.path + "/state/admin.sock" }
 
-        init() throws {
+        init(crls: [String] = ["ec/int.crl", "sm2/int.crl"]) throws {
             room = try DemoRoom(extraYAML: "identity: { expert_trust_dir: trust }\n")
             experts = room.dir.path + "/experts"
             let made = try run("/bin/bash", [CheckInProcessTests.makePKI, experts])
@@ -32,12 +32,21 @@ struct CheckInProcessTests {
                 try FileManager.default.copyItem(atPath: "\(experts)/\(alg)/root.crt", toPath: "\(trust)/anchors/\(alg).crt")
                 try FileManager.default.copyItem(atPath: "\(experts)/\(alg)/int.crt", toPath: "\(trust)/intermediates/\(alg).crt")
             }
-            for crl in ["ec/int.crl", "sm2/int.crl"] {
+            for crl in crls {
                 try FileManager.default.copyItem(atPath: "\(experts)/\(crl)", toPath: "\(trust)/crls/\(crl.replacingOccurrences(of: "/", with: "-"))")
             }
             let notify = try NotifyListener(directory: room.dir.path)
             daemon = try RunningDaemon(config: room.configPath, notifySocket: notify.path, logDirectory: room.dir.path)
             guard notify.wait(for: "READY=1", timeout: 60) else { throw TestFailure("no READY=1; log:\n\(daemon.log)") }
+        }
+
+        func importRoster(e01: String = "张三") throws {
+            let roster = try room.dir.write("roster.json", #"""
+                [{"id":"E01","name":"\#(e01)","idNumber":"11010519491231002X","role":"expert"},
+                 {"id":"E02","name":"李四","idNumber":"110101198003071239","role":"expert"}]
+                """#)
+            let imported = try run(Binaries.roomctl, ["roster", "import", "--session", "ZC-2026-118", roster, "--socket", socket])
+            guard imported.status == 0 else { throw TestFailure("roster import: \(imported.stderr)") }
         }
 
         func json(_ text: String) -> [String: Any] {
@@ -161,6 +170,32 @@ struct CheckInProcessTests {
         for id in ["11010519491231002X", "110101198003071239", "320102197510104569"] {
             #expect(!ledger.contains(id) && !list.2.contains(id))
         }
+        #expect(r.daemon.terminate() == 0)
+    }
+
+    @Test func aReloadPutsANewCRLInForceWithoutARestart() throws {
+        // The day's CRL is not there yet: the certificate that will be revoked still signs.
+        let r = try Room(crls: ["ec/int-empty.crl"])
+        try r.importRoster(e01: "钱九")  // the name on the test PKI's to-be-revoked certificate
+        let (first, text) = try r.challenge()
+        let (before, verdict) = try r.answer(first, try r.sign(text, leaf: "ec/revoked", algorithm: "ecdsa", format: "cms"))
+        #expect(before == 200, "\(verdict)")
+
+        // The installer drops in the new CRL and runs `systemctl reload roomd` (SIGHUP).
+        let crls = r.room.dir.path + "/trust/crls/"
+        try FileManager.default.removeItem(atPath: crls + "ec-int-empty.crl")
+        try FileManager.default.copyItem(atPath: r.experts + "/ec/int.crl", toPath: crls + "ec-int.crl")
+        kill(r.daemon.process.processIdentifier, SIGHUP)
+        let deadline = Date().addingTimeInterval(15)
+        while !r.daemon.log.contains("expert trust folder reloaded"), Date() < deadline { usleep(100_000) }
+        #expect(r.daemon.log.contains("expert trust folder reloaded"), "\(r.daemon.log)")
+
+        let (second, text2) = try r.challenge()
+        let (after, refused) = try r.answer(second, try r.sign(text2, leaf: "ec/revoked", algorithm: "ecdsa", format: "cms"))
+        #expect(after == 422 && refused["reason"] as? String == "certificate-revoked", "\(refused)")
+        // Recording and everything else carried on: same process, still healthy.
+        #expect(try r.room.curl("/healthz", as: "S01").1 == 200)
+        #expect(try r.room.curl("/v1/ledger/entries", as: "supervisor").2.contains("identity.trust-reloaded"))
         #expect(r.daemon.terminate() == 0)
     }
 }

@@ -14,6 +14,7 @@ struct CheckInService: Sendable {
     let room: String
     let checkIn: CheckInVerifier
     let challengeSeconds: Int
+    let trustDirectory: String
     let logger: Logger
 
     init(config: RoomConfiguration, identity: RoomConfiguration.Identity, store: StateStore, logger: Logger) throws {
@@ -25,7 +26,17 @@ struct CheckInService: Sendable {
         self.store = store
         room = config.room.id
         challengeSeconds = identity.challengeSeconds
+        trustDirectory = identity.expertTrustDirectory
         self.logger = logger
+    }
+
+    /// Loads the trust folder again and puts it in force (the verifier drops
+    /// its cached chain verdicts when the contents changed). Returns the new
+    /// store's identifier (a hash of its contents). Blocking.
+    func reloadTrust() throws -> String {
+        let trust = try TrustStore.load(directory: trustDirectory)
+        checkIn.verifier.replaceTrust(trust)
+        return trust.identifier
     }
 
     /// Every route here, for AccessPolicy's table check.
