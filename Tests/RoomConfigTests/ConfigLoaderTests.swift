@@ -98,6 +98,30 @@ struct ConfigLoaderTests {
         #expect(problems.contains("signing_key and signing_certificate go together"))
         #expect(problems.contains("ledger.checkpoint_minutes"))
         #expect(problems.contains("unknown key 'witness'"))
+        let tsa = fixture.problems(Self.valid + "ledger: { tsa_url: ftp://tsa.example }\n").map(\.description).joined(separator: "\n")
+        #expect(tsa.contains("must be an http:// or https:// URL"))
+        #expect(tsa.contains("tsa_url and tsa_certificate go together"))
+    }
+
+    @Test func identitySectionIsOptionalAndChecked() throws {
+        let fixture = try Fixture()
+        #expect(try fixture.parse(Self.valid).identity == nil)
+        try FileManager.default.createDirectory(atPath: fixture.dir + "/experts", withIntermediateDirectories: true)
+        let identity = try fixture.parse(Self.valid + "identity: { expert_trust_dir: experts, challenge_seconds: 90 }\n").identity
+        #expect(identity == .init(expertTrustDirectory: fixture.dir + "/experts", roomSecret: fixture.dir + "/state/room-secret",
+                                  idNumberOID: nil, challengeSeconds: 90, requireCRL: false))
+        let problems = fixture.problems(Self.valid + """
+            identity:
+              expert_trust_dir: nowhere
+              id_number_oid: serialNumber
+              challenge_seconds: 5
+              require_crl: maybe
+
+            """).map(\.description).joined(separator: "\n")
+        #expect(problems.contains("identity.expert_trust_dir"))
+        #expect(problems.contains("is not a dotted OID"))
+        #expect(problems.contains("identity.challenge_seconds"))
+        #expect(problems.contains("must be true or false"))
     }
 
     @Test func everyProblemIsReportedAtOnceWithPathAndLine() throws {

@@ -60,8 +60,13 @@ struct LedgerProcessTests {
             Issue.record("segment.closed entry without path and sha256: \(listed.map(\.bytes))")
         }
 
-        // A checkpoint for the platform, signed by the room's origin.
+        // A milestone checkpoint (roomctl), then the platform reads it; reading signs nothing.
+        let socket = room.dir.path + "/state/admin.sock"
+        let signed = try run(Binaries.roomctl, ["ledger", "checkpoint", "--socket", socket])
+        #expect(signed.status == 0, "\(signed.stderr)")
         let (_, checkpointCode, checkpoint) = try room.curl("/v1/ledger/checkpoint", as: "platform")
+        #expect(checkpoint + "\n" == signed.stdout || checkpoint == signed.stdout, "\(checkpoint) vs \(signed.stdout)")
+        #expect(try room.curl("/v1/ledger/checkpoint", as: "platform").2 == checkpoint)
         #expect(checkpointCode == 200)
         let lines = checkpoint.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.first == "roomd/TEST-ROOM")
@@ -93,7 +98,6 @@ struct LedgerProcessTests {
         #expect(try room.curl("/v1/ledger/proof/inclusion?entry=999999", as: "supervisor").1 == 400)
 
         // An export verifies offline; an edited copy does not.
-        let socket = room.dir.path + "/state/admin.sock"
         let exportDir = room.dir.path + "/export"
         let exported = try run(Binaries.roomctl, ["ledger", "export", "--socket", socket, "--out", exportDir])
         #expect(exported.status == 0, "\(exported.stderr)")

@@ -14,8 +14,14 @@ struct LedgerRoutes: Sendable {
     static let pageLimit = 10_000
 
     func register<Context: RequestContext>(on router: Router<Context>) {
-        router.get("/v1/ledger/checkpoint") { _, _ in
-            let stored = try await onThread { try ledger.currentCheckpoint() }
+        // The latest stored checkpoint. Reading signs nothing: checkpoints come
+        // from the schedule and milestones, so a client polling cannot make
+        // the room sign (and store) one per poll.
+        router.get("/v1/ledger/checkpoint") { _, _ -> Response in
+            guard let stored = try await onThread({ try ledger.ledger.latestCheckpoint() }) else {
+                return .problem(.notFound, code: "no-checkpoint", chinese: "账本尚无已签名的检查点。",
+                                english: "no checkpoint has been signed yet")
+            }
             return Self.text(stored.checkpoint.text, type: "text/plain; charset=utf-8")
         }
         router.get("/v1/ledger/proof/inclusion") { request, _ in
