@@ -235,9 +235,12 @@ final class StateStore: Sendable {
         try pool.write { db in try Self.insertEvent(db, time, kind, severity, subject, json, detail, actor) }
     }
 
+    /// The event's detail as canonical JSON (keys in byte order, no whitespace),
+    /// the same encoding as its ledger entry's. Not JSONSerialization's
+    /// `.sortedKeys`: that sorts through a Locale, which loads ICU's data
+    /// (~5 MB of resident memory) on the first event.
     static func detailJSON(_ detail: [String: String]) throws -> String {
-        String(decoding: try JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys, .withoutEscapingSlashes]),
-               as: UTF8.self)
+        String(decoding: try LedgerJSON.object(detail.mapValues { .string($0) }).canonicalBytes(), as: UTF8.self)
     }
 
     /// Inside the caller's transaction: the event row, then the ledger entry
