@@ -193,6 +193,14 @@ struct CheckInProcessTests {
         let (second, text2) = try r.challenge()
         let (after, refused) = try r.answer(second, try r.sign(text2, leaf: "ec/revoked", algorithm: "ecdsa", format: "cms"))
         #expect(after == 422 && refused["reason"] as? String == "certificate-revoked", "\(refused)")
+        // A station asking for challenges in a loop is stopped (20 a minute).
+        var limited = 0
+        for _ in 0..<20 {
+            let (_, code, _) = try r.room.curl("/v1/checkin/challenges", as: "S01", method: "POST",
+                                               body: #"{"session":"ZC-2026-118","rosterEntry":"E01"}"#)
+            if code == 429 { limited += 1 }
+        }
+        #expect(limited > 0)
         // Recording and everything else carried on: same process, still healthy.
         #expect(try r.room.curl("/healthz", as: "S01").1 == 200)
         #expect(try r.room.curl("/v1/ledger/entries", as: "supervisor").2.contains("identity.trust-reloaded"))

@@ -39,6 +39,9 @@ struct CheckInService: Sendable {
         return trust.identifier
     }
 
+    /// At most this many challenges per station per minute.
+    static let challengesPerMinute = 20
+
     /// Every route here, for AccessPolicy's table check.
     static let routes: [(HTTPRequest.Method, String)] = [
         (.post, "/v1/sessions/:session/roster"), (.get, "/v1/sessions/:session/signatures"),
@@ -115,6 +118,14 @@ struct CheckInService: Sendable {
             guard roster.roster.entries.contains(where: { $0.id == body.rosterEntry }) else {
                 return .problem(.notFound, code: "roster-entry-unknown", chinese: "名单中没有编号 \(body.rosterEntry)，请核对座位安排。",
                                 english: "roster of session \(body.session) has no entry \(body.rosterEntry)")
+            }
+            // A station asks for a challenge when a person is about to sign; dozens
+            // a minute means a broken or hostile station filling the evidence tables.
+            let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+            if try await store.challengeCount(station: station, sinceMs: nowMs - 60_000) >= Self.challengesPerMinute {
+                return .problem(.tooManyRequests, code: "too-many-challenges",
+                                chinese: "签名请求过于频繁，请稍候一分钟再试；如持续出现请联系代理机构管理员检查终端。",
+                                english: "station \(station) asked for \(Self.challengesPerMinute) challenges within a minute")
             }
             let purpose = body.purpose ?? .checkIn
             var document: String?

@@ -112,6 +112,14 @@ extension StateStore {
         }
     }
 
+    /// Challenges issued to `station` since `sinceMs` (for the issuance limit).
+    func challengeCount(station: String, sinceMs: Int64) async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM challenges WHERE station_id = ? AND issued_ms >= ?",
+                             arguments: [station, sinceMs]) ?? 0
+        }
+    }
+
     func isAnswered(request: String) async throws -> Bool {
         try await pool.read { db in
             try Bool.fetchOne(db, sql: "SELECT 1 FROM signatures WHERE request_id = ?", arguments: [request]) ?? false
