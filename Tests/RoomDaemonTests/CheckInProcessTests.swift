@@ -128,6 +128,20 @@ struct CheckInProcessTests {
             #expect(code == 200, "\(leaf): \(body)")
         }
 
+        // The same path signs later documents: a score sheet, named by its SHA-256.
+        let sheet = String(repeating: "5c", count: 32)
+        #expect(try r.room.curl("/v1/checkin/challenges", as: "S01", method: "POST",
+                                body: #"{"session":"ZC-2026-118","rosterEntry":"E01","purpose":"score-sheet"}"#).1 == 400)
+        let (_, sheetCode, sheetBody) = try r.room.curl("/v1/checkin/challenges", as: "S01", method: "POST",
+            body: #"{"session":"ZC-2026-118","rosterEntry":"E01","purpose":"score-sheet","documentSHA256":"\#(sheet)"}"#)
+        #expect(sheetCode == 201, "\(sheetBody)")
+        let sheetChallenge = r.json(sheetBody)
+        let sheetText = sheetChallenge["signed"] as? String ?? ""
+        #expect(sheetText.contains("\"purpose\":\"score-sheet\"") && sheetText.contains(sheet))
+        let (sheetAnswer, sheetVerdict) = try r.answer(sheetChallenge["request"] as? String ?? "",
+                                                       try r.sign(sheetText, leaf: "ec/leaf", algorithm: "ecdsa", format: "cms"))
+        #expect(sheetAnswer == 200, "\(sheetVerdict)")
+
         // Refusals, each for its reason.
         let cases: [(entry: String, leaf: String, algorithm: String, tamper: Bool, reason: String)] = [
             ("E02", "ec/leaf", "ecdsa", false, "wrong-roster-entry"),
@@ -159,11 +173,13 @@ struct CheckInProcessTests {
         let list = try r.room.curl("/v1/sessions/ZC-2026-118/signatures", as: "operator")
         #expect(list.1 == 200)
         let rows = (try? JSONSerialization.jsonObject(with: Data(list.2.utf8))) as? [[String: Any]] ?? []
-        #expect(rows.filter { $0["verdict"] as? String == "accepted" }.count == 3)
+        #expect(rows.filter { $0["verdict"] as? String == "accepted" }.count == 4)
+        #expect(rows.contains { $0["purpose"] as? String == "score-sheet" && $0["documentSHA256"] as? String == sheet })
         #expect(rows.filter { $0["verdict"] as? String == "rejected" }.count == 6)
         #expect(rows.first { $0["id"] as? Int == checkInID }?["handwritten"] as? Bool == true)
         let ledger = try r.room.curl("/v1/ledger/entries", as: "supervisor").2
         #expect(ledger.contains("\"kind\":\"session.checkin\""))
+        #expect(ledger.contains("\"kind\":\"session.signature\""))
         #expect(ledger.contains("\"kind\":\"session.signature-rejected\""))
         #expect(ledger.contains("\"kind\":\"session.roster-imported\""))
         #expect(ledger.contains("\"kind\":\"session.handwritten-signature\""))
