@@ -1,5 +1,5 @@
 public import Foundation
-internal import COpenSSL
+internal import Identity
 
 /// A 32-byte SHA-256 value: a leaf hash, an interior node hash or a tree root.
 public struct MerkleHash: Hashable, Sendable, CustomStringConvertible {
@@ -42,14 +42,5 @@ public struct MerkleHash: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// One-shot SHA-256 through EVP (the SHA256_* functions are deprecated in OpenSSL 3).
-func ledgerSHA256(_ input: some ContiguousBytes) -> Data {
-    var digest = [UInt8](repeating: 0, count: 32)
-    var length: UInt32 = 0
-    let ok = input.withUnsafeBytes { raw in
-        EVP_Digest(raw.baseAddress, raw.count, &digest, &length, EVP_sha256(), nil)
-    }
-    // EVP_Digest with a built-in digest fails only on allocation failure.
-    precondition(ok == 1 && length == 32, "SHA-256 failed")
-    return Data(digest)
-}
+/// SHA-256 of ledger bytes (Identity's one-shot digest).
+func ledgerSHA256(_ input: some ContiguousBytes) -> Data { Data(Digest.sha256(input)) }

@@ -1,5 +1,4 @@
 public import Foundation
-internal import COpenSSL
 
 /// A signature handwritten on the station's canvas, as the station sends it:
 /// `{"width":W,"height":H,"strokes":[[{"x":..,"y":..,"t":ms,"p":pressure?},...],...]}`.
@@ -123,14 +122,7 @@ public struct HandwrittenSignature: Codable, Sendable, Hashable {
 
     /// SHA-256 of `canonicalJSON()`, lowercase hex: what a signed check-in
     /// record refers to.
-    public var sha256: String {
-        let json = canonicalJSON()
-        var digest = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        let ok = EVP_Digest(json, json.count, &digest, &length, EVP_sha256(), nil)
-        precondition(ok == 1 && length == 32, "SHA-256 failed: \(OpenSSLError.last("EVP_Digest"))")
-        return hex(digest)
-    }
+    public var sha256: String { Digest.sha256Hex(canonicalJSON()) }
 
     static func canonicalNumber(_ value: Double) -> String {
         // Validated values are finite and below 2^53, where integers are exact.

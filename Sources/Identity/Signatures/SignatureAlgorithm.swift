@@ -1,4 +1,5 @@
 internal import COpenSSL
+import Foundation
 
 /// The signature schemes an expert's cloud certificate may use. The raw values
 /// are stored in the database and the audit ledger: never change them.
@@ -76,7 +77,8 @@ enum DigestAlgorithm: Sendable {
 
     var md: OpaquePointer? { self == .sha256 ? EVP_sha256() : EVP_sm3() }
 
-    func hash(_ bytes: [UInt8]) -> [UInt8] {
+    /// The one place Identity (and Archive, through ``Digest``) hashes a whole buffer at once.
+    func hash(_ bytes: some ContiguousBytes) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         let ok = bytes.withUnsafeBytes { EVP_Digest($0.baseAddress, $0.count, &out, &length, md, nil) }
