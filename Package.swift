@@ -159,7 +159,8 @@ let package = Package(
         // Whole-process tests: they run the built `roomd` and `roomctl` binaries.
         .testTarget(
             name: "RoomDaemonTests",
-            dependencies: ["RoomDaemon", "RoomConfig", "Identity", "Archive", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["RoomDaemon", "RoomConfig", "Identity", "Archive", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

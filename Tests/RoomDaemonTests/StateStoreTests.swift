@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
 import Identity
+import Logging
+import RoomConfig
 import Testing
 
 @testable import RoomDaemon
@@ -63,4 +65,41 @@ struct StateStoreTests {
 
 enum RoomSigningKeyFixture {
     static func make() throws -> RoomSigningKey { try RoomSigningKey(privateKey: try PrivateKey.generateP256()) }
+}
+
+/// The periodic checkpoint schedule, driven directly with a short interval.
+struct CheckpointScheduleTests {
+    @Test func aCheckpointIsSignedEachIntervalOnlyWhenTheLedgerGrew() async throws {
+        let dir = try TemporaryDirectory("schedule")
+        _ = try DemoPKI(directory: dir.path + "/pki", roomID: "R1").create()
+        let config = try ConfigLoader.parse("""
+            room: { id: R1, name: 一, agency: 代理, kind: evaluation }
+            stations: [ { id: S01 } ]
+            storage: { state_dir: state }
+            api: { listen: "127.0.0.1:0" }
+            \(DemoRoom.tlsYAML)
+            """, sourcePath: dir.path + "/roomd.yaml")
+        try FileManager.default.createDirectory(atPath: dir.path + "/state", withIntermediateDirectories: true)
+        let store = try StateStore(path: dir.path + "/state/roomd.sqlite")
+        let ledger = try RoomLedger(store: store, config: config, logger: Logger(label: "test"))
+        try store.appendEventNow(kind: "test.first", severity: "info", subject: nil, detail: [:])
+
+        let service = Task { try await CheckpointService(ledger: ledger, interval: .milliseconds(200)).run() }
+        func waitForCheckpoint(ofSize size: Int) async throws -> Bool {
+            for _ in 0..<50 {
+                if try ledger.ledger.latestCheckpoint()?.checkpoint.size == size { return true }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return false
+        }
+        #expect(try await waitForCheckpoint(ofSize: 1))
+        try await Task.sleep(for: .milliseconds(700))   // several intervals, nothing appended
+        let count = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM ledger_checkpoint") }
+        #expect(count == 1, "no new checkpoint while the ledger did not grow")
+        try store.appendEventNow(kind: "test.second", severity: "info", subject: nil, detail: [:])
+        #expect(try await waitForCheckpoint(ofSize: 2))
+        service.cancel()
+        _ = await service.result
+        try store.close()
+    }
 }
