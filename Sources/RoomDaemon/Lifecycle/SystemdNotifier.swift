@@ -49,7 +49,10 @@ final class SystemdNotifier: Sendable {
         let message = Array(fields.joined(separator: "\n").utf8)
         let sent = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                message.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), sa, addressLength) }
+                // Never block: a notify socket nobody reads (systemd busy, a test
+                // harness that stopped listening) must not stall the caller — a
+                // stalled STATUS= once held up a graceful shutdown.
+                message.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT), sa, addressLength) }
             }
         }
         return sent == message.count
