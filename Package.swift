@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "roomd", targets: ["RoomDaemon"]),
         .executable(name: "roomctl", targets: ["RoomControl"]),
+        .executable(name: "roomd-capture", targets: ["CaptureHelper"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -61,10 +62,12 @@ let package = Package(
             dependencies: ["COpenSSL", "CQRencode", "CZlib"],
             swiftSettings: strict
         ),
+        // What the daemon and its capture helper say to each other: no C, no FFmpeg.
+        .target(name: "CaptureProtocol", swiftSettings: strict),
         .target(
             name: "Capture",
             dependencies: [
-                "CFFmpeg", "CV4L2", "CALSA", "COpenSSL",
+                "CaptureProtocol", "CFFmpeg", "CV4L2", "CALSA", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -90,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "RoomDaemon",
             dependencies: [
-                "RoomConfig", "Identity", "Capture", "Archive", "Evaluation",
+                "RoomConfig", "Identity", "CaptureProtocol", "Archive", "Evaluation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -107,6 +110,13 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
+            swiftSettings: strict
+        ),
+        // `roomd-capture`: the recorders (FFmpeg, V4L2, ALSA) in their own
+        // process, started and supervised by roomd.
+        .executableTarget(
+            name: "CaptureHelper",
+            dependencies: ["Capture", "CaptureProtocol", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -128,7 +138,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "CaptureBench",
-            dependencies: ["Capture", "Archive", .product(name: "GRDB", package: "GRDB.swift"),
+            dependencies: ["Capture", "CaptureProtocol", "Archive", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
@@ -141,7 +151,7 @@ let package = Package(
             exclude: ["Fixtures/make-test-pki.sh"],  // run by the tests, found via #filePath
             swiftSettings: strict
         ),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "CaptureProtocol", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(
             name: "ArchiveTests",
             dependencies: ["Archive", "Identity", "LedgerBench", .product(name: "GRDB", package: "GRDB.swift")],
@@ -159,7 +169,7 @@ let package = Package(
         // Whole-process tests: they run the built `roomd` and `roomctl` binaries.
         .testTarget(
             name: "RoomDaemonTests",
-            dependencies: ["RoomDaemon", "RoomConfig", "Identity", "Archive", .product(name: "GRDB", package: "GRDB.swift"),
+            dependencies: ["RoomDaemon", "CaptureHelper", "CaptureProtocol", "RoomConfig", "Identity", "Archive", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"],
             swiftSettings: strict

@@ -49,26 +49,3 @@ func check(_ operation: String, _ code: Int32) throws(CaptureError) -> Int32 {
     if code < 0 { throw CaptureError.ffmpeg(operation, code) }
     return code
 }
-
-public enum MonotonicClock {
-    /// CLOCK_MONOTONIC now, in nanoseconds.
-    public static func nowNanoseconds() -> Int64 { now() }
-
-    static func now() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
-
-    static func wallNow() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
-
-    /// Sleeps until an absolute CLOCK_MONOTONIC time (paced sources).
-    static func sleep(until nanoseconds: Int64) {
-        var ts = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
-        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
-    }
-}

@@ -1,70 +1,7 @@
+public import CaptureProtocol
 import Foundation
 public import Logging
 internal import CFFmpeg
-
-/// What one recorder records: a camera and/or a microphone of a station or a
-/// room camera, into segments under `directory/<device>/…`.
-public struct RecorderConfiguration: Sendable, Equatable {
-    public enum Video: Sendable, Equatable {
-        case synthetic(width: Int, height: Int, fps: Int)
-        case v4l2(path: String, preferred: PixelLayout?, width: Int, height: Int, fps: Int)
-        /// A recorded MJPEG(+PCM) file played back as a camera (and microphone):
-        /// benchmarks and tests only.
-        case replay(path: String, paced: Bool, loops: Int)
-    }
-
-    public enum Audio: Sendable, Equatable {
-        case synthetic
-        case alsa(device: String)
-    }
-
-    public var device: String
-    public var video: Video?
-    public var audio: Audio?
-    public var directory: String
-    public var segmentSeconds: Int
-    public var x264Preset: String
-    /// Below this many free bytes a segment is closed cleanly and recording pauses.
-    public var minimumFreeBytes: Int64
-
-    public init(device: String, video: Video?, audio: Audio?, directory: String, segmentSeconds: Int,
-                x264Preset: String = "veryfast", minimumFreeBytes: Int64 = 256 << 20) {
-        self.device = device
-        self.video = video
-        self.audio = audio
-        self.directory = directory
-        self.segmentSeconds = segmentSeconds
-        self.x264Preset = x264Preset
-        self.minimumFreeBytes = minimumFreeBytes
-    }
-
-    /// Synthetic sources are flagged in the index: never evidence of a real room.
-    public var synthetic: Bool {
-        if case .synthetic? = video { return true }
-        if case .replay? = video { return true }
-        if video == nil, case .synthetic? = audio { return true }
-        return false
-    }
-}
-
-/// A recorder's state, as health checks, metrics and `roomctl status` see it.
-public struct RecorderStatus: Sendable, Equatable {
-    public enum State: String, Sendable { case starting, recording, missing, reconnecting, diskFull = "disk-full", stopped }
-    public var state: State = .starting
-    public var detail = ""
-    public var frames: Int64 = 0
-    public var droppedFrames: Int64 = 0
-    public var audioXruns: Int64 = 0
-    public var bytesWritten: Int64 = 0
-    public var segmentsClosed: Int64 = 0
-    /// CLOCK_MONOTONIC of the newest video frame / audio chunk (0: none yet).
-    public var lastVideoMonotonic: Int64 = 0
-    public var lastAudioMonotonic: Int64 = 0
-    public var lastSegmentClosedWall: Int64 = 0
-    public var framesPerSecond: Double = 0
-    /// CLOCK_MONOTONIC of the recorder thread's latest loop turn: a hung thread stops moving it.
-    public var loopMonotonic: Int64 = MonotonicClock.now()
-}
 
 /// Records one device continuously: its own thread gathers what the source
 /// threads capture, encodes, and writes wall-clock-aligned segments through

@@ -1,3 +1,4 @@
+import CaptureProtocol
 // Capture benchmarks (scripts/bench-capture drives this and the FFmpeg baseline).
 //
 //   CaptureBench write-path --input FILE --out DIR --frames N [--loops L]

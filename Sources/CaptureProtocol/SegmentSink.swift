@@ -1,5 +1,5 @@
 /// A segment about to receive its first byte.
-public struct SegmentOpened: Sendable, Equatable {
+public struct SegmentOpened: Sendable, Equatable, Codable {
     public var device: String
     public var sequence: Int64
     public var path: String
@@ -11,10 +11,22 @@ public struct SegmentOpened: Sendable, Equatable {
     public var videoCodec: String?
     public var audioCodec: String?
     public var synthetic: Bool
+
+    public init(device: String, sequence: Int64, path: String, wallStartNanoseconds: Int64, monotonicStartNanoseconds: Int64,
+                videoCodec: String?, audioCodec: String?, synthetic: Bool) {
+        self.device = device
+        self.sequence = sequence
+        self.path = path
+        self.wallStartNanoseconds = wallStartNanoseconds
+        self.monotonicStartNanoseconds = monotonicStartNanoseconds
+        self.videoCodec = videoCodec
+        self.audioCodec = audioCodec
+        self.synthetic = synthetic
+    }
 }
 
 /// A segment closed: fsync'ed, its folder fsync'ed, hashed.
-public struct SegmentClosed: Sendable, Equatable {
+public struct SegmentClosed: Sendable, Equatable, Codable {
     public var wallEndNanoseconds: Int64
     public var frames: Int64
     public var droppedFrames: Int64
@@ -23,19 +35,36 @@ public struct SegmentClosed: Sendable, Equatable {
     public var sha256: String
     /// Why it closed: `boundary`, `stop`, `device-lost`, `disk-full`, `error`.
     public var reason: String
+
+    public init(wallEndNanoseconds: Int64, frames: Int64, droppedFrames: Int64, audioXruns: Int64, bytes: Int64, sha256: String,
+                reason: String) {
+        self.wallEndNanoseconds = wallEndNanoseconds
+        self.frames = frames
+        self.droppedFrames = droppedFrames
+        self.audioXruns = audioXruns
+        self.bytes = bytes
+        self.sha256 = sha256
+        self.reason = reason
+    }
 }
 
 /// A fragment made durable in a segment still being written (progress, so a
 /// crash can be bounded and repaired precisely).
-public struct SegmentProgress: Sendable, Equatable {
+public struct SegmentProgress: Sendable, Equatable, Codable {
     public var durableBytes: Int64
     public var wallEndNanoseconds: Int64
     public var frames: Int64
+
+    public init(durableBytes: Int64, wallEndNanoseconds: Int64, frames: Int64) {
+        self.durableBytes = durableBytes
+        self.wallEndNanoseconds = wallEndNanoseconds
+        self.frames = frames
+    }
 }
 
 /// Something that happened to a device, for the event log and the ledger.
-public struct CaptureEvent: Sendable, Equatable {
-    public enum Kind: String, Sendable {
+public struct CaptureEvent: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable {
         case deviceMissing = "device.missing"
         case deviceLost = "device.lost"
         case deviceReturned = "device.returned"
@@ -45,6 +74,8 @@ public struct CaptureEvent: Sendable, Equatable {
         case diskFull = "storage.disk-full"
         case diskSpaceReturned = "storage.space-returned"
         case recordingError = "capture.error"
+        /// The capture helper process of a device ended without being asked to.
+        case helperExited = "capture.helper-exited"
     }
     public var kind: Kind
     public var device: String

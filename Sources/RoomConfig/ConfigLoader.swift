@@ -248,11 +248,18 @@ private final class Builder {
             reader.problem(map.child("x264_preset"), map.value("x264_preset"), "'\(chosen)' is not one of: \(presets.joined(separator: " | "))")
             preset = nil
         }
-        map.finish(allowed: ["state_dir", "recordings_dir", "packages_dir", "segment_seconds", "min_free_mb", "x264_preset"])
-        guard let state, let segment, let minFreeMB, let preset else { return nil }
+        let isolationName = reader.string(map, "capture_isolation", required: false) ?? RoomConfiguration.CaptureIsolation.device.rawValue
+        let isolation = RoomConfiguration.CaptureIsolation(rawValue: isolationName)
+        if isolation == nil {
+            reader.problem(map.child("capture_isolation"), map.value("capture_isolation"),
+                           "'\(isolationName)' is not one of: device | shared")
+        }
+        map.finish(allowed: ["state_dir", "recordings_dir", "packages_dir", "segment_seconds", "min_free_mb", "x264_preset",
+                             "capture_isolation"])
+        guard let state, let segment, let minFreeMB, let preset, let isolation else { return nil }
         return .init(stateDirectory: state, recordingsDirectory: recordings ?? state + "/recordings",
                      packagesDirectory: packages ?? state + "/packages", segmentSeconds: segment, x264Preset: preset,
-                     minimumFreeBytes: Int64(minFreeMB) * 1_048_576)
+                     minimumFreeBytes: Int64(minFreeMB) * 1_048_576, captureIsolation: isolation)
     }
 
     func buildRetention(_ top: YAMLReader.Mapping) -> RoomConfiguration.Retention? {

@@ -80,7 +80,17 @@ public struct RoomConfiguration: Sendable, Equatable {
         public var x264Preset: String
         /// Recording stops cleanly (and an alarm is raised) below this much free space.
         public var minimumFreeBytes: Int64
+        /// How the recorders are spread over capture helper processes.
+        public var captureIsolation: CaptureIsolation = .device
         public var databasePath: String { stateDirectory + "/roomd.sqlite" }
+    }
+
+    /// `device`: one `roomd-capture` process per station/room camera, so a
+    /// crash or a hung driver costs one device's recording for a second.
+    /// `shared`: one process for all of them (~6 MB less memory per device;
+    /// a crash restarts every device's recording).
+    public enum CaptureIsolation: String, Sendable, Equatable {
+        case device, shared
     }
 
     public struct Retention: Sendable, Equatable {

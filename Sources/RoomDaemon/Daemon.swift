@@ -20,6 +20,7 @@ import ServiceLifecycle
 enum ExitStatus {
     static let ok: Int32 = 0
     static let dataError: Int32 = 65      // EX_DATAERR: database from a newer roomd
+    static let missingFile: Int32 = 72    // EX_OSFILE: an installed file (roomd-capture) is missing
     static let cannotCreate: Int32 = 73   // EX_CANTCREAT: state folders
     static let config: Int32 = 78         // EX_CONFIG
 }
@@ -97,6 +98,14 @@ enum Daemon {
         }
 
         let recording = RecordingService(config: config, store: store, logger: logger)
+        if recording.helperMissing {
+            throw DaemonFailure(status: ExitStatus.missingFile, description: """
+                the capture helper \(recording.helperPath) is missing or not executable; install roomd-capture beside roomd \
+                (or set ROOMD_CAPTURE_HELPER) / 录像程序 roomd-capture 缺失，请与 roomd 一同安装
+                """)
+        }
+        // Writing to a capture helper that just died is an EPIPE to handle, not a signal that ends roomd.
+        signal(SIGPIPE, SIG_IGN)
         health.registerMany {
             var reports = recording.health().map { report in
                 var report = report
@@ -105,7 +114,7 @@ enum Daemon {
             }
             let alive = recording.recordersAlive()
             reports.append(HealthReport(name: "recorder threads", healthy: alive,
-                                        detail: alive ? "\(recording.recorders.count) alive" : "a recorder thread stopped making progress"))
+                                        detail: alive ? "\(recording.devices.count) alive" : "a recorder stopped making progress"))
             return reports
         }
 

@@ -1,3 +1,4 @@
+import CaptureProtocol
 import Capture
 import Foundation
 import Logging

@@ -11,6 +11,8 @@ enum Binaries {
 
     static var roomd: String { directory.appendingPathComponent("roomd").path }
     static var roomctl: String { directory.appendingPathComponent("roomctl").path }
+    /// The capture helper roomd runs (it looks beside its own executable).
+    static var roomdCapture: String { directory.appendingPathComponent("roomd-capture").path }
 }
 
 struct ProcessResult {

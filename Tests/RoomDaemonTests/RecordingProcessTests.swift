@@ -77,4 +77,117 @@ struct RecordingProcessTests {
         #expect((final["problems"] as? [String]) == [], "\(final)")
         #expect((final["rows"] as? Int ?? 0) >= 4)
     }
+
+    /// The capture helpers roomd started (its children), by pid.
+    static func helpers(of roomd: pid_t) -> [pid_t] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(roomd)/task")) ?? []
+        return tasks.flatMap { task -> [pid_t] in
+            let children = (try? String(contentsOfFile: "/proc/\(roomd)/task/\(task)/children", encoding: .utf8)) ?? ""
+            return children.split(separator: " ").compactMap { pid_t($0) }
+        }.filter { pid in
+            ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").hasPrefix("roomd-capture\0record")
+        }
+    }
+
+    static func events(_ room: DemoRoom, kind: String) throws -> [[String: String]] {
+        let result = try run("/usr/bin/env", ["python3", "-c", """
+            import json, sqlite3, sys
+            c = sqlite3.connect(sys.argv[1])
+            print(json.dumps([dict(json.loads(d), subject=s) for (s, d) in c.execute(
+                "select subject, detail from events where kind = ? order by id", (sys.argv[2],))]))
+            """, room.dir.path + "/state/roomd.sqlite", kind])
+        return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: String]]) ?? []
+    }
+
+    /// A capture helper killed with SIGKILL mid-segment costs its own device
+    /// a second: roomd repairs the open segment (hash equal to the file's),
+    /// records the exit, and a new helper carries on; the other device's
+    /// segment is not interrupted.
+    @Test func killedCaptureHelperIsRepairedAndReplacedWithoutTouchingOtherDevices() throws {
+        let room = try DemoRoom()
+        let notify = try NotifyListener(directory: room.dir.path)
+        let daemon = try RunningDaemon(config: room.configPath, notifySocket: notify.path, logDirectory: room.dir.path)
+        #expect(notify.wait(for: "READY=1", timeout: 60))
+        var helpers: [pid_t] = []
+        for _ in 0..<100 where helpers.count < 2 {
+            Thread.sleep(forTimeInterval: 0.1)
+            helpers = Self.helpers(of: daemon.process.processIdentifier)
+        }
+        #expect(helpers.count == 2, "one roomd-capture per device (S01, S02): \(helpers)")
+        guard let victim = helpers.first else { return }
+        Thread.sleep(forTimeInterval: 3)
+        kill(victim, SIGKILL)
+
+        var exited: [[String: String]] = []
+        for _ in 0..<100 where exited.isEmpty {
+            Thread.sleep(forTimeInterval: 0.1)
+            exited = try Self.events(room, kind: "capture.helper-exited")
+        }
+        #expect(exited.count == 1, "\(exited)")
+        let device = exited.first?["subject"] ?? "?"
+        #expect(exited.first?["exit"] == "killed by signal 9 (Killed)", "\(exited)")
+        #expect(exited.first?["pid"] == String(victim))
+        // A new helper records the device again.
+        var replaced: [pid_t] = []
+        for _ in 0..<100 {
+            replaced = Self.helpers(of: daemon.process.processIdentifier)
+            if replaced.count == 2, !replaced.contains(victim) { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(replaced.count == 2 && !replaced.contains(victim), "helpers after the kill: \(replaced)")
+        Thread.sleep(forTimeInterval: 3)
+
+        let report = try check(room)
+        let recovered = report["recovered"] as? [[String: Any]] ?? []
+        #expect(recovered.count == 1 && recovered.first?["device"] as? String == device, "\(report)")
+        let rows = try run("/usr/bin/env", ["python3", "-c", """
+            import json, sqlite3, sys
+            c = sqlite3.connect(sys.argv[1])
+            print(json.dumps(c.execute("select device, state from segments order by id").fetchall()))
+            """, room.dir.path + "/state/roomd.sqlite"])
+        let states = (try JSONSerialization.jsonObject(with: Data(rows.stdout.utf8)) as? [[String]]) ?? []
+        let other = device == "S01" ? "S02" : "S01"
+        // The killed device: its repaired segment, then a new one being written.
+        let mine = states.filter { $0.first == device }.map { $0[1] }
+        #expect(mine.contains("recovered") && mine.last == "writing", "\(states)")
+        // The other device: untouched — every segment it has is either closed
+        // at a minute boundary or still the one it is writing.
+        #expect(!states.filter { $0.first == other }.contains { $0[1] == "recovered" }, "\(states)")
+        #expect(try Self.events(room, kind: "capture.helper-exited").count == 1)
+
+        #expect(daemon.terminate() == 0, "roomd log:\n\(daemon.log.suffix(4000))")
+        let final = try check(room)
+        #expect((final["problems"] as? [String]) == [], "\(final)")
+    }
+
+    /// FFmpeg, x264 and the device libraries live in roomd-capture only: the
+    /// daemon's own process never maps them, recording or not.
+    @Test func daemonProcessDoesNotLoadFFmpeg() throws {
+        let roomdLibraries = try run("/usr/bin/ldd", [Binaries.roomd]).stdout
+        let helperLibraries = try run("/usr/bin/ldd", [Binaries.roomdCapture]).stdout
+        for library in ["libavcodec", "libavformat", "libx264", "libasound"] {
+            #expect(!roomdLibraries.contains(library), "roomd links \(library)")
+            #expect(helperLibraries.contains(library), "roomd-capture does not link \(library)")
+        }
+        let room = try DemoRoom()
+        let notify = try NotifyListener(directory: room.dir.path)
+        let daemon = try RunningDaemon(config: room.configPath, notifySocket: notify.path, logDirectory: room.dir.path)
+        #expect(notify.wait(for: "READY=1", timeout: 60))
+        Thread.sleep(forTimeInterval: 2)
+        let maps = try String(contentsOfFile: "/proc/\(daemon.process.processIdentifier)/maps", encoding: .utf8)
+        #expect(!maps.contains("libavcodec"))
+        #expect(Self.helpers(of: daemon.process.processIdentifier).count == 2)
+        #expect(daemon.terminate() == 0)
+    }
+
+    /// An installation without the helper fails at once, saying what to do,
+    /// rather than running a room that records nothing.
+    @Test func missingCaptureHelperRefusesToStart() throws {
+        let room = try DemoRoom()
+        var environment = ProcessInfo.processInfo.environment
+        environment["ROOMD_CAPTURE_HELPER"] = room.dir.path + "/no-such-roomd-capture"
+        let result = try run(Binaries.roomd, ["--config", room.configPath], environment: environment)
+        #expect(result.status == 72, "\(result.stderr)")
+        #expect(result.stderr.contains("no-such-roomd-capture") && result.stderr.contains("roomd-capture 缺失"), "\(result.stderr)")
+    }
 }

@@ -58,6 +58,7 @@ struct VMDiskFullTests {
         let recordings = work.path + "/small"
         _ = try work.write("roomd.yaml", Self.config(recordings: recordings))
         try FileManager.default.copyItem(atPath: Binaries.roomd, toPath: work.path + "/roomd")
+        try FileManager.default.copyItem(atPath: Binaries.roomdCapture, toPath: work.path + "/roomd-capture")
         let guest = try work.write("guest.sh", Self.guest(roomd: work.path + "/roomd", recordings: recordings))
         chmod(guest, 0o755)
         #expect(try run("/usr/bin/env", ["python3", "-c", """

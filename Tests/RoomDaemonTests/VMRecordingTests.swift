@@ -153,6 +153,7 @@ struct VMRecordingTests {
         // The VM sees the host's root read-only but a fresh /tmp: the binary
         // under test travels in the shared work folder, wherever the build is.
         try FileManager.default.copyItem(atPath: Binaries.roomd, toPath: work.path + "/roomd")
+        try FileManager.default.copyItem(atPath: Binaries.roomdCapture, toPath: work.path + "/roomd-capture")
         let guest = try work.write("guest.sh", Self.guest(roomd: work.path + "/roomd"))
         chmod(guest, 0o755)
         // 150 s of 1 kHz at -12 dBFS, 48 kHz mono, for both loopback substreams.

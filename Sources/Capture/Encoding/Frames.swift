@@ -1,10 +1,6 @@
+import CaptureProtocol
 import Glibc
 internal import CFFmpeg
-
-/// Pixel layouts roomd records. MJPEG is stream-copied; the rest are encoded.
-public enum PixelLayout: String, Sendable, CaseIterable {
-    case mjpeg, yuyv, nv12, yuv420p
-}
 
 /// One captured picture, copied out of the driver's buffer so the buffer can
 /// go back to the driver at once.

@@ -22,6 +22,10 @@ final class SegmentFile {
         try Self.makeDirectories(directory)
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
         if fd < 0 { throw CaptureError.system("open \(path)") }
+        // Held until the file is closed (or this process dies): a repair in
+        // another process waits for it, so a segment is never cut back while
+        // a capture helper that is still shutting down writes to it.
+        _ = flock(fd, LOCK_EX | LOCK_NB)
     }
 
     deinit { if fd >= 0 { close(fd) } }

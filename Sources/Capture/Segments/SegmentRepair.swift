@@ -15,7 +15,20 @@ public enum SegmentRepair {
         public var durationNanoseconds: Int64
     }
 
-    public static func repair(path: String) throws(CaptureError) -> Result {
+    public static func repair(path: String, lockWait seconds: Int = 30) throws(CaptureError) -> Result {
+        // A writer (a capture helper still closing it) holds an exclusive
+        // lock on the file; wait for it rather than cut bytes it is writing.
+        let lock = open(path, O_RDONLY | O_CLOEXEC)
+        guard lock >= 0 else { throw CaptureError.system("open \(path)") }
+        defer { close(lock) }
+        var waited = 0
+        while flock(lock, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR, waited < seconds * 10 else {
+                throw CaptureError.system(operation: "lock \(path) (still being written after \(seconds) s)", errno: errno)
+            }
+            usleep(100_000)
+            waited += 1
+        }
         let size = try fileSize(path)
         let keep = try lastCompleteFragmentEnd(path: path, size: size)
         let truncated = try truncate(path: path, to: keep)

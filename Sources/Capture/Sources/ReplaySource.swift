@@ -1,3 +1,4 @@
+import CaptureProtocol
 import Glibc
 internal import CFFmpeg
 

@@ -1,3 +1,4 @@
+import CaptureProtocol
 import Glibc
 
 /// A generated camera for the demo and tests (flagged `synthetic` in the

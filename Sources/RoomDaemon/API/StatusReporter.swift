@@ -43,7 +43,7 @@ struct StatusReporter: Sendable {
             healthy: reports.allSatisfy(\.healthy),
             services: reports.map { .init(name: $0.name, healthy: $0.healthy, detail: $0.detail) },
             stations: stations,
-            devices: recording.recorders.map { recorder in
+            devices: recording.devices.map { recorder in
                 let s = recorder.status
                 return RoomStatus.Device(
                     id: recorder.configuration.device, state: s.state.rawValue, detail: s.detail,

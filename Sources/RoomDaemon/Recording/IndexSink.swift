@@ -1,5 +1,5 @@
 import Archive
-import Capture
+import CaptureProtocol
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -42,7 +42,7 @@ final class IndexSink: SegmentSink, Sendable {
         let severity: String = switch event.kind {
         case .segmentClosed, .deviceReturned, .diskSpaceReturned: "info"
         case .framesDropped, .audioXrun: "warning"
-        case .deviceMissing, .deviceLost, .recordingError: "error"
+        case .deviceMissing, .deviceLost, .recordingError, .helperExited: "error"
         case .diskFull: "critical"
         }
         do {
@@ -62,6 +62,8 @@ struct IndexRecovery {
     let sink: IndexSink
     let logger: Logger
     let root: String
+    /// Cuts a file back to its last whole fragment and hashes it (`roomd-capture repair`).
+    let repair: (String) throws -> RepairReport
 
     func run() throws {
         // 1. Segments being written when roomd stopped: cut back to the last
@@ -73,7 +75,7 @@ struct IndexRecovery {
                                                detail: ["segment": String(row.id), "path": row.path, "problem": "file of a writing segment is missing"]))
                 continue
             }
-            let repaired = try SegmentRepair.repair(path: row.path)
+            let repaired = try repair(row.path)
             try index.recovered(id: row.id, wallEndNs: row.wallStartNs + repaired.durationNanoseconds, frames: repaired.videoFrames,
                                 bytes: repaired.bytes, sha256: repaired.sha256, reason: "crash-recovered")
             logger.warning("segment recovered after unclean stop", metadata: [
@@ -100,7 +102,7 @@ struct IndexRecovery {
             let path = root + "/" + relative
             guard !known.contains(path) else { continue }
             let device = String(relative.split(separator: "/").first ?? "unknown")
-            let repaired = try SegmentRepair.repair(path: path)
+            let repaired = try repair(path)
             let start = Self.wallStart(fromName: path) ?? 0
             let id = try index.indexOrphan(device: device, path: path, wallStartNs: start, wallEndNs: start + repaired.durationNanoseconds,
                                            frames: repaired.videoFrames, bytes: repaired.bytes, sha256: repaired.sha256)

@@ -1,5 +1,5 @@
 import Archive
-import Capture
+import CaptureProtocol
 import Foundation
 import GRDB
 import Logging
@@ -8,23 +8,49 @@ import NIOConcurrencyHelpers
 import RoomConfig
 import ServiceLifecycle
 
-/// Runs one ``Recorder`` per configured camera/microphone, and owns the
-/// start-up repair of the segment index.
+/// Records every configured camera/microphone through a capture helper
+/// process per device (``CaptureProcess``), and owns the start-up repair of
+/// the segment index.
 final class RecordingService: Service, Sendable {
-    let recorders: [Capture.Recorder]
+    /// A device as health checks, metrics and `roomctl status` see it.
+    struct Device {
+        var configuration: RecorderConfiguration
+        var status: RecorderStatus
+    }
+
+    let processes: [CaptureProcess]
+    let helperPath: String
     private let index: SegmentIndex
     private let sink: IndexSink
     private let logger: Logger
     private let recordingsDirectory: String
 
-    init(config: RoomConfiguration, store: StateStore, logger: Logger) {
+    init(config: RoomConfiguration, store: StateStore, logger: Logger, helperPath: String = ChildProcess.helperPath()) {
         self.logger = logger
         let index = SegmentIndex(writer: store.pool)
         let sink = IndexSink(index: index, store: store, logger: logger)
         self.index = index
         self.sink = sink
+        self.helperPath = helperPath
         recordingsDirectory = config.storage.recordingsDirectory
-        recorders = Self.configurations(config).map { Capture.Recorder(configuration: $0, sink: sink, logger: logger) }
+        let recorders = Self.configurations(config)
+        switch config.storage.captureIsolation {
+        case .device:
+            processes = recorders.map { CaptureProcess(configurations: [$0], helperPath: helperPath, sink: sink, logger: logger) }
+        case .shared:
+            processes = recorders.isEmpty ? [] : [CaptureProcess(configurations: recorders, helperPath: helperPath, sink: sink, logger: logger)]
+        }
+    }
+
+    var devices: [Device] {
+        processes.flatMap { process in
+            process.configurations.map { Device(configuration: $0, status: process.status(of: $0.device)) }
+        }
+    }
+
+    /// True when recordings are configured but `roomd-capture` cannot be run.
+    var helperMissing: Bool {
+        !processes.isEmpty && access(helperPath, X_OK) != 0
     }
 
     static func configurations(_ config: RoomConfiguration) -> [RecorderConfiguration] {
@@ -68,18 +94,30 @@ final class RecordingService: Service, Sendable {
     /// Runs before any recorder starts; blocking file work, so on its own thread.
     func recover() async throws {
         let index = self.index, sink = self.sink, logger = self.logger, root = recordingsDirectory
+        let repairer = SegmentRepairRunner(helperPath: helperPath)
         try await onThread {
-            try IndexRecovery(index: index, sink: sink, logger: logger, root: root).run()
+            try IndexRecovery(index: index, sink: sink, logger: logger, root: root, repair: repairer.repair(path:)).run()
         }
     }
 
     func run() async throws {
         try await recover()
-        for recorder in recorders { recorder.start() }
-        logger.notice("recording started", metadata: ["devices": .string(recorders.map(\.configuration.device).joined(separator: ","))])
+        for process in processes { process.start() }
+        logger.notice("recording started", metadata: ["devices": .string(devices.map(\.configuration.device).joined(separator: ",")),
+                                                      "helper": .string(helperPath)])
         try? await gracefulShutdown()
-        let recorders = self.recorders
-        await onThread { for recorder in recorders { recorder.stop() } }
+        let processes = self.processes
+        await onThread {
+            // In parallel: every helper closes its segments at the same time.
+            let group = DispatchGroup()
+            for process in processes {
+                group.enter()
+                let thread = Thread { process.stop(); group.leave() }
+                thread.name = "roomd-capture-stop"
+                thread.start()
+            }
+            group.wait()
+        }
         logger.notice("recording stopped; every open segment closed and synced")
     }
 
@@ -88,8 +126,8 @@ final class RecordingService: Service, Sendable {
     /// status, STATUS=) but does not starve the watchdog; a recorder whose
     /// thread stopped making progress does.
     func health() -> [HealthReport] {
-        let now = MonotonicClock.nowNanoseconds()
-        return recorders.map { recorder in
+        let now = MonotonicClock.now()
+        return devices.map { recorder in
             let s = recorder.status
             let name = "recording \(recorder.configuration.device)"
             switch s.state {
@@ -107,15 +145,17 @@ final class RecordingService: Service, Sendable {
         }
     }
 
-    /// True while every recorder thread is alive and progressing (the watchdog's condition).
+    /// True while every recorder is alive and progressing (the watchdog's
+    /// condition): its helper reports twice a second, and a helper that goes
+    /// silent is killed and replaced well before this trips.
     func recordersAlive() -> Bool {
-        let now = MonotonicClock.nowNanoseconds()
-        return recorders.allSatisfy { now - $0.status.loopMonotonic < 10_000_000_000 }
+        let now = MonotonicClock.now()
+        return devices.allSatisfy { now - $0.status.loopMonotonic < 20_000_000_000 }
     }
 
     func refreshMetrics() {
         let wall = Int64(Date().timeIntervalSince1970 * 1e9)
-        for recorder in recorders {
+        for recorder in devices {
             let s = recorder.status
             let dims = [("device", recorder.configuration.device)]
             Gauge(label: "roomd_capture_fps", dimensions: dims).record(s.framesPerSecond)

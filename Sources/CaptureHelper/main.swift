@@ -1,0 +1,289 @@
+// roomd-capture: the recorders of one or more devices, in a process of their
+// own. Started and supervised by roomd (never by hand):
+//
+//   roomd-capture record        reads `start` from stdin, records, speaks the
+//                               line protocol of CaptureProtocol/HelperProtocol
+//   roomd-capture repair PATH   cuts a segment back to its last whole fragment,
+//                               rehashes it, prints a RepairReport (JSON)
+//
+// Why a separate process: FFmpeg, x264 and the V4L2/ALSA drivers are where a
+// crash, a leak or a hang in uninterruptible sleep can come from. Here they
+// cost one device's recording for a second (roomd repairs the open segment and
+// starts a new helper); in roomd they would cost the API, check-in and ledger.
+import Capture
+import CaptureProtocol
+import Foundation
+import Glibc
+import Logging
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("roomd-capture: \(message)\n".utf8))
+    exit(2)
+}
+
+let arguments = CommandLine.arguments.dropFirst()
+switch arguments.first {
+case "repair":
+    guard arguments.count == 2, let path = arguments.last else { fail("usage: roomd-capture repair PATH") }
+    do {
+        let result = try SegmentRepair.repair(path: path)
+        let report = RepairReport(bytes: result.bytes, removedBytes: result.removedBytes, sha256: result.sha256,
+                                  videoFrames: result.videoFrames, durationNanoseconds: result.durationNanoseconds)
+        FileHandle.standardOutput.write(try JSONEncoder().encode(report) + Data("\n".utf8))
+        exit(0)
+    } catch {
+        fail("repair \(path) failed: \(error)")
+    }
+case "record":
+    HelperMain.record()
+default:
+    fail("usage: roomd-capture record | repair PATH (started by roomd, not by hand)")
+}
+
+enum HelperMain {
+    static func record() -> Never {
+        // Descriptors roomd had open (sockets, the database) are none of ours.
+        closefrom(3)
+        // A dead roomd is a failed write (EPIPE), not a signal that kills us
+        // in the middle of closing a segment.
+        signal(SIGPIPE, SIG_IGN)
+        // SIGTERM/SIGINT (systemctl stop, Ctrl-C in a terminal) stop the
+        // recorders gracefully, like roomd's `stop`: handled on a thread of
+        // their own, blocked everywhere else.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+
+        let channel = LineChannel(input: STDIN_FILENO, output: STDOUT_FILENO)
+        let recorders: [RecorderConfiguration]
+        do {
+            guard case .message(.start(let configured)) = try channel.receive(DaemonMessage.self, timeout: 30) else {
+                fail("expected a start message from roomd on stdin")
+            }
+            recorders = configured
+        } catch {
+            fail("unreadable start message: \(error)")
+        }
+        LoggingSystem.bootstrap { label in PipeLogHandler(channel: channel, label: label) }
+        let logger = Logger(label: "roomd-capture")
+        let sink = PipeSink(channel: channel)
+        let running = recorders.map { Recorder(configuration: $0, sink: sink, logger: logger) }
+        let stopper = Stopper(recorders: running, channel: channel, sink: sink)
+
+        let waitFor = stopSignals
+        let signals = Thread {
+            var set = waitFor
+            var caught: Int32 = 0
+            sigwait(&set, &caught)
+            stopper.stop(reason: "signal \(caught)")
+        }
+        signals.name = "capture-signals"
+        signals.start()
+
+        let replies = Thread {
+            while true {
+                switch try? channel.receive(DaemonMessage.self) {
+                case .message(.reply(let request, let value, let error))?:
+                    sink.deliver(request: request, value: value, error: error)
+                case .message(.stop)?:
+                    stopper.stop(reason: "roomd asked")
+                case .message(.start)?, .timeout?:
+                    continue
+                case .closed?, nil:
+                    // roomd is gone (or sent something unreadable): close the
+                    // segments; roomd repairs them on its next start.
+                    sink.daemonGone()
+                    stopper.stop(reason: "roomd went away")
+                    return
+                }
+            }
+        }
+        replies.name = "capture-replies"
+        replies.start()
+
+        channel.send(HelperMessage.hello(pid: getpid(), devices: recorders.map(\.device)))
+        stopper.startAll()
+        // Status twice a second: roomd's health checks, metrics and watchdog
+        // read it; silence for long means a hung helper, and roomd replaces it.
+        while !stopper.isStopping {
+            for recorder in running {
+                channel.send(HelperMessage.status(device: recorder.configuration.device, status: recorder.status))
+            }
+            stopper.wait(seconds: 0.5)
+        }
+        stopper.waitUntilStopped()
+        for recorder in running {
+            channel.send(HelperMessage.status(device: recorder.configuration.device, status: recorder.status))
+        }
+        exit(0)
+    }
+}
+
+/// Stops every recorder once (whoever asks first), on a thread of its own so
+/// the reply reader keeps delivering the answers the closing segments need.
+final class Stopper: @unchecked Sendable {
+    private let recorders: [Recorder]
+    private let channel: LineChannel
+    private let sink: PipeSink
+    private let condition = NSCondition()
+    private var stopping = false
+    private var stopped = false
+
+    init(recorders: [Recorder], channel: LineChannel, sink: PipeSink) {
+        self.recorders = recorders
+        self.channel = channel
+        self.sink = sink
+    }
+
+    /// Starts the recorders, unless a stop came first.
+    func startAll() {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { return }
+        for recorder in recorders { recorder.start() }
+    }
+
+    var isStopping: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopping
+    }
+
+    func stop(reason: String) {
+        condition.lock()
+        let first = !stopping
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+        guard first else { return }
+        let recorders = self.recorders
+        let thread = Thread { [self] in
+            // Each recorder closes its segment durably; in parallel, so one
+            // slow device does not hold the others' segments open.
+            let group = DispatchGroup()
+            for recorder in recorders {
+                group.enter()
+                let worker = Thread { recorder.stop(); group.leave() }
+                worker.name = "capture-stop"
+                worker.start()
+            }
+            group.wait()
+            condition.lock()
+            stopped = true
+            condition.broadcast()
+            condition.unlock()
+        }
+        thread.name = "capture-stop"
+        thread.start()
+        if reason != "roomd asked" {
+            FileHandle.standardError.write(Data("roomd-capture[\(getpid())]: stopping: \(reason)\n".utf8))
+        }
+    }
+
+    func wait(seconds: Double) {
+        condition.lock()
+        if !stopping { _ = condition.wait(until: Date().addingTimeInterval(seconds)) }
+        condition.unlock()
+    }
+
+    func waitUntilStopped() {
+        condition.lock()
+        while !stopped { condition.wait() }
+        condition.unlock()
+    }
+}
+
+/// The recorders' ``SegmentSink``, answered by roomd over the pipe. Requests
+/// block the recorder thread that makes them until roomd replies (the index
+/// row must exist before the first byte is written).
+final class PipeSink: SegmentSink, @unchecked Sendable {
+    struct DaemonUnavailable: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    private let channel: LineChannel
+    private let condition = NSCondition()
+    private var nextRequest: Int64 = 1
+    private var replies: [Int64: Result<Int64, DaemonUnavailable>] = [:]
+    private var gone = false
+
+    init(channel: LineChannel) { self.channel = channel }
+
+    func deliver(request: Int64, value: Int64?, error: String?) {
+        condition.lock()
+        replies[request] = error.map { .failure(DaemonUnavailable(description: $0)) } ?? .success(value ?? 0)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func daemonGone() {
+        condition.lock()
+        gone = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func call(_ message: (Int64) -> HelperMessage) throws -> Int64 {
+        condition.lock()
+        let request = nextRequest
+        nextRequest += 1
+        let isGone = gone
+        condition.unlock()
+        if isGone { throw DaemonUnavailable(description: "roomd is not answering (it stopped)") }
+        guard channel.send(message(request)) else { throw DaemonUnavailable(description: "roomd's pipe is closed") }
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date().addingTimeInterval(60)
+        while replies[request] == nil, !gone {
+            if !condition.wait(until: deadline) { throw DaemonUnavailable(description: "roomd did not answer within 60 s") }
+        }
+        guard let reply = replies.removeValue(forKey: request) else {
+            throw DaemonUnavailable(description: "roomd went away before answering")
+        }
+        return try reply.get()
+    }
+
+    func nextSequence(device: String) throws -> Int64 {
+        try call { .nextSequence(request: $0, device: device) }
+    }
+
+    func segmentOpened(_ segment: SegmentOpened) throws -> Int64 {
+        try call { .segmentOpened(request: $0, segment: segment) }
+    }
+
+    func segmentProgressed(id: Int64, _ progress: SegmentProgress) {
+        channel.send(HelperMessage.segmentProgressed(id: id, progress: progress))
+    }
+
+    func segmentClosed(id: Int64, _ closed: SegmentClosed) throws {
+        _ = try call { .segmentClosed(request: $0, id: id, closed: closed) }
+    }
+
+    func captureEvent(_ event: CaptureEvent) {
+        channel.send(HelperMessage.event(event))
+    }
+}
+
+/// Log records go to roomd, which logs them with its own handler (journald
+/// priorities, the device in the metadata); stderr if roomd is gone.
+struct PipeLogHandler: LogHandler {
+    let channel: LineChannel
+    let label: String
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        let flat = merged.mapValues { "\($0)" }
+        if !channel.send(HelperMessage.log(level: event.level.rawValue, message: event.message.description, metadata: flat)) {
+            FileHandle.standardError.write(Data("roomd-capture[\(getpid())] \(event.level): \(event.message) \(flat)\n".utf8))
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Glibc
+
+// The daemon runs its recorders in capture helper processes (`roomd-capture`)
+// so that FFmpeg, the V4L2 and ALSA drivers — everything that can crash,
+// leak or hang in uninterruptible sleep — live outside the process that holds
+// the API, the check-in and the audit ledger. They talk over the helper's
+// stdin and stdout, one JSON object per line. The daemon stays the only
+// writer of the state store: every segment row is written by the daemon, on
+// the helper's request, before the helper writes the segment's first byte.
+
+/// Helper → daemon (the helper's stdout).
+public enum HelperMessage: Codable, Sendable, Equatable {
+    /// The helper is up and records these devices.
+    case hello(pid: Int32, devices: [String])
+    /// Requests: the helper blocks until the matching ``DaemonMessage/reply(request:value:error:)``.
+    case nextSequence(request: Int64, device: String)
+    case segmentOpened(request: Int64, segment: SegmentOpened)
+    case segmentClosed(request: Int64, id: Int64, closed: SegmentClosed)
+    /// Notices: no reply.
+    case segmentProgressed(id: Int64, progress: SegmentProgress)
+    case event(CaptureEvent)
+    case status(device: String, status: RecorderStatus)
+    case log(level: String, message: String, metadata: [String: String])
+}
+
+/// Daemon → helper (the helper's stdin).
+public enum DaemonMessage: Codable, Sendable, Equatable {
+    /// The first line: what to record.
+    case start(recorders: [RecorderConfiguration])
+    /// The answer to a request: a value (sequence number, segment id) or an error.
+    case reply(request: Int64, value: Int64?, error: String?)
+    /// Close every open segment durably, report it, and exit 0.
+    case stop
+}
+
+/// What `roomd-capture repair PATH` prints: a segment cut back to its last
+/// whole fragment and hashed anew.
+public struct RepairReport: Codable, Sendable, Equatable {
+    public var bytes: Int64
+    public var removedBytes: Int64
+    public var sha256: String
+    public var videoFrames: Int64
+    public var durationNanoseconds: Int64
+
+    public init(bytes: Int64, removedBytes: Int64, sha256: String, videoFrames: Int64, durationNanoseconds: Int64) {
+        self.bytes = bytes
+        self.removedBytes = removedBytes
+        self.sha256 = sha256
+        self.videoFrames = videoFrames
+        self.durationNanoseconds = durationNanoseconds
+    }
+}
+
+/// One end of a line-delimited JSON pipe: blocking reads with a timeout,
+/// whole-line writes under a lock (several threads may write).
+public final class LineChannel: @unchecked Sendable {
+    public enum Received<Message> {
+        case message(Message)
+        case timeout
+        case closed
+    }
+
+    public let input: Int32
+    public let output: Int32
+    private var buffer: [UInt8] = []
+    private var scanned = 0
+    private let writeLock = NSLock()
+    private let encoder = JSONEncoder()
+    private let decoder = JSONDecoder()
+
+    public init(input: Int32, output: Int32) {
+        self.input = input
+        self.output = output
+    }
+
+    /// Writes one message as one line; false once the other side is gone.
+    @discardableResult
+    public func send<Message: Encodable>(_ message: Message) -> Bool {
+        guard var line = try? encoder.encode(message) else { return false }
+        line.append(0x0A)
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        return line.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(output, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += n
+            }
+            return true
+        }
+    }
+
+    /// The next message, waiting at most `timeout` seconds (nil: forever).
+    /// A line that does not decode is an error the caller sees.
+    public func receive<Message: Decodable>(_ type: Message.Type, timeout: Double? = nil) throws -> Received<Message> {
+        let deadline = timeout.map { MonotonicClock.now() + Int64($0 * 1e9) }
+        while true {
+            if let newline = buffer[scanned...].firstIndex(of: 0x0A) {
+                let line = Data(buffer[..<newline])
+                buffer.removeSubrange(...newline)
+                scanned = 0
+                return .message(try decoder.decode(Message.self, from: line))
+            }
+            scanned = buffer.count
+            if let deadline {
+                let remaining = deadline - MonotonicClock.now()
+                if remaining <= 0 { return .timeout }
+                var poller = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&poller, 1, Int32(min(remaining / 1_000_000 + 1, Int64(Int32.max))))
+                if ready < 0, errno == EINTR { continue }
+                if ready == 0 { return .timeout }
+            }
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            let n = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                return .closed
+            }
+            if n == 0 { return .closed }
+            buffer.append(contentsOf: chunk[..<n])
+        }
+    }
+}

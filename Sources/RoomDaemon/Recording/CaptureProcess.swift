@@ -1,0 +1,412 @@
+import Archive
+import CaptureProtocol
+import Foundation
+import Glibc
+import Logging
+
+/// One capture helper process (`roomd-capture record`) and the devices it
+/// records, supervised from a thread of its own.
+///
+/// roomd answers the helper's requests (next sequence number, segment opened,
+/// segment closed) from its segment index — the daemon stays the single
+/// writer of the state store — and keeps what the helper reports (status,
+/// events, log records). When the helper ends without being asked (a crash, a
+/// kill, a hang roomd put an end to), the segments it had open are repaired
+/// like after a power cut, the exit is recorded as an event, and a new helper
+/// starts after a short backoff (≤ 2 s). Other devices' helpers never notice.
+final class CaptureProcess: @unchecked Sendable {
+    let configurations: [RecorderConfiguration]
+    private let helperPath: String
+    private let sink: IndexSink
+    private let logger: Logger
+    /// A helper that says nothing for this long (it reports twice a second) is hung; it is killed and replaced.
+    static let silenceLimit: Int64 = 15_000_000_000
+    /// At stop, how long the helpers get to close their segments before they are killed.
+    static let stopLimit: Int64 = 20_000_000_000
+
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var statuses: [String: RecorderStatus]
+    private var stopping = false
+    private var stopRequestedAt: Int64 = 0
+    private var running = false
+    private var channel: LineChannel?
+    private var child: pid_t = 0
+
+    init(configurations: [RecorderConfiguration], helperPath: String, sink: IndexSink, logger: Logger) {
+        self.configurations = configurations
+        self.helperPath = helperPath
+        self.sink = sink
+        self.logger = logger
+        statuses = Dictionary(uniqueKeysWithValues: configurations.map { ($0.device, RecorderStatus()) })
+    }
+
+    func status(of device: String) -> RecorderStatus {
+        condition.lock()
+        defer { condition.unlock() }
+        return statuses[device] ?? RecorderStatus()
+    }
+
+    private var isStopping: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopping
+    }
+
+    func start() {
+        condition.lock()
+        running = true
+        condition.unlock()
+        let thread = Thread { [self] in
+            supervise()
+            condition.lock()
+            running = false
+            condition.broadcast()
+            condition.unlock()
+        }
+        thread.name = "roomd-capture-\(configurations.first?.device ?? "?")"
+        thread.start()
+    }
+
+    /// Asks the helper to close its segments and exit; waits until it has
+    /// (killing it after ``stopLimit``) and its segments are in the index.
+    func stop() {
+        condition.lock()
+        stopping = true
+        stopRequestedAt = MonotonicClock.now()
+        let channel = self.channel
+        condition.broadcast()
+        condition.unlock()
+        channel?.send(DaemonMessage.stop)
+        condition.lock()
+        while running { condition.wait() }
+        for device in statuses.keys { statuses[device]?.state = .stopped }
+        condition.unlock()
+    }
+
+    // MARK: Supervision
+
+    private func supervise() {
+        var backoff = 0.25
+        while !isStopping {
+            let started = MonotonicClock.now()
+            do {
+                try runHelper()
+            } catch {
+                logger.error("cannot start the capture helper; retrying / 录像进程无法启动，正在重试",
+                             metadata: ["helper": .string(helperPath), "error": .string("\(error)")])
+                updateAll(state: .reconnecting, detail: "capture helper: \(error)")
+            }
+            if isStopping { break }
+            if MonotonicClock.now() - started > 10_000_000_000 { backoff = 0.25 }
+            pause(backoff)
+            backoff = min(backoff * 2, 2)
+        }
+    }
+
+    private func pause(_ seconds: Double) {
+        condition.lock()
+        if !stopping { _ = condition.wait(until: Date().addingTimeInterval(seconds)) }
+        condition.unlock()
+    }
+
+    private func updateAll(state: RecorderStatus.State, detail: String) {
+        condition.lock()
+        for device in statuses.keys {
+            statuses[device]?.state = state
+            statuses[device]?.detail = detail
+            statuses[device]?.loopMonotonic = MonotonicClock.now()
+        }
+        condition.unlock()
+    }
+
+    /// One helper's life: spawn, serve until its stdout closes, reap, repair.
+    private func runHelper() throws {
+        let spawned = try ChildProcess.spawn(helperPath, arguments: ["roomd-capture", "record"])
+        let channel = LineChannel(input: spawned.output, output: spawned.input)
+        condition.lock()
+        self.channel = channel
+        child = spawned.pid
+        let stopAlready = stopping
+        condition.unlock()
+        channel.send(DaemonMessage.start(recorders: configurations))
+        if stopAlready { channel.send(DaemonMessage.stop) }
+
+        var open: [Int64: SegmentOpened] = [:]
+        let (killedFor, abandoned) = serve(channel, pid: spawned.pid, open: &open)
+
+        condition.lock()
+        self.channel = nil
+        child = 0
+        condition.unlock()
+        close(spawned.input)
+        close(spawned.output)
+        let exit: ChildProcess.Exit
+        if abandoned {
+            // Stuck in the kernel even after SIGKILL (a driver call that never
+            // returns): it cannot be reaped now, and it still holds its files.
+            // Its segments stay `writing` and are repaired at the next start;
+            // a new helper records in the meantime.
+            ChildProcess.reapLater(spawned.pid)
+            exit = .signaled(SIGKILL)
+            open.removeAll()
+        } else {
+            exit = ChildProcess.wait(spawned.pid)
+        }
+        ChildProcess.reapAbandoned()
+        let asked = isStopping && killedFor == nil && exit == .exited(0)
+        if !asked {
+            let detail = killedFor ?? exit.description
+            logger.error("capture helper ended; its devices restart / 录像进程意外退出，正在重启",
+                         metadata: ["pid": .string(String(spawned.pid)), "exit": .string(detail),
+                                    "devices": .string(configurations.map(\.device).joined(separator: ","))])
+            for configuration in configurations {
+                sink.captureEvent(CaptureEvent(kind: .helperExited, device: configuration.device, wallNanoseconds: Clock.wallNanoseconds(),
+                                               detail: ["pid": String(spawned.pid), "exit": detail,
+                                                        "open_segments": String(open.values.filter { $0.device == configuration.device }.count)]))
+            }
+            updateAll(state: .reconnecting, detail: "capture helper \(detail)")
+        }
+        // Segments the helper left open: cut back to their last durable
+        // fragment and hashed, exactly as after a power cut.
+        for (id, segment) in open.sorted(by: { $0.key < $1.key }) {
+            do {
+                let report = try SegmentRepairRunner(helperPath: helperPath).repair(path: segment.path)
+                try sink.index.recovered(id: id, wallEndNs: segment.wallStartNanoseconds + report.durationNanoseconds,
+                                         frames: report.videoFrames, bytes: report.bytes, sha256: report.sha256, reason: "crash-recovered")
+                sink.captureEvent(CaptureEvent(kind: .recordingError, device: segment.device, wallNanoseconds: Clock.wallNanoseconds(), detail: [
+                    "segment": String(id), "path": segment.path, "problem": "recovered after the capture helper ended",
+                    "kept_bytes": String(report.bytes), "removed_bytes": String(report.removedBytes), "sha256": report.sha256,
+                    "duration_ms": String(report.durationNanoseconds / 1_000_000),
+                ]))
+            } catch {
+                // Left `writing`: the next start of roomd repairs it.
+                logger.critical("segment left open by the capture helper could not be repaired now; it will be at the next start / 录像片段暂未修复",
+                                metadata: ["path": .string(segment.path), "error": .string("\(error)")])
+            }
+        }
+    }
+
+    /// Answers the helper until its stdout closes. Returns why roomd killed
+    /// it, if it did, and whether it had to be abandoned (no exit 10 s after
+    /// SIGKILL).
+    private func serve(_ channel: LineChannel, pid: pid_t, open: inout [Int64: SegmentOpened]) -> (killedFor: String?, abandoned: Bool) {
+        var lastHeard = MonotonicClock.now()
+        var killedFor: String?
+        var killedAt: Int64 = 0
+        func kill(_ reason: String) {
+            guard killedFor == nil else { return }
+            killedFor = reason
+            killedAt = MonotonicClock.now()
+            logger.error("killing the capture helper / 终止录像进程", metadata: ["pid": .string(String(pid)), "reason": .string(reason)])
+            Glibc.kill(pid, SIGKILL)
+        }
+        while true {
+            let received: LineChannel.Received<HelperMessage>
+            do {
+                received = try channel.receive(HelperMessage.self, timeout: 1)
+            } catch {
+                kill("unreadable message: \(error)")
+                continue
+            }
+            let now = MonotonicClock.now()
+            switch received {
+            case .closed:
+                return (killedFor, false)
+            case .timeout:
+                if killedFor != nil, now - killedAt > 10_000_000_000 {
+                    logger.critical("capture helper did not exit after SIGKILL (stuck in a driver call?); abandoned, a new one starts / 录像进程无法终止，已另行启动",
+                                    metadata: ["pid": .string(String(pid))])
+                    return (killedFor, true)
+                }
+                condition.lock()
+                let stopAge = stopping ? now - stopRequestedAt : 0
+                condition.unlock()
+                if stopAge > Self.stopLimit {
+                    kill("did not stop within \(Self.stopLimit / 1_000_000_000) s")
+                } else if now - lastHeard > Self.silenceLimit {
+                    kill("silent for \(Self.silenceLimit / 1_000_000_000) s (hung)")
+                }
+            case .message(let message):
+                lastHeard = now
+                handle(message, channel: channel, pid: pid, open: &open)
+            }
+        }
+    }
+
+    private func handle(_ message: HelperMessage, channel: LineChannel, pid: pid_t, open: inout [Int64: SegmentOpened]) {
+        func answer(_ request: Int64, _ work: () throws -> Int64?) {
+            do {
+                channel.send(DaemonMessage.reply(request: request, value: try work(), error: nil))
+            } catch {
+                channel.send(DaemonMessage.reply(request: request, value: nil, error: "\(error)"))
+            }
+        }
+        switch message {
+        case .hello(let helperPID, let devices):
+            logger.info("capture helper started", metadata: ["pid": .string(String(helperPID)), "devices": .string(devices.joined(separator: ","))])
+        case .nextSequence(let request, let device):
+            answer(request) { try sink.nextSequence(device: device) }
+        case .segmentOpened(let request, let segment):
+            answer(request) {
+                let id = try sink.segmentOpened(segment)
+                open[id] = segment
+                return id
+            }
+        case .segmentClosed(let request, let id, let closed):
+            answer(request) {
+                try sink.segmentClosed(id: id, closed)
+                open[id] = nil
+                return nil
+            }
+        case .segmentProgressed(let id, let progress):
+            sink.segmentProgressed(id: id, progress)
+        case .event(let event):
+            sink.captureEvent(event)
+        case .status(let device, let status):
+            condition.lock()
+            if statuses[device] != nil { statuses[device] = status }
+            condition.unlock()
+        case .log(let level, let text, let metadata):
+            var merged = metadata.mapValues { Logger.MetadataValue.string($0) }
+            merged["helper_pid"] = .string(String(pid))
+            logger.log(level: Logger.Level(rawValue: level) ?? .info, "\(text)", metadata: merged)
+        }
+    }
+}
+
+/// Runs `roomd-capture repair PATH`: the repair needs FFmpeg (to count what
+/// the kept fragments hold), and FFmpeg stays out of roomd's process.
+struct SegmentRepairRunner {
+    let helperPath: String
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    func repair(path: String) throws -> RepairReport {
+        let spawned = try ChildProcess.spawn(helperPath, arguments: ["roomd-capture", "repair", path])
+        close(spawned.input)
+        var output = Data()
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(spawned.output, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { break }
+            output.append(contentsOf: chunk[..<n])
+        }
+        close(spawned.output)
+        let exit = ChildProcess.wait(spawned.pid)
+        guard exit == .exited(0) else { throw Failure(description: "roomd-capture repair \(path): \(exit)") }
+        return try JSONDecoder().decode(RepairReport.self, from: output)
+    }
+}
+
+/// posix_spawn with the child's stdin and stdout on pipes, stderr shared
+/// (FFmpeg's own error lines reach the journal), signals back to defaults
+/// and unblocked (roomd blocks SIGTERM for its own handling).
+enum ChildProcess {
+    struct Spawned {
+        var pid: pid_t
+        /// Write end of the child's stdin.
+        var input: Int32
+        /// Read end of the child's stdout.
+        var output: Int32
+    }
+
+    enum Exit: Equatable, CustomStringConvertible {
+        case exited(Int32)
+        case signaled(Int32)
+
+        var description: String {
+            switch self {
+            case .exited(let code): "exited with status \(code)"
+            case .signaled(let signal): "killed by signal \(signal) (\(String(cString: strsignal(signal))))"
+            }
+        }
+    }
+
+    struct SpawnFailure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Pipes are made close-on-exec and spawned under one lock, so no helper
+    /// inherits another's pipe ends (its EOF would then never come).
+    private static let spawnLock = NSLock()
+
+    static func spawn(_ path: String, arguments: [String]) throws -> Spawned {
+        spawnLock.lock()
+        defer { spawnLock.unlock() }
+        var toChild: [Int32] = [-1, -1], fromChild: [Int32] = [-1, -1]
+        guard pipe(&toChild) == 0 else { throw SpawnFailure(description: "pipe: \(String(cString: strerror(errno)))") }
+        guard pipe(&fromChild) == 0 else {
+            close(toChild[0]); close(toChild[1])
+            throw SpawnFailure(description: "pipe: \(String(cString: strerror(errno)))")
+        }
+        for fd in toChild + fromChild { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, toChild[0], STDIN_FILENO)
+        posix_spawn_file_actions_adddup2(&actions, fromChild[1], STDOUT_FILENO)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, &attributes, &argv, environ)
+        close(toChild[0])
+        close(fromChild[1])
+        guard rc == 0 else {
+            close(toChild[1]); close(fromChild[0])
+            throw SpawnFailure(description: "cannot run \(path): \(String(cString: strerror(rc)))")
+        }
+        return Spawned(pid: pid, input: toChild[1], output: fromChild[0])
+    }
+
+    private static let abandonedLock = NSLock()
+    nonisolated(unsafe) private static var abandoned: Set<pid_t> = []
+
+    /// A child that could not be reaped yet; ``reapAbandoned()`` tries again.
+    static func reapLater(_ pid: pid_t) {
+        abandonedLock.lock()
+        abandoned.insert(pid)
+        abandonedLock.unlock()
+    }
+
+    static func reapAbandoned() {
+        abandonedLock.lock()
+        defer { abandonedLock.unlock() }
+        for pid in abandoned {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { abandoned.remove(pid) }
+        }
+    }
+
+    static func wait(_ pid: pid_t) -> Exit {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return .exited(-1) }
+        }
+        // WIFEXITED / WEXITSTATUS / WTERMSIG are macros, spelled out.
+        let signal = status & 0x7F
+        return signal == 0 ? .exited((status >> 8) & 0xFF) : .signaled(signal)
+    }
+
+    /// Where `roomd-capture` is: `ROOMD_CAPTURE_HELPER`, else beside roomd's own executable.
+    static func helperPath() -> String {
+        if let configured = ProcessInfo.processInfo.environment["ROOMD_CAPTURE_HELPER"], !configured.isEmpty { return configured }
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return exe.deletingLastPathComponent().appendingPathComponent("roomd-capture").path
+    }
+}
