@@ -64,6 +64,12 @@ let package = Package(
         ),
         // What the daemon and its capture helper say to each other: no C, no FFmpeg.
         .target(name: "CaptureProtocol", swiftSettings: strict),
+        // roomd's side of it: spawning, answering and restarting capture helpers.
+        .target(
+            name: "CaptureSupervisor",
+            dependencies: ["CaptureProtocol", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .target(
             name: "Capture",
             dependencies: [
@@ -93,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "RoomDaemon",
             dependencies: [
-                "RoomConfig", "Identity", "CaptureProtocol", "Archive", "Evaluation",
+                "RoomConfig", "Identity", "CaptureProtocol", "CaptureSupervisor", "Archive", "Evaluation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

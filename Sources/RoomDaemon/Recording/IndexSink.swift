@@ -1,12 +1,13 @@
 import Archive
 import CaptureProtocol
+import CaptureSupervisor
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
 
 /// Connects recorders to the segment index and the event log. Called on
 /// recorder threads; GRDB's synchronous API blocks only that thread.
-final class IndexSink: SegmentSink, Sendable {
+final class IndexSink: CaptureIndex, Sendable {
     let index: SegmentIndex
     let store: StateStore
     let logger: Logger
@@ -36,6 +37,11 @@ final class IndexSink: SegmentSink, Sendable {
     func segmentClosed(id: Int64, _ closed: SegmentClosed) throws {
         try index.closed(id: id, wallEndNs: closed.wallEndNanoseconds, frames: closed.frames, droppedFrames: closed.droppedFrames,
                          audioXruns: closed.audioXruns, bytes: closed.bytes, sha256: closed.sha256, reason: closed.reason)
+    }
+
+    func segmentRecovered(id: Int64, opened: SegmentOpened, report: RepairReport) throws {
+        try index.recovered(id: id, wallEndNs: opened.wallStartNanoseconds + report.durationNanoseconds, frames: report.videoFrames,
+                            bytes: report.bytes, sha256: report.sha256, reason: "crash-recovered")
     }
 
     func captureEvent(_ event: CaptureEvent) {

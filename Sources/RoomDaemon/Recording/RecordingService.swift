@@ -1,5 +1,6 @@
 import Archive
 import CaptureProtocol
+import CaptureSupervisor
 import Foundation
 import GRDB
 import Logging

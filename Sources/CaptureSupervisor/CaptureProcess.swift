@@ -1,8 +1,15 @@
-import Archive
-import CaptureProtocol
+public import CaptureProtocol
 import Foundation
 import Glibc
-import Logging
+public import Logging
+
+/// Where a ``CaptureProcess`` records: the segment sink its helper's
+/// requests are answered from, plus the repair of segments a dead helper
+/// left open. roomd implements it over its SQLite index and event log.
+public protocol CaptureIndex: SegmentSink {
+    /// A segment left `writing` by a helper that died, cut back and rehashed.
+    func segmentRecovered(id: Int64, opened: SegmentOpened, report: RepairReport) throws
+}
 
 /// One capture helper process (`roomd-capture record`) and the devices it
 /// records, supervised from a thread of its own.
@@ -14,10 +21,10 @@ import Logging
 /// kill, a hang roomd put an end to), the segments it had open are repaired
 /// like after a power cut, the exit is recorded as an event, and a new helper
 /// starts after a short backoff (≤ 2 s). Other devices' helpers never notice.
-final class CaptureProcess: @unchecked Sendable {
-    let configurations: [RecorderConfiguration]
+public final class CaptureProcess: @unchecked Sendable {
+    public let configurations: [RecorderConfiguration]
     private let helperPath: String
-    private let sink: IndexSink
+    private let sink: any CaptureIndex
     private let logger: Logger
     /// A helper that says nothing for this long (it reports twice a second) is hung; it is killed and replaced.
     static let silenceLimit: Int64 = 15_000_000_000
@@ -33,7 +40,7 @@ final class CaptureProcess: @unchecked Sendable {
     private var channel: LineChannel?
     private var child: pid_t = 0
 
-    init(configurations: [RecorderConfiguration], helperPath: String, sink: IndexSink, logger: Logger) {
+    public init(configurations: [RecorderConfiguration], helperPath: String, sink: any CaptureIndex, logger: Logger) {
         self.configurations = configurations
         self.helperPath = helperPath
         self.sink = sink
@@ -41,7 +48,7 @@ final class CaptureProcess: @unchecked Sendable {
         statuses = Dictionary(uniqueKeysWithValues: configurations.map { ($0.device, RecorderStatus()) })
     }
 
-    func status(of device: String) -> RecorderStatus {
+    public func status(of device: String) -> RecorderStatus {
         condition.lock()
         defer { condition.unlock() }
         return statuses[device] ?? RecorderStatus()
@@ -53,7 +60,7 @@ final class CaptureProcess: @unchecked Sendable {
         return stopping
     }
 
-    func start() {
+    public func start() {
         condition.lock()
         running = true
         condition.unlock()
@@ -70,7 +77,7 @@ final class CaptureProcess: @unchecked Sendable {
 
     /// Asks the helper to close its segments and exit; waits until it has
     /// (killing it after ``stopLimit``) and its segments are in the index.
-    func stop() {
+    public func stop() {
         condition.lock()
         stopping = true
         stopRequestedAt = MonotonicClock.now()
@@ -161,7 +168,7 @@ final class CaptureProcess: @unchecked Sendable {
                          metadata: ["pid": .string(String(spawned.pid)), "exit": .string(detail),
                                     "devices": .string(configurations.map(\.device).joined(separator: ","))])
             for configuration in configurations {
-                sink.captureEvent(CaptureEvent(kind: .helperExited, device: configuration.device, wallNanoseconds: Clock.wallNanoseconds(),
+                sink.captureEvent(CaptureEvent(kind: .helperExited, device: configuration.device, wallNanoseconds: MonotonicClock.wallNow(),
                                                detail: ["pid": String(spawned.pid), "exit": detail,
                                                         "open_segments": String(open.values.filter { $0.device == configuration.device }.count)]))
             }
@@ -172,9 +179,8 @@ final class CaptureProcess: @unchecked Sendable {
         for (id, segment) in open.sorted(by: { $0.key < $1.key }) {
             do {
                 let report = try SegmentRepairRunner(helperPath: helperPath).repair(path: segment.path)
-                try sink.index.recovered(id: id, wallEndNs: segment.wallStartNanoseconds + report.durationNanoseconds,
-                                         frames: report.videoFrames, bytes: report.bytes, sha256: report.sha256, reason: "crash-recovered")
-                sink.captureEvent(CaptureEvent(kind: .recordingError, device: segment.device, wallNanoseconds: Clock.wallNanoseconds(), detail: [
+                try sink.segmentRecovered(id: id, opened: segment, report: report)
+                sink.captureEvent(CaptureEvent(kind: .recordingError, device: segment.device, wallNanoseconds: MonotonicClock.wallNow(), detail: [
                     "segment": String(id), "path": segment.path, "problem": "recovered after the capture helper ended",
                     "kept_bytes": String(report.bytes), "removed_bytes": String(report.removedBytes), "sha256": report.sha256,
                     "duration_ms": String(report.durationNanoseconds / 1_000_000),
@@ -277,14 +283,16 @@ final class CaptureProcess: @unchecked Sendable {
 
 /// Runs `roomd-capture repair PATH`: the repair needs FFmpeg (to count what
 /// the kept fragments hold), and FFmpeg stays out of roomd's process.
-struct SegmentRepairRunner {
+public struct SegmentRepairRunner: Sendable {
     let helperPath: String
+
+    public init(helperPath: String) { self.helperPath = helperPath }
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
 
-    func repair(path: String) throws -> RepairReport {
+    public func repair(path: String) throws -> RepairReport {
         let spawned = try ChildProcess.spawn(helperPath, arguments: ["roomd-capture", "repair", path])
         close(spawned.input)
         var output = Data()
@@ -305,7 +313,7 @@ struct SegmentRepairRunner {
 /// posix_spawn with the child's stdin and stdout on pipes, stderr shared
 /// (FFmpeg's own error lines reach the journal), signals back to defaults
 /// and unblocked (roomd blocks SIGTERM for its own handling).
-enum ChildProcess {
+public enum ChildProcess {
     struct Spawned {
         var pid: pid_t
         /// Write end of the child's stdin.
@@ -404,7 +412,7 @@ enum ChildProcess {
     }
 
     /// Where `roomd-capture` is: `ROOMD_CAPTURE_HELPER`, else beside roomd's own executable.
-    static func helperPath() -> String {
+    public static func helperPath() -> String {
         if let configured = ProcessInfo.processInfo.environment["ROOMD_CAPTURE_HELPER"], !configured.isEmpty { return configured }
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         return exe.deletingLastPathComponent().appendingPathComponent("roomd-capture").path
