@@ -157,6 +157,7 @@ let package = Package(
             exclude: ["Fixtures/make-test-pki.sh"],  // run by the tests, found via #filePath
             swiftSettings: strict
         ),
+        .testTarget(name: "CaptureProtocolTests", dependencies: ["CaptureProtocol"], swiftSettings: strict),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "CaptureProtocol", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(
             name: "ArchiveTests",
