@@ -160,6 +160,42 @@ struct RecordingProcessTests {
         #expect((final["problems"] as? [String]) == [], "\(final)")
     }
 
+    /// A helper that hangs (here: stopped with SIGSTOP, as a process stuck in
+    /// a driver call looks from outside) is killed after 15 s of silence and
+    /// replaced; its open segment is repaired.
+    @Test func hungCaptureHelperIsKilledAndReplaced() throws {
+        let room = try DemoRoom()
+        let notify = try NotifyListener(directory: room.dir.path)
+        let daemon = try RunningDaemon(config: room.configPath, notifySocket: notify.path, logDirectory: room.dir.path)
+        #expect(notify.wait(for: "READY=1", timeout: 60))
+        var helpers: [pid_t] = []
+        for _ in 0..<100 where helpers.count < 2 {
+            Thread.sleep(forTimeInterval: 0.1)
+            helpers = Self.helpers(of: daemon.process.processIdentifier)
+        }
+        guard let victim = helpers.first else { Issue.record("no helpers"); return }
+        Thread.sleep(forTimeInterval: 2)
+        kill(victim, SIGSTOP)
+        var exited: [[String: String]] = []
+        for _ in 0..<300 where exited.isEmpty {
+            Thread.sleep(forTimeInterval: 0.1)
+            exited = try Self.events(room, kind: "capture.helper-exited")
+        }
+        #expect(exited.first?["exit"] == "silent for 15 s (hung)", "\(exited)\n\(daemon.log.suffix(2000))")
+        #expect(exited.first?["pid"] == String(victim))
+        var replaced: [pid_t] = []
+        for _ in 0..<100 {
+            replaced = Self.helpers(of: daemon.process.processIdentifier)
+            if replaced.count == 2, !replaced.contains(victim) { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(replaced.count == 2 && !replaced.contains(victim), "helpers after the kill: \(replaced)")
+        #expect(daemon.terminate() == 0, "roomd log:\n\(daemon.log.suffix(3000))")
+        let final = try check(room)
+        #expect((final["problems"] as? [String]) == [], "\(final)")
+        #expect((final["recovered"] as? [Any])?.count == 1, "\(final)")
+    }
+
     /// FFmpeg, x264 and the device libraries live in roomd-capture only: the
     /// daemon's own process never maps them, recording or not.
     @Test func daemonProcessDoesNotLoadFFmpeg() throws {
