@@ -5,7 +5,10 @@ internal import CFFmpeg
 /// One captured picture, copied out of the driver's buffer so the buffer can
 /// go back to the driver at once.
 struct VideoFrame {
-    var bytes: [UInt8]
+    /// Raw layouts (handed to the encoder); empty for MJPEG.
+    var bytes: [UInt8] = []
+    /// MJPEG: the compressed frame, handed to the muxer by reference.
+    var buffer: FrameBuffer?
     var layout: PixelLayout
     var width: Int
     var height: Int

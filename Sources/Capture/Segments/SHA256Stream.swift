@@ -28,3 +28,13 @@ final class SHA256Stream {
         }.joined()
     }
 }
+
+/// The write path's SHA-256 over bytes already in memory, for `CaptureBench`:
+/// it reports what the mandated hash costs apart from everything else.
+public enum SegmentDigest {
+    public static func sha256(_ bytes: UnsafeRawBufferPointer) -> String {
+        let hash = SHA256Stream()
+        hash.update(bytes)
+        return hash.finish()
+    }
+}

@@ -123,9 +123,11 @@ final class SegmentWriter {
         let keyframe = forceKeyframe
         forceKeyframe = false
         if layout == .mjpeg {
-            try check("av_new_packet", av_new_packet(packet, Int32(frame.bytes.count)))
+            // The packet references the frame's buffer: the muxer reads the
+            // bytes where the source put them, no copy here.
+            guard let buffer = frame.buffer else { noteDropped(1); return }
+            try buffer.attach(to: packet)
             defer { av_packet_unref(packet) }
-            frame.bytes.withUnsafeBytes { packet.pointee.data.update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: $0.count) }
             packet.pointee.pts = pts
             packet.pointee.dts = pts
             packet.pointee.flags |= AV_PKT_FLAG_KEY

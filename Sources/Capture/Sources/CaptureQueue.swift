@@ -5,17 +5,31 @@ import Foundation
 /// counted rather than letting memory grow; audio is never dropped silently:
 /// a full queue records an overflow the recorder turns into a gap.
 final class CaptureQueue: @unchecked Sendable {
-    // All state is guarded by `condition`.
+    // All state is guarded by `condition`. One condition serves both sides:
+    // the consumer only waits on an empty queue and producers only on a full
+    // one, so at most one side is ever waiting, and each side is woken only
+    // when the other is known to wait (a wake-up per item cost the write path
+    // a context switch per frame and per audio packet).
     private let condition = NSCondition()
     /// Consumed slots are set to nil at once: a popped frame's bytes must not
     /// stay alive until the array is compacted (that held ~20 MB a stream).
     private var items: [CaptureItem?] = []
     private var head = 0
     private let capacity: Int
+    /// Producers blocked in `push(wait: true)` are woken once the queue has
+    /// drained to this level, not at every pop: they then refill it in one go.
+    private let lowWater: Int
+    private var consumerWaiting = false
+    private var producersWaiting = 0
     private(set) var droppedVideo = 0
     private(set) var droppedAudio = 0
 
-    init(capacity: Int = 120) { self.capacity = capacity }
+    init(capacity: Int = 120) {
+        self.capacity = capacity
+        lowWater = capacity / 2
+    }
+
+    private var count: Int { items.count - head }
 
     /// Adds an item. A full queue drops (and counts) it, unless `wait`: then
     /// the caller blocks until there is room (file replay, where nothing is
@@ -23,8 +37,12 @@ final class CaptureQueue: @unchecked Sendable {
     func push(_ item: CaptureItem, wait: Bool = false) {
         condition.lock()
         defer { condition.unlock() }
-        while wait, items.count - head >= capacity { condition.wait() }
-        if items.count - head >= capacity {
+        if wait, count >= capacity {
+            producersWaiting += 1
+            while count >= capacity { condition.wait() }
+            producersWaiting -= 1
+        }
+        if count >= capacity {
             switch item {
             case .video: droppedVideo += 1; return
             case .audio: droppedAudio += 1; return
@@ -32,21 +50,25 @@ final class CaptureQueue: @unchecked Sendable {
             }
         }
         items.append(item)
-        condition.broadcast()
+        if consumerWaiting { condition.signal() }
     }
 
-    /// The next item, or nil if none arrives before `deadline` (monotonic ns).
+    /// The next item, or nil if none arrives within `seconds`.
     func pop(timeout seconds: Double) -> CaptureItem? {
         condition.lock()
         defer { condition.unlock() }
-        let limit = Date().addingTimeInterval(seconds)
-        while head == items.count {
-            if !condition.wait(until: limit) { return nil }
+        if head == items.count {
+            let limit = Date().addingTimeInterval(seconds)
+            consumerWaiting = true
+            defer { consumerWaiting = false }
+            while head == items.count {
+                if !condition.wait(until: limit) { return nil }
+            }
         }
         let item = items[head]!
         items[head] = nil
         head += 1
-        condition.broadcast()
+        if producersWaiting > 0, count <= lowWater { condition.broadcast() }
         if head >= 64, head * 2 >= items.count { items.removeFirst(head); head = 0 }
         return item
     }

@@ -60,6 +60,7 @@ final class ReplaySource: SourceThread, @unchecked Sendable {
         defer { var p: UnsafeMutablePointer<AVPacket>? = packet; av_packet_free(&p) }
         let start = MonotonicClock.now()
         var offset: Int64 = 0   // media time of the loops already played, ns
+        var skipped = 0         // empty (or unallocatable) video packets: counted as dropped
         for _ in 0..<loops {
             guard let input = try? Input(path: path), let context = input.context, let video = input.video else {
                 queue.push(.sourceFailed(.deviceLost(device: path, reason: "cannot reopen"), video: true))
@@ -73,13 +74,15 @@ final class ReplaySource: SourceThread, @unchecked Sendable {
                 let media = packet.pointee.pts * 1_000_000_000 * Int64(tb.num) / Int64(tb.den)
                 let at = start + offset + media
                 if paced { MonotonicClock.sleep(until: at) }
-                let bytes = Array(UnsafeBufferPointer(start: packet.pointee.data, count: Int(packet.pointee.size)))
                 if stream == video {
                     end = max(end, media + 1_000_000_000 / Int64(max(fps, 1)))
-                    queue.push(.video(VideoFrame(bytes: bytes, layout: .mjpeg, width: width, height: height,
-                                                 monotonicNanoseconds: at, droppedBefore: 0)), wait: !paced)
-                } else if stream == input.audio {
-                    let samples = bytes.withUnsafeBytes { Array($0.bindMemory(to: Int16.self)) }
+                    // The demuxed packet's own buffer, referenced: no copy.
+                    guard let buffer = FrameBuffer(referencing: packet) else { skipped += 1; continue }
+                    queue.push(.video(VideoFrame(buffer: buffer, layout: .mjpeg, width: width, height: height,
+                                                 monotonicNanoseconds: at, droppedBefore: skipped)), wait: !paced)
+                    skipped = 0
+                } else if stream == input.audio, let data = packet.pointee.data {
+                    let samples = Array(UnsafeRawBufferPointer(start: data, count: Int(packet.pointee.size)).bindMemory(to: Int16.self))
                     end = max(end, media + Int64(samples.count) * 1_000_000_000 / 48_000)
                     queue.push(.audio(AudioChunk(samples: samples, monotonicNanoseconds: at, xrunBefore: false)), wait: !paced)
                 }

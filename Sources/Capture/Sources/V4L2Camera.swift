@@ -188,10 +188,22 @@ final class V4L2Camera: SourceThread, @unchecked Sendable {
                 let monotonic = buffer.flags & UInt32(V4L2_BUF_FLAG_TIMESTAMP_MASK) == UInt32(V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC)
                     ? Int64(buffer.timestamp.tv_sec) * 1_000_000_000 + Int64(buffer.timestamp.tv_usec) * 1_000
                     : MonotonicClock.now()
-                let bytes = copyFrame(buffers[Int(buffer.index)].pointer, used: Int(buffer.bytesused))
-                queue.push(.video(VideoFrame(bytes: bytes, layout: layout, width: width, height: height,
-                                             monotonicNanoseconds: monotonic, droppedBefore: pendingDrops)))
-                pendingDrops = 0
+                let mapped = buffers[Int(buffer.index)].pointer
+                var frame = VideoFrame(layout: layout, width: width, height: height,
+                                       monotonicNanoseconds: monotonic, droppedBefore: pendingDrops)
+                if layout == .mjpeg {
+                    // One copy, out of the driver's buffer into a refcounted
+                    // FFmpeg buffer the muxer then takes by reference.
+                    frame.buffer = FrameBuffer(copying: UnsafeRawBufferPointer(start: mapped, count: Int(buffer.bytesused)))
+                } else {
+                    frame.bytes = copyFrame(mapped, used: Int(buffer.bytesused))
+                }
+                if layout == .mjpeg, frame.buffer == nil {
+                    pendingDrops += 1  // out of memory: lost, and counted as such
+                } else {
+                    queue.push(.video(frame))
+                    pendingDrops = 0
+                }
             }
             if roomd_v4l2_ioctl(fd, roomd_VIDIOC_QBUF, &buffer) != 0 {
                 queue.push(.sourceFailed(.deviceLost(device: path, reason: "VIDIOC_QBUF: \(String(cString: strerror(errno)))"), video: true))
@@ -205,7 +217,7 @@ final class V4L2Camera: SourceThread, @unchecked Sendable {
         let raw = UnsafeRawBufferPointer(start: source, count: used)
         switch layout {
         case .mjpeg:
-            return Array(raw)
+            return Array(raw)  // not used: MJPEG goes into a FrameBuffer
         case .yuyv:
             return packed(raw, rowBytes: width * 2, rows: height, stride: bytesPerLine)
         case .nv12:
