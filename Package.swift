@@ -144,7 +144,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "CaptureBench",
-            dependencies: ["Capture", "CaptureProtocol", "Archive", .product(name: "GRDB", package: "GRDB.swift"),
+            dependencies: ["Capture", "CaptureProtocol", "CaptureSupervisor", "Archive", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),

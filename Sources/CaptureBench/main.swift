@@ -10,16 +10,22 @@ import CaptureProtocol
 //   CaptureBench realtime --input FILE --out DIR --streams K --seconds S
 //       K recorders, each replaying the file at camera pace; prints CPU %,
 //       peak RSS and dropped frames.
+//   CaptureBench realtime-helpers --input FILE --out DIR --streams K --seconds S
+//       the same as roomd runs it: each recorder in its own roomd-capture
+//       (found beside this binary), answered over the pipe by CaptureProcess;
+//       CPU counts this process and every helper, memory is each helper's peak
+//       RSS and the PSS of the helpers together.
 //
 // Segments go through the real index (SQLite, WAL, synchronous=FULL), as in roomd.
 import Archive
 import Capture
+import CaptureSupervisor
 import Foundation
 import GRDB
 import Glibc
 import Logging
 
-final class BenchSink: SegmentSink, @unchecked Sendable {
+final class BenchSink: CaptureIndex, @unchecked Sendable {
     let index: SegmentIndex
     init(index: SegmentIndex) { self.index = index }
     func nextSequence(device: String) throws -> Int64 { try index.nextSequence(device: device) }
@@ -35,7 +41,36 @@ final class BenchSink: SegmentSink, @unchecked Sendable {
         try index.closed(id: id, wallEndNs: c.wallEndNanoseconds, frames: c.frames, droppedFrames: c.droppedFrames,
                          audioXruns: c.audioXruns, bytes: c.bytes, sha256: c.sha256, reason: c.reason)
     }
+    func segmentRecovered(id: Int64, opened: SegmentOpened, report: RepairReport) throws {
+        try index.recovered(id: id, wallEndNs: opened.wallStartNanoseconds + report.durationNanoseconds, frames: report.videoFrames,
+                            bytes: report.bytes, sha256: report.sha256, reason: "crash-recovered")
+    }
     func captureEvent(_ event: CaptureEvent) {}
+}
+
+func childrenCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_CHILDREN.rawValue), &usage)
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+}
+
+/// `Pss:` of /proc/PID/smaps_rollup, in MB (each shared page counted once across processes).
+func pssMegabytes(_ pid: pid_t) -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) else { return 0 }
+    for line in text.split(separator: "\n") where line.hasPrefix("Pss:") {
+        return Double(line.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? 0) / 1024
+    }
+    return 0
+}
+
+/// This process's children whose command line starts with `roomd-capture`.
+func helperPIDs() -> [pid_t] {
+    let me = getpid()
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(me)/task")) ?? []
+    return tasks.flatMap { task -> [pid_t] in
+        ((try? String(contentsOfFile: "/proc/\(me)/task/\(task)/children", encoding: .utf8)) ?? "").split(separator: " ").compactMap { pid_t($0) }
+    }
 }
 
 func argument(_ name: String, _ fallback: String? = nil) -> String {
@@ -141,7 +176,39 @@ case "realtime":
     let dropped = recorders.reduce(Int64(0)) { $0 + $1.status.droppedFrames }
     print(String(format: "roomd %d real-time streams for %.0f s: CPU %.1f%% of one core (%.1f%% per stream), peak RSS %.1f MB, frames %lld, dropped %lld",
                  streams, wall, cpu / wall * 100, cpu / wall * 100 / Double(streams), peakRSSMegabytes(), frames, dropped))
+case "realtime-helpers":
+    let streams = Int(argument("streams"))!
+    let seconds = Double(argument("seconds"))!
+    let helper = ChildProcess.helperPath()
+    guard access(helper, X_OK) == 0 else {
+        FileHandle.standardError.write(Data("\(helper) is missing: build the roomd-capture product\n".utf8))
+        exit(2)
+    }
+    let processes = (1...streams).map { i in
+        CaptureProcess(configurations: [.init(device: String(format: "H%02d", i), video: .replay(path: input, paced: true, loops: 1000),
+                                              audio: nil, directory: out, segmentSeconds: 60, minimumFreeBytes: 64 << 20)],
+                       helperPath: helper, sink: sink, logger: logger)
+    }
+    let cpu0 = cpuSeconds() + childrenCPUSeconds(), wall0 = Date()
+    processes.forEach { $0.start() }
+    Thread.sleep(forTimeInterval: seconds * 0.8)
+    let helpers = helperPIDs()
+    let pss = helpers.reduce(0) { $0 + pssMegabytes($1) }
+    Thread.sleep(forTimeInterval: seconds * 0.2)
+    let stoppers = processes.map { process in Thread { process.stop() } }
+    stoppers.forEach { $0.start() }
+    while processes.contains(where: { p in p.configurations.contains { p.status(of: $0.device).state != .stopped } }) { usleep(50_000) }
+    let cpu = cpuSeconds() + childrenCPUSeconds() - cpu0, wall = Date().timeIntervalSince(wall0)
+    var children = rusage()
+    getrusage(__rusage_who_t(RUSAGE_CHILDREN.rawValue), &children)
+    let statuses = processes.flatMap { p in p.configurations.map { p.status(of: $0.device) } }
+    let frames = statuses.reduce(Int64(0)) { $0 + $1.frames }
+    let dropped = statuses.reduce(Int64(0)) { $0 + $1.droppedFrames }
+    print(String(format: "roomd %d real-time streams in %d roomd-capture helpers for %.0f s: CPU %.1f%% of one core (%.1f%% per stream, helpers and supervisor), "
+                 + "peak RSS %.1f MB per helper (supervisor %.1f MB), PSS of the helpers together %.1f MB, frames %lld, dropped %lld",
+                 streams, helpers.count, wall, cpu / wall * 100, cpu / wall * 100 / Double(streams), Double(children.ru_maxrss) / 1024,
+                 peakRSSMegabytes(), pss, frames, dropped))
 default:
-    FileHandle.standardError.write(Data("usage: CaptureBench write-path|realtime --input FILE --out DIR ...\n".utf8))
+    FileHandle.standardError.write(Data("usage: CaptureBench write-path|hash-cost|realtime|realtime-helpers --input FILE --out DIR ...\n".utf8))
     exit(2)
 }
