@@ -10,8 +10,8 @@ import CaptureProtocol
 //   CaptureBench realtime --input FILE --out DIR --streams K --seconds S
 //       K recorders, each replaying the file at camera pace; prints CPU %,
 //       peak RSS and dropped frames.
-//   CaptureBench realtime-helpers --input FILE --out DIR --streams K --seconds S
-//       the same as roomd runs it: each recorder in its own roomd-capture
+//   CaptureBench realtime-helpers --input FILE --out DIR --streams K --seconds S [--isolation device|shared]
+//       the same as roomd runs it: each recorder in its own roomd-capture (or all in one)
 //       (found beside this binary), answered over the pipe by CaptureProcess;
 //       CPU counts this process and every helper, memory is each helper's peak
 //       RSS and the PSS of the helpers together.
@@ -184,11 +184,14 @@ case "realtime-helpers":
         FileHandle.standardError.write(Data("\(helper) is missing: build the roomd-capture product\n".utf8))
         exit(2)
     }
-    let processes = (1...streams).map { i in
-        CaptureProcess(configurations: [.init(device: String(format: "H%02d", i), video: .replay(path: input, paced: true, loops: 1000),
-                                              audio: nil, directory: out, segmentSeconds: 60, minimumFreeBytes: 64 << 20)],
-                       helperPath: helper, sink: sink, logger: logger)
+    let configurations = (1...streams).map { i in
+        RecorderConfiguration(device: String(format: "H%02d", i), video: .replay(path: input, paced: true, loops: 1000),
+                              audio: nil, directory: out, segmentSeconds: 60, minimumFreeBytes: 64 << 20)
     }
+    // storage.capture_isolation: device (a helper per stream) or shared (one for all).
+    let processes = argument("isolation", "device") == "shared"
+        ? [CaptureProcess(configurations: configurations, helperPath: helper, sink: sink, logger: logger)]
+        : configurations.map { CaptureProcess(configurations: [$0], helperPath: helper, sink: sink, logger: logger) }
     let cpu0 = cpuSeconds() + childrenCPUSeconds(), wall0 = Date()
     processes.forEach { $0.start() }
     Thread.sleep(forTimeInterval: seconds * 0.8)
@@ -204,7 +207,7 @@ case "realtime-helpers":
     let statuses = processes.flatMap { p in p.configurations.map { p.status(of: $0.device) } }
     let frames = statuses.reduce(Int64(0)) { $0 + $1.frames }
     let dropped = statuses.reduce(Int64(0)) { $0 + $1.droppedFrames }
-    print(String(format: "roomd %d real-time streams in %d roomd-capture helpers for %.0f s: CPU %.1f%% of one core (%.1f%% per stream, helpers and supervisor), "
+    print(String(format: "roomd %d real-time streams in %d roomd-capture helper(s) for %.0f s: CPU %.1f%% of one core (%.1f%% per stream, helpers and supervisor), "
                  + "peak RSS %.1f MB per helper (supervisor %.1f MB), PSS of the helpers together %.1f MB, frames %lld, dropped %lld",
                  streams, helpers.count, wall, cpu / wall * 100, cpu / wall * 100 / Double(streams), Double(children.ru_maxrss) / 1024,
                  peakRSSMegabytes(), pss, frames, dropped))

@@ -17,7 +17,7 @@ struct StreamDescription {
 /// Fragmented MP4 through libavformat, written via a custom AVIO callback into
 /// a ``SegmentFile`` (sequential writes, SHA-256 on the fly).
 ///
-/// `movflags=frag_custom+empty_moov+default_base_moof`: the header carries no
+/// `movflags=frag_custom+empty_moov+default_base_moof+skip_trailer`: the header carries no
 /// samples, and a fragment (moof+mdat) is emitted only when ``flushFragment()``
 /// asks, after which the bytes are fdatasync'ed. A crash therefore loses at
 /// most the fragment being gathered (~1 s); everything before it is a valid,
@@ -86,7 +86,14 @@ final class FragmentedMP4Writer {
         }
 
         var options: OpaquePointer?
-        av_dict_set(&options, "movflags", "frag_custom+empty_moov+default_base_moof", 0)
+        // skip_trailer: no mfra index at the end. The muxer writes it with a
+        // placeholder size and seeks back to patch it; with our sequential,
+        // hashed, seek-less AVIO that only works while the whole box still
+        // fits the 64 KiB buffer — past ~25 minutes of 1 s fragments it would
+        // not, and the patch would land as garbage after the box. Players and
+        // our repair find fragments by walking the boxes; the index knows a
+        // clean close from a recovered one.
+        av_dict_set(&options, "movflags", "frag_custom+empty_moov+default_base_moof+skip_trailer", 0)
         defer { av_dict_free(&options) }
         try check("avformat_write_header", avformat_write_header(ctx, &options))
         try flushIO()
