@@ -160,16 +160,8 @@ final class Stopper: @unchecked Sendable {
         guard first else { return }
         let recorders = self.recorders
         let thread = Thread { [self] in
-            // Each recorder closes its segment durably; in parallel, so one
-            // slow device does not hold the others' segments open.
-            let group = DispatchGroup()
-            for recorder in recorders {
-                group.enter()
-                let worker = Thread { recorder.stop(); group.leave() }
-                worker.name = "capture-stop"
-                worker.start()
-            }
-            group.wait()
+            // Each recorder closes its segment durably, all at once.
+            onThreadsConcurrently(recorders, name: "capture-stop") { $0.stop() }
             condition.lock()
             stopped = true
             condition.broadcast()

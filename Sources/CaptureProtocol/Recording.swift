@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 
 // The vocabulary shared by the capture helper (`roomd-capture`, which links
@@ -98,4 +99,19 @@ public enum MonotonicClock {
         var ts = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
     }
+}
+
+/// Runs `work` for every item at once, each on a thread of its own (device
+/// work blocks; never the concurrency pool), and returns when all are done:
+/// stopping many recorders or helpers, so one slow device does not keep the
+/// others' segments open.
+public func onThreadsConcurrently<Item: Sendable>(_ items: [Item], name: String, _ work: @escaping @Sendable (Item) -> Void) {
+    let done = DispatchGroup()
+    for item in items {
+        done.enter()
+        let thread = Thread { work(item); done.leave() }
+        thread.name = name
+        thread.start()
+    }
+    done.wait()
 }

@@ -89,6 +89,17 @@ struct RecordingProcessTests {
         }
     }
 
+    /// Waits (up to 10 s) until roomd runs `count` helpers, none of them `without`.
+    static func waitForHelpers(of daemon: RunningDaemon, count: Int, without gone: pid_t? = nil) -> [pid_t] {
+        var found: [pid_t] = []
+        for _ in 0..<100 {
+            found = helpers(of: daemon.process.processIdentifier)
+            if found.count == count, !found.contains(where: { $0 == gone }) { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return found
+    }
+
     static func events(_ room: DemoRoom, kind: String) throws -> [[String: String]] {
         let result = try run("/usr/bin/env", ["python3", "-c", """
             import json, sqlite3, sys
@@ -108,11 +119,7 @@ struct RecordingProcessTests {
         let notify = try NotifyListener(directory: room.dir.path)
         let daemon = try RunningDaemon(config: room.configPath, notifySocket: notify.path, logDirectory: room.dir.path)
         #expect(notify.wait(for: "READY=1", timeout: 60))
-        var helpers: [pid_t] = []
-        for _ in 0..<100 where helpers.count < 2 {
-            Thread.sleep(forTimeInterval: 0.1)
-            helpers = Self.helpers(of: daemon.process.processIdentifier)
-        }
+        let helpers = Self.waitForHelpers(of: daemon, count: 2)
         #expect(helpers.count == 2, "one roomd-capture per device (S01, S02): \(helpers)")
         guard let victim = helpers.first else { return }
         Thread.sleep(forTimeInterval: 3)
@@ -128,12 +135,7 @@ struct RecordingProcessTests {
         #expect(exited.first?["exit"] == "killed by signal 9 (Killed)", "\(exited)")
         #expect(exited.first?["pid"] == String(victim))
         // A new helper records the device again.
-        var replaced: [pid_t] = []
-        for _ in 0..<100 {
-            replaced = Self.helpers(of: daemon.process.processIdentifier)
-            if replaced.count == 2, !replaced.contains(victim) { break }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
+        let replaced = Self.waitForHelpers(of: daemon, count: 2, without: victim)
         #expect(replaced.count == 2 && !replaced.contains(victim), "helpers after the kill: \(replaced)")
         Thread.sleep(forTimeInterval: 3)
 
@@ -168,11 +170,7 @@ struct RecordingProcessTests {
         let notify = try NotifyListener(directory: room.dir.path)
         let daemon = try RunningDaemon(config: room.configPath, notifySocket: notify.path, logDirectory: room.dir.path)
         #expect(notify.wait(for: "READY=1", timeout: 60))
-        var helpers: [pid_t] = []
-        for _ in 0..<100 where helpers.count < 2 {
-            Thread.sleep(forTimeInterval: 0.1)
-            helpers = Self.helpers(of: daemon.process.processIdentifier)
-        }
+        let helpers = Self.waitForHelpers(of: daemon, count: 2)
         guard let victim = helpers.first else { Issue.record("no helpers"); return }
         Thread.sleep(forTimeInterval: 2)
         kill(victim, SIGSTOP)
@@ -183,12 +181,7 @@ struct RecordingProcessTests {
         }
         #expect(exited.first?["exit"] == "silent for 15 s (hung)", "\(exited)\n\(daemon.log.suffix(2000))")
         #expect(exited.first?["pid"] == String(victim))
-        var replaced: [pid_t] = []
-        for _ in 0..<100 {
-            replaced = Self.helpers(of: daemon.process.processIdentifier)
-            if replaced.count == 2, !replaced.contains(victim) { break }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
+        let replaced = Self.waitForHelpers(of: daemon, count: 2, without: victim)
         #expect(replaced.count == 2 && !replaced.contains(victim), "helpers after the kill: \(replaced)")
         #expect(daemon.terminate() == 0, "roomd log:\n\(daemon.log.suffix(3000))")
         let final = try check(room)

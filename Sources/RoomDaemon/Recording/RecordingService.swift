@@ -108,17 +108,8 @@ final class RecordingService: Service, Sendable {
                                                       "helper": .string(helperPath)])
         try? await gracefulShutdown()
         let processes = self.processes
-        await onThread {
-            // In parallel: every helper closes its segments at the same time.
-            let group = DispatchGroup()
-            for process in processes {
-                group.enter()
-                let thread = Thread { process.stop(); group.leave() }
-                thread.name = "roomd-capture-stop"
-                thread.start()
-            }
-            group.wait()
-        }
+        // Every helper closes its segments at the same time.
+        await onThread { onThreadsConcurrently(processes, name: "roomd-capture-stop") { $0.stop() } }
         logger.notice("recording stopped; every open segment closed and synced")
     }
 
