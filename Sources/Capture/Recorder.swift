@@ -187,6 +187,7 @@ public final class Recorder: @unchecked Sendable {
         audioSource?.start(into: queue)
         var writer: SegmentWriter?
         defer {
+            queue.close()
             videoSource?.stop()
             audioSource?.stop()
         }

@@ -44,4 +44,28 @@ struct StreamCopyTests {
         #expect(ids.reduce(Int64(0)) { $0 + closed[$1]!.frames } == 60)
         #expect(recorded == expected, "MJPEG frames were altered")
     }
+
+    /// Stopping a recorder whose source is blocked on a full queue (an
+    /// unpaced replay outrunning the writer) returns, and what was written
+    /// is closed like any segment.
+    @Test func stoppingWhileTheSourceWaitsForRoomReturns() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let input = dir + "/camera.mkv"
+        _ = try tool("/usr/bin/ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15", "-t", "2",
+                                         "-c:v", "mjpeg", "-q:v", "5", input])
+        let sink = MemorySink()
+        let recorder = Recorder(configuration: .init(device: "C03", video: .replay(path: input, paced: false, loops: 1_000_000), audio: nil,
+                                                     directory: dir + "/rec", segmentSeconds: 60, minimumFreeBytes: 1 << 20),
+                                sink: sink, logger: Logger(label: "test"))
+        recorder.start()
+        let deadline = Date().addingTimeInterval(20)
+        while recorder.status.frames < 300, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        let stopped = DispatchSemaphore(value: 0)
+        let stopper = Thread { recorder.stop(); stopped.signal() }
+        stopper.start()
+        #expect(stopped.wait(timeout: .now() + 20) == .success, "stop() did not return")
+        let (opened, closed, _) = sink.snapshot
+        #expect(!opened.isEmpty && opened.keys.allSatisfy { closed[$0] != nil })
+    }
 }

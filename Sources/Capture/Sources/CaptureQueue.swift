@@ -21,6 +21,10 @@ final class CaptureQueue: @unchecked Sendable {
     private let lowWater: Int
     private var consumerWaiting = false
     private var producersWaiting = 0
+    /// Set when the recorder is done with this session: pushes are discarded
+    /// and a producer blocked for room returns (else stopping a replay
+    /// source blocked on a full queue would wait forever).
+    private var closed = false
     private(set) var droppedVideo = 0
     private(set) var droppedAudio = 0
 
@@ -39,9 +43,10 @@ final class CaptureQueue: @unchecked Sendable {
         defer { condition.unlock() }
         if wait, count >= capacity {
             producersWaiting += 1
-            while count >= capacity { condition.wait() }
+            while count >= capacity, !closed { condition.wait() }
             producersWaiting -= 1
         }
+        if closed { return }
         if count >= capacity {
             switch item {
             case .video: droppedVideo += 1; return
@@ -71,6 +76,14 @@ final class CaptureQueue: @unchecked Sendable {
         if producersWaiting > 0, count <= lowWater { condition.broadcast() }
         if head >= 64, head * 2 >= items.count { items.removeFirst(head); head = 0 }
         return item
+    }
+
+    /// The consumer is gone: wake any blocked producer and take nothing more.
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
     }
 
     /// Drops counted since the last call.
