@@ -39,6 +39,7 @@ public final class CaptureProcess: @unchecked Sendable {
     private var running = false
     private var channel: LineChannel?
     private var child: pid_t = 0
+    private var exits = 0
 
     public init(configurations: [RecorderConfiguration], helperPath: String, sink: any CaptureIndex, logger: Logger) {
         self.configurations = configurations
@@ -46,6 +47,20 @@ public final class CaptureProcess: @unchecked Sendable {
         self.sink = sink
         self.logger = logger
         statuses = Dictionary(uniqueKeysWithValues: configurations.map { ($0.device, RecorderStatus()) })
+    }
+
+    /// The running helper's pid, if one runs.
+    public var helperPID: Int32? {
+        condition.lock()
+        defer { condition.unlock() }
+        return child > 0 ? child : nil
+    }
+
+    /// Helpers that ended without being asked (crash, kill, hang) since start.
+    public var unexpectedExits: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return exits
     }
 
     public func status(of device: String) -> RecorderStatus {
@@ -163,6 +178,9 @@ public final class CaptureProcess: @unchecked Sendable {
         ChildProcess.reapAbandoned()
         let asked = isStopping && killedFor == nil && exit == .exited(0)
         if !asked {
+            condition.lock()
+            exits += 1
+            condition.unlock()
             let detail = killedFor ?? exit.description
             logger.error("capture helper ended; its devices restart / 录像进程意外退出，正在重启",
                          metadata: ["pid": .string(String(spawned.pid)), "exit": .string(detail),

@@ -75,12 +75,18 @@ public struct RoomStatus: Codable, Sendable, Equatable {
         public var bytesWritten: Int64
         public var segmentsClosed: Int64
         public var lastSegmentClosed: String?
+        /// The `roomd-capture` process recording this device, while one runs.
+        public var helperPID: Int32?
+        /// How often its helper ended without being asked since roomd started.
+        public var helperExits: Int?
         public init(id: String, state: String, detail: String, synthetic: Bool, framesPerSecond: Double, frames: Int64,
-                    droppedFrames: Int64, audioXruns: Int64, bytesWritten: Int64, segmentsClosed: Int64, lastSegmentClosed: String?) {
+                    droppedFrames: Int64, audioXruns: Int64, bytesWritten: Int64, segmentsClosed: Int64, lastSegmentClosed: String?,
+                    helperPID: Int32? = nil, helperExits: Int? = nil) {
             self.id = id; self.state = state; self.detail = detail; self.synthetic = synthetic
             self.framesPerSecond = framesPerSecond; self.frames = frames; self.droppedFrames = droppedFrames
             self.audioXruns = audioXruns; self.bytesWritten = bytesWritten; self.segmentsClosed = segmentsClosed
             self.lastSegmentClosed = lastSegmentClosed
+            self.helperPID = helperPID; self.helperExits = helperExits
         }
     }
 

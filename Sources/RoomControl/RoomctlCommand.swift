@@ -70,10 +70,12 @@ enum StatusTable {
                          rows: s.stations.map { [$0.id, $0.state, $0.host ?? "-", $0.camera ?? "-", $0.microphone ?? "-", $0.lastSeen ?? "-"] }))
         if !s.devices.isEmpty {
             out.append("")
-            out.append(table(header: ["DEVICE", "RECORDING", "FPS", "FRAMES", "DROPPED", "XRUNS", "SEGMENTS", "LAST SEGMENT", "DETAIL"],
+            out.append(table(header: ["DEVICE", "RECORDING", "FPS", "FRAMES", "DROPPED", "XRUNS", "SEGMENTS", "LAST SEGMENT", "HELPER", "DETAIL"],
                              rows: s.devices.map {
                                  [$0.id + ($0.synthetic ? " (synthetic)" : ""), $0.state, String($0.framesPerSecond), String($0.frames),
-                                  String($0.droppedFrames), String($0.audioXruns), String($0.segmentsClosed), $0.lastSegmentClosed ?? "-", $0.detail]
+                                  String($0.droppedFrames), String($0.audioXruns), String($0.segmentsClosed), $0.lastSegmentClosed ?? "-",
+                                  ($0.helperPID.map { "pid \($0)" } ?? "-") + (($0.helperExits ?? 0) > 0 ? ", \($0.helperExits!) exits" : ""),
+                                  $0.detail]
                              }))
         }
         if !s.recentEvents.isEmpty {

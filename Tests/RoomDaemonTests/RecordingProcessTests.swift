@@ -156,6 +156,15 @@ struct RecordingProcessTests {
         // at a minute boundary or still the one it is writing.
         #expect(!states.filter { $0.first == other }.contains { $0[1] == "recovered" }, "\(states)")
         #expect(try Self.events(room, kind: "capture.helper-exited").count == 1)
+        // The operator sees it: roomctl shows each device's helper and how often it ended.
+        let status = try run(Binaries.roomctl, ["status", "--json", "--config", room.configPath])
+        let devices = ((try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["devices"] as? [[String: Any]]) ?? []
+        let byID = Dictionary(uniqueKeysWithValues: devices.compactMap { d in (d["id"] as? String).map { ($0, d) } })
+        #expect(byID[device]?["helperExits"] as? Int == 1 && byID[other]?["helperExits"] as? Int == 0, "\(devices)")
+        let shownPIDs = Set(devices.compactMap { $0["helperPID"] as? Int }.map { pid_t($0) })
+        #expect(shownPIDs == Set(replaced), "roomctl shows \(shownPIDs), running \(replaced)")
+        let table = try run(Binaries.roomctl, ["status", "--config", room.configPath]).stdout
+        #expect(table.contains("HELPER") && table.contains(", 1 exits"), "\(table)")
 
         #expect(daemon.terminate() == 0, "roomd log:\n\(daemon.log.suffix(4000))")
         let final = try check(room)

@@ -50,7 +50,8 @@ struct StatusReporter: Sendable {
                     synthetic: recorder.configuration.synthetic, framesPerSecond: (s.framesPerSecond * 10).rounded() / 10,
                     frames: s.frames, droppedFrames: s.droppedFrames, audioXruns: s.audioXruns,
                     bytesWritten: s.bytesWritten, segmentsClosed: s.segmentsClosed,
-                    lastSegmentClosed: s.lastSegmentClosedWall > 0 ? Self.iso8601(s.lastSegmentClosedWall) : nil)
+                    lastSegmentClosed: s.lastSegmentClosedWall > 0 ? Self.iso8601(s.lastSegmentClosedWall) : nil,
+                    helperPID: recorder.helperPID, helperExits: recorder.helperExits)
             },
             recentEvents: recent)
     }

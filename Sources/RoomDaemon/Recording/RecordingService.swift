@@ -17,6 +17,8 @@ final class RecordingService: Service, Sendable {
     struct Device {
         var configuration: RecorderConfiguration
         var status: RecorderStatus
+        var helperPID: Int32?
+        var helperExits: Int
     }
 
     let processes: [CaptureProcess]
@@ -45,7 +47,10 @@ final class RecordingService: Service, Sendable {
 
     var devices: [Device] {
         processes.flatMap { process in
-            process.configurations.map { Device(configuration: $0, status: process.status(of: $0.device)) }
+            process.configurations.map {
+                Device(configuration: $0, status: process.status(of: $0.device), helperPID: process.helperPID,
+                       helperExits: process.unexpectedExits)
+            }
         }
     }
 
