@@ -150,6 +150,9 @@ public final class CaptureProcess: @unchecked Sendable {
         self.channel = channel
         child = spawned.pid
         let stopAlready = stopping
+        // The new helper's recorders have not turned yet: progress is
+        // counted from now, not from before (a long start-up repair).
+        for device in statuses.keys { statuses[device]?.loopMonotonic = MonotonicClock.now() }
         condition.unlock()
         channel.send(DaemonMessage.start(recorders: configurations))
         if stopAlready { channel.send(DaemonMessage.stop) }
@@ -238,22 +241,35 @@ public final class CaptureProcess: @unchecked Sendable {
             case .closed:
                 return (killedFor, false)
             case .timeout:
-                if killedFor != nil, now - killedAt > 10_000_000_000 {
+                break
+            case .message(let message):
+                lastHeard = now
+                handle(message, channel: channel, pid: pid, open: &open)
+            }
+            // Checked after every message, not only when the pipe is quiet: a
+            // helper whose status thread still talks can still hang.
+            if killedFor != nil {
+                if now - killedAt > 10_000_000_000 {
                     logger.critical("capture helper did not exit after SIGKILL (stuck in a driver call?); abandoned, a new one starts / 录像进程无法终止，已另行启动",
                                     metadata: ["pid": .string(String(pid))])
                     return (killedFor, true)
                 }
-                condition.lock()
-                let stopAge = stopping ? now - stopRequestedAt : 0
-                condition.unlock()
-                if stopAge > Self.stopLimit {
-                    kill("did not stop within \(Self.stopLimit / 1_000_000_000) s")
-                } else if now - lastHeard > Self.silenceLimit {
-                    kill("silent for \(Self.silenceLimit / 1_000_000_000) s (hung)")
-                }
-            case .message(let message):
-                lastHeard = now
-                handle(message, channel: channel, pid: pid, open: &open)
+                continue
+            }
+            condition.lock()
+            let stopAge = stopping ? now - stopRequestedAt : 0
+            // A recorder thread that stopped turning (a device call that never
+            // returns) while the helper's other threads carry on.
+            let stuck = stopping ? nil : statuses.first { _, status in
+                status.state != .stopped && now - status.loopMonotonic > Self.silenceLimit
+            }?.key
+            condition.unlock()
+            if stopAge > Self.stopLimit {
+                kill("did not stop within \(Self.stopLimit / 1_000_000_000) s")
+            } else if now - lastHeard > Self.silenceLimit {
+                kill("silent for \(Self.silenceLimit / 1_000_000_000) s (hung)")
+            } else if let stuck {
+                kill("recorder of \(stuck) made no progress for \(Self.silenceLimit / 1_000_000_000) s (hung)")
             }
         }
     }
