@@ -96,11 +96,11 @@ public final class CaptureProcess: @unchecked Sendable {
         condition.lock()
         stopping = true
         stopRequestedAt = MonotonicClock.now()
-        let channel = self.channel
-        condition.broadcast()
-        condition.unlock()
+        // Under the lock that also guards closing the pipe: a descriptor
+        // closed (and reused by some other file) in between must never
+        // receive this line.
         channel?.send(DaemonMessage.stop)
-        condition.lock()
+        condition.broadcast()
         while running { condition.wait() }
         for device in statuses.keys { statuses[device]?.state = .stopped }
         condition.unlock()
@@ -163,8 +163,8 @@ public final class CaptureProcess: @unchecked Sendable {
         condition.lock()
         self.channel = nil
         child = 0
+        close(spawned.input)  // under the lock `stop()` sends under
         condition.unlock()
-        close(spawned.input)
         close(spawned.output)
         let exit: ChildProcess.Exit
         if abandoned {
