@@ -98,11 +98,8 @@ enum Daemon {
         }
 
         let recording = RecordingService(config: config, store: store, logger: logger)
-        if recording.helperMissing {
-            throw DaemonFailure(status: ExitStatus.missingFile, description: """
-                the capture helper \(recording.helperPath) is missing or not executable; install roomd-capture beside roomd \
-                (or set ROOMD_CAPTURE_HELPER) / 录像程序 roomd-capture 缺失，请与 roomd 一同安装
-                """)
+        if let problem = RecordingService.installationProblem(config, helperPath: recording.helperPath) {
+            throw DaemonFailure(status: ExitStatus.missingFile, description: problem)
         }
         // Writing to a capture helper that just died is an EPIPE to handle, not a signal that ends roomd.
         signal(SIGPIPE, SIG_IGN)

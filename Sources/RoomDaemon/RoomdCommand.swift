@@ -41,11 +41,15 @@ struct RoomdCommand: AsyncParsableCommand {
     struct CheckConfig: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check-config",
-            abstract: "Validate the configuration and report every problem (exit 78 if any).")
+            abstract: "Validate the configuration and report every problem (exit 78 if any; 72 if roomd-capture is missing).")
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
             let config = try loadOrExit(options.config)
+            if let problem = RecordingService.installationProblem(config) {
+                FileHandle.standardError.write(Data((problem + "\n").utf8))
+                throw ExitCode(ExitStatus.missingFile)
+            }
             print("configuration \(config.sourcePath) is valid: room \(config.room.id) (\(config.room.kind.rawValue)), \(config.stations.count) stations, \(config.roomCameras.count) room cameras / 配置有效")
         }
     }

@@ -227,5 +227,9 @@ struct RecordingProcessTests {
         let result = try run(Binaries.roomd, ["--config", room.configPath], environment: environment)
         #expect(result.status == 72, "\(result.stderr)")
         #expect(result.stderr.contains("no-such-roomd-capture") && result.stderr.contains("roomd-capture 缺失"), "\(result.stderr)")
+        // check-config (the unit's ExecStartPre) says the same before anything starts.
+        let check = try run(Binaries.roomd, ["check-config", "--config", room.configPath], environment: environment)
+        #expect(check.status == 72 && check.stderr.contains("no-such-roomd-capture"), "\(check.stderr)")
+        #expect(try run(Binaries.roomd, ["check-config", "--config", room.configPath]).status == 0)
     }
 }

@@ -54,9 +54,14 @@ final class RecordingService: Service, Sendable {
         }
     }
 
-    /// True when recordings are configured but `roomd-capture` cannot be run.
-    var helperMissing: Bool {
-        !processes.isEmpty && access(helperPath, X_OK) != 0
+    /// Why recording cannot run on this installation (the configuration
+    /// names devices but `roomd-capture` is missing), or nil.
+    static func installationProblem(_ config: RoomConfiguration, helperPath: String = ChildProcess.helperPath()) -> String? {
+        guard !configurations(config).isEmpty, access(helperPath, X_OK) != 0 else { return nil }
+        return """
+            the capture helper \(helperPath) is missing or not executable; install roomd-capture beside roomd \
+            (or set ROOMD_CAPTURE_HELPER) / 录像程序 roomd-capture 缺失，请与 roomd 一同安装
+            """
     }
 
     static func configurations(_ config: RoomConfiguration) -> [RecorderConfiguration] {
