@@ -41,8 +41,8 @@ final class BenchSink: CaptureIndex, @unchecked Sendable {
         try index.closed(id: id, wallEndNs: c.wallEndNanoseconds, frames: c.frames, droppedFrames: c.droppedFrames,
                          audioXruns: c.audioXruns, bytes: c.bytes, sha256: c.sha256, reason: c.reason)
     }
-    func segmentRecovered(id: Int64, opened: SegmentOpened, report: RepairReport) throws {
-        try index.recovered(id: id, wallEndNs: opened.wallStartNanoseconds + report.durationNanoseconds, frames: report.videoFrames,
+    func segmentRecovered(id: Int64, wallStartNanoseconds: Int64, report: RepairReport) throws {
+        try index.recovered(id: id, wallEndNs: wallStartNanoseconds + report.durationNanoseconds, frames: report.videoFrames,
                             bytes: report.bytes, sha256: report.sha256, reason: "crash-recovered")
     }
     func captureEvent(_ event: CaptureEvent) {}

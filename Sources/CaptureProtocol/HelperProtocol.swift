@@ -52,6 +52,18 @@ public struct RepairReport: Codable, Sendable, Equatable {
     }
 }
 
+extension CaptureEvent {
+    /// A segment left `writing` (roomd stopped uncleanly, or its capture
+    /// helper ended) that was cut back to its last durable fragment and hashed.
+    public static func segmentRepaired(id: Int64, device: String, path: String, report: RepairReport, problem: String) -> CaptureEvent {
+        CaptureEvent(kind: .recordingError, device: device, wallNanoseconds: MonotonicClock.wallNow(), detail: [
+            "segment": String(id), "path": path, "problem": problem,
+            "kept_bytes": String(report.bytes), "removed_bytes": String(report.removedBytes), "sha256": report.sha256,
+            "duration_ms": String(report.durationNanoseconds / 1_000_000),
+        ])
+    }
+}
+
 /// One end of a line-delimited JSON pipe: blocking reads with a timeout,
 /// whole-line writes under a lock (several threads may write).
 public final class LineChannel: @unchecked Sendable {
@@ -65,6 +77,7 @@ public final class LineChannel: @unchecked Sendable {
     public let output: Int32
     private var buffer: [UInt8] = []
     private var scanned = 0
+    private var chunk = [UInt8](repeating: 0, count: 65_536)
     private let writeLock = NSLock()
     private let encoder = JSONEncoder()
     private let decoder = JSONDecoder()
@@ -115,7 +128,6 @@ public final class LineChannel: @unchecked Sendable {
                 if ready < 0, errno == EINTR { continue }
                 if ready == 0 { return .timeout }
             }
-            var chunk = [UInt8](repeating: 0, count: 65_536)
             let n = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR || errno == EAGAIN { continue }

@@ -8,7 +8,7 @@ public import Logging
 /// left open. roomd implements it over its SQLite index and event log.
 public protocol CaptureIndex: SegmentSink {
     /// A segment left `writing` by a helper that died, cut back and rehashed.
-    func segmentRecovered(id: Int64, opened: SegmentOpened, report: RepairReport) throws
+    func segmentRecovered(id: Int64, wallStartNanoseconds: Int64, report: RepairReport) throws
 }
 
 /// One capture helper process (`roomd-capture record`) and the devices it
@@ -200,12 +200,9 @@ public final class CaptureProcess: @unchecked Sendable {
         for (id, segment) in open.sorted(by: { $0.key < $1.key }) {
             do {
                 let report = try SegmentRepairRunner(helperPath: helperPath).repair(path: segment.path)
-                try sink.segmentRecovered(id: id, opened: segment, report: report)
-                sink.captureEvent(CaptureEvent(kind: .recordingError, device: segment.device, wallNanoseconds: MonotonicClock.wallNow(), detail: [
-                    "segment": String(id), "path": segment.path, "problem": "recovered after the capture helper ended",
-                    "kept_bytes": String(report.bytes), "removed_bytes": String(report.removedBytes), "sha256": report.sha256,
-                    "duration_ms": String(report.durationNanoseconds / 1_000_000),
-                ]))
+                try sink.segmentRecovered(id: id, wallStartNanoseconds: segment.wallStartNanoseconds, report: report)
+                sink.captureEvent(.segmentRepaired(id: id, device: segment.device, path: segment.path, report: report,
+                                                   problem: "recovered after the capture helper ended"))
             } catch {
                 // Left `writing`: the next start of roomd repairs it.
                 logger.critical("segment left open by the capture helper could not be repaired now; it will be at the next start / 录像片段暂未修复",

@@ -39,8 +39,8 @@ final class IndexSink: CaptureIndex, Sendable {
                          audioXruns: closed.audioXruns, bytes: closed.bytes, sha256: closed.sha256, reason: closed.reason)
     }
 
-    func segmentRecovered(id: Int64, opened: SegmentOpened, report: RepairReport) throws {
-        try index.recovered(id: id, wallEndNs: opened.wallStartNanoseconds + report.durationNanoseconds, frames: report.videoFrames,
+    func segmentRecovered(id: Int64, wallStartNanoseconds: Int64, report: RepairReport) throws {
+        try index.recovered(id: id, wallEndNs: wallStartNanoseconds + report.durationNanoseconds, frames: report.videoFrames,
                             bytes: report.bytes, sha256: report.sha256, reason: "crash-recovered")
     }
 
@@ -82,16 +82,12 @@ struct IndexRecovery {
                 continue
             }
             let repaired = try repair(row.path)
-            try index.recovered(id: row.id, wallEndNs: row.wallStartNs + repaired.durationNanoseconds, frames: repaired.videoFrames,
-                                bytes: repaired.bytes, sha256: repaired.sha256, reason: "crash-recovered")
+            try sink.segmentRecovered(id: row.id, wallStartNanoseconds: row.wallStartNs, report: repaired)
             logger.warning("segment recovered after unclean stop", metadata: [
                 "path": .string(row.path), "kept": .string(String(repaired.bytes)), "removed": .string(String(repaired.removedBytes)),
             ])
-            sink.captureEvent(CaptureEvent(kind: .recordingError, device: row.device, wallNanoseconds: wallNow(), detail: [
-                "segment": String(row.id), "path": row.path, "problem": "recovered after unclean stop",
-                "kept_bytes": String(repaired.bytes), "removed_bytes": String(repaired.removedBytes), "sha256": repaired.sha256,
-                "duration_ms": String(repaired.durationNanoseconds / 1_000_000),
-            ]))
+            sink.captureEvent(.segmentRepaired(id: row.id, device: row.device, path: row.path, report: repaired,
+                                               problem: "recovered after unclean stop"))
         }
         // 2. Rows whose file is gone.
         for state in [SegmentIndex.State.closed, .recovered, .orphan] {
