@@ -54,6 +54,8 @@ let package = Package(
         ),
         .target(name: "CQRencode", linkerSettings: [.linkedLibrary("qrencode")]),
         .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
+        // fork, pidfds, SCM_RIGHTS, signalfd: libc only (roomd links it too).
+        .target(name: "CProcess", cSettings: [.define("_GNU_SOURCE")]),
 
         // MARK: Domain modules
         .target(name: "Evaluation", swiftSettings: strict),
@@ -67,7 +69,7 @@ let package = Package(
         // roomd's side of it: spawning, answering and restarting capture helpers.
         .target(
             name: "CaptureSupervisor",
-            dependencies: ["CaptureProtocol", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CaptureProtocol", "CProcess", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -122,7 +124,7 @@ let package = Package(
         // process, started and supervised by roomd.
         .executableTarget(
             name: "CaptureHelper",
-            dependencies: ["Capture", "CaptureProtocol", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Capture", "CaptureProtocol", "CProcess", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .executableTarget(

@@ -64,13 +64,15 @@ func pssMegabytes(_ pid: pid_t) -> Double {
     return 0
 }
 
-/// This process's children whose command line starts with `roomd-capture`.
+/// This process's capture helpers and fork server: its children and theirs.
 func helperPIDs() -> [pid_t] {
-    let me = getpid()
-    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(me)/task")) ?? []
-    return tasks.flatMap { task -> [pid_t] in
-        ((try? String(contentsOfFile: "/proc/\(me)/task/\(task)/children", encoding: .utf8)) ?? "").split(separator: " ").compactMap { pid_t($0) }
+    func children(of pid: pid_t) -> [pid_t] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.flatMap { task -> [pid_t] in
+            ((try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? "").split(separator: " ").compactMap { pid_t($0) }
+        }
     }
+    return children(of: getpid()).flatMap { [$0] + children(of: $0) }
 }
 
 func argument(_ name: String, _ fallback: String? = nil) -> String {
@@ -188,10 +190,13 @@ case "realtime-helpers":
         RecorderConfiguration(device: String(format: "H%02d", i), video: .replay(path: input, paced: true, loops: 1000),
                               audio: nil, directory: out, segmentSeconds: 60, minimumFreeBytes: 64 << 20)
     }
-    // storage.capture_isolation: device (a helper per stream) or shared (one for all).
-    let processes = argument("isolation", "device") == "shared"
+    // storage.capture_isolation: device (a helper per stream, forked by one
+    // fork server, as roomd runs them) or shared (one helper for all).
+    let shared = argument("isolation", "device") == "shared"
+    let forkServer = shared ? nil : ForkServer(helperPath: helper, logger: logger)
+    let processes = shared
         ? [CaptureProcess(configurations: configurations, helperPath: helper, sink: sink, logger: logger)]
-        : configurations.map { CaptureProcess(configurations: [$0], helperPath: helper, sink: sink, logger: logger) }
+        : configurations.map { CaptureProcess(configurations: [$0], helperPath: helper, launcher: forkServer, sink: sink, logger: logger) }
     let cpu0 = cpuSeconds() + childrenCPUSeconds(), wall0 = Date()
     processes.forEach { $0.start() }
     Thread.sleep(forTimeInterval: seconds * 0.8)
@@ -201,6 +206,8 @@ case "realtime-helpers":
     let stoppers = processes.map { process in Thread { process.stop() } }
     stoppers.forEach { $0.start() }
     while processes.contains(where: { p in p.configurations.contains { p.status(of: $0.device).state != .stopped } }) { usleep(50_000) }
+    // Reaped, so its children's CPU (which it reaped) counts below.
+    forkServer?.stop()
     let cpu = cpuSeconds() + childrenCPUSeconds() - cpu0, wall = Date().timeIntervalSince(wall0)
     var children = rusage()
     getrusage(__rusage_who_t(RUSAGE_CHILDREN.rawValue), &children)
@@ -208,8 +215,8 @@ case "realtime-helpers":
     let frames = statuses.reduce(Int64(0)) { $0 + $1.frames }
     let dropped = statuses.reduce(Int64(0)) { $0 + $1.droppedFrames }
     print(String(format: "roomd %d real-time streams in %d roomd-capture helper(s) for %.0f s: CPU %.1f%% of one core (%.1f%% per stream, helpers and supervisor), "
-                 + "peak RSS %.1f MB per helper (supervisor %.1f MB), PSS of the helpers together %.1f MB, frames %lld, dropped %lld",
-                 streams, helpers.count, wall, cpu / wall * 100, cpu / wall * 100 / Double(streams), Double(children.ru_maxrss) / 1024,
+                 + "peak RSS %.1f MB per helper (supervisor %.1f MB), PSS of the helpers (and fork server) together %.1f MB, frames %lld, dropped %lld",
+                 streams, helpers.count - (forkServer == nil ? 0 : 1), wall, cpu / wall * 100, cpu / wall * 100 / Double(streams), Double(children.ru_maxrss) / 1024,
                  peakRSSMegabytes(), pss, frames, dropped))
 default:
     FileHandle.standardError.write(Data("usage: CaptureBench write-path|hash-cost|realtime|realtime-helpers --input FILE --out DIR ...\n".utf8))

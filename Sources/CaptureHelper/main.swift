@@ -3,6 +3,9 @@
 //
 //   roomd-capture record        reads `start` from stdin, records, speaks the
 //                               line protocol of CaptureProtocol/HelperProtocol
+//   roomd-capture forkserver    forks `record` helpers on roomd's request
+//                               (ForkServer.swift); a forked helper shows as
+//                               `roomd-capture record` in ps
 //   roomd-capture repair PATH   cuts a segment back to its last whole fragment,
 //                               rehashes it, prints a RepairReport (JSON)
 //
@@ -36,8 +39,11 @@ case "repair":
     }
 case "record":
     HelperMain.record()
+case "forkserver":
+    ForkServerMain.run()
+    HelperMain.record()
 default:
-    fail("usage: roomd-capture record | repair PATH (started by roomd, not by hand)")
+    fail("usage: roomd-capture record | forkserver | repair PATH (started by roomd, not by hand)")
 }
 
 enum HelperMain {

@@ -138,3 +138,27 @@ public final class LineChannel: @unchecked Sendable {
         }
     }
 }
+
+// With one helper per device (the default), roomd does not exec
+// `roomd-capture` once per device: it starts one `roomd-capture forkserver`,
+// which has FFmpeg and its ~150 libraries loaded and relocated, and asks it to
+// fork a helper per device. The forked helpers share those pages copy-on-write
+// instead of each carrying its own relocated copy (~5 MB a helper). The fork
+// server speaks over a SOCK_SEQPACKET socket, one JSON object per message,
+// descriptors attached with SCM_RIGHTS.
+
+/// roomd → fork server.
+public enum ForkServerRequest: Codable, Sendable, Equatable {
+    /// Fork a helper that runs `roomd-capture record` on the two descriptors
+    /// attached to this message: its stdin, then its stdout.
+    case launch(request: Int64)
+}
+
+/// Fork server → roomd.
+public enum ForkServerMessage: Codable, Sendable, Equatable {
+    /// The helper runs; a pidfd for it is attached when the kernel gives one.
+    case launched(request: Int64, pid: Int32)
+    case failed(request: Int64, error: String)
+    /// A helper it forked ended; `status` as waitpid(2) gives it.
+    case exited(pid: Int32, status: Int32)
+}

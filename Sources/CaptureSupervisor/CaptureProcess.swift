@@ -1,4 +1,5 @@
 public import CaptureProtocol
+import CProcess
 import Foundation
 import Glibc
 public import Logging
@@ -24,6 +25,7 @@ public protocol CaptureIndex: SegmentSink {
 public final class CaptureProcess: @unchecked Sendable {
     public let configurations: [RecorderConfiguration]
     private let helperPath: String
+    private let launcher: any HelperLauncher
     private let sink: any CaptureIndex
     private let logger: Logger
     /// A helper that says nothing for this long (it reports twice a second) is hung; it is killed and replaced.
@@ -41,9 +43,13 @@ public final class CaptureProcess: @unchecked Sendable {
     private var child: pid_t = 0
     private var exits = 0
 
-    public init(configurations: [RecorderConfiguration], helperPath: String, sink: any CaptureIndex, logger: Logger) {
+    /// `launcher` starts the helper: a ``ForkServer`` shared by every
+    /// device's process, or (nil) `posix_spawn` of `helperPath`.
+    public init(configurations: [RecorderConfiguration], helperPath: String, launcher: (any HelperLauncher)? = nil,
+                sink: any CaptureIndex, logger: Logger) {
         self.configurations = configurations
         self.helperPath = helperPath
+        self.launcher = launcher ?? SpawnLauncher(helperPath: helperPath)
         self.sink = sink
         self.logger = logger
         statuses = Dictionary(uniqueKeysWithValues: configurations.map { ($0.device, RecorderStatus()) })
@@ -142,13 +148,13 @@ public final class CaptureProcess: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// One helper's life: spawn, serve until its stdout closes, reap, repair.
+    /// One helper's life: launch, serve until its stdout closes, reap, repair.
     private func runHelper() throws {
-        let spawned = try ChildProcess.spawn(helperPath, arguments: ["roomd-capture", "record"])
-        let channel = LineChannel(input: spawned.output, output: spawned.input)
+        let helper = try launcher.launch()
+        let channel = LineChannel(input: helper.output, output: helper.input)
         condition.lock()
         self.channel = channel
-        child = spawned.pid
+        child = helper.pid
         let stopAlready = stopping
         // The new helper's recorders have not turned yet: progress is
         // counted from now, not from before (a long start-up repair).
@@ -158,39 +164,40 @@ public final class CaptureProcess: @unchecked Sendable {
         if stopAlready { channel.send(DaemonMessage.stop) }
 
         var open: [Int64: SegmentOpened] = [:]
-        let (killedFor, abandoned) = serve(channel, pid: spawned.pid, open: &open)
+        let (killedFor, abandoned) = serve(channel, helper: helper, open: &open)
 
         condition.lock()
         self.channel = nil
         child = 0
-        close(spawned.input)  // under the lock `stop()` sends under
+        close(helper.input)  // under the lock `stop()` sends under
         condition.unlock()
-        close(spawned.output)
+        close(helper.output)
         let exit: ChildProcess.Exit
         if abandoned {
             // Stuck in the kernel even after SIGKILL (a driver call that never
             // returns): it cannot be reaped now, and it still holds its files.
             // Its segments stay `writing` and are repaired at the next start;
             // a new helper records in the meantime.
-            ChildProcess.reapLater(spawned.pid)
+            helper.abandon()
             exit = .signaled(SIGKILL)
             open.removeAll()
         } else {
-            exit = ChildProcess.wait(spawned.pid)
+            exit = helper.wait()
         }
-        ChildProcess.reapAbandoned()
-        let asked = isStopping && killedFor == nil && exit == .exited(0)
+        // Asked to stop and did. A helper orphaned by a dead fork server
+        // leaves no status: that it closed every segment it opened says it.
+        let asked = isStopping && killedFor == nil && (exit == .exited(0) || (exit == .unknown && open.isEmpty))
         if !asked {
             condition.lock()
             exits += 1
             condition.unlock()
             let detail = killedFor ?? exit.description
             logger.error("capture helper ended; its devices restart / 录像进程意外退出，正在重启",
-                         metadata: ["pid": .string(String(spawned.pid)), "exit": .string(detail),
+                         metadata: ["pid": .string(String(helper.pid)), "exit": .string(detail),
                                     "devices": .string(configurations.map(\.device).joined(separator: ","))])
             for configuration in configurations {
                 sink.captureEvent(CaptureEvent(kind: .helperExited, device: configuration.device, wallNanoseconds: MonotonicClock.wallNow(),
-                                               detail: ["pid": String(spawned.pid), "exit": detail,
+                                               detail: ["pid": String(helper.pid), "exit": detail,
                                                         "open_segments": String(open.values.filter { $0.device == configuration.device }.count)]))
             }
             updateAll(state: .reconnecting, detail: "capture helper \(detail)")
@@ -214,7 +221,8 @@ public final class CaptureProcess: @unchecked Sendable {
     /// Answers the helper until its stdout closes. Returns why roomd killed
     /// it, if it did, and whether it had to be abandoned (no exit 10 s after
     /// SIGKILL).
-    private func serve(_ channel: LineChannel, pid: pid_t, open: inout [Int64: SegmentOpened]) -> (killedFor: String?, abandoned: Bool) {
+    private func serve(_ channel: LineChannel, helper: any LaunchedHelper, open: inout [Int64: SegmentOpened]) -> (killedFor: String?, abandoned: Bool) {
+        let pid = helper.pid
         var lastHeard = MonotonicClock.now()
         var killedFor: String?
         var killedAt: Int64 = 0
@@ -223,7 +231,7 @@ public final class CaptureProcess: @unchecked Sendable {
             killedFor = reason
             killedAt = MonotonicClock.now()
             logger.error("killing the capture helper / 终止录像进程", metadata: ["pid": .string(String(pid)), "reason": .string(reason)])
-            Glibc.kill(pid, SIGKILL)
+            helper.kill()
         }
         while true {
             let received: LineChannel.Received<HelperMessage>
@@ -341,9 +349,10 @@ public struct SegmentRepairRunner: Sendable {
     }
 }
 
-/// posix_spawn with the child's stdin and stdout on pipes, stderr shared
-/// (FFmpeg's own error lines reach the journal), signals back to defaults
-/// and unblocked (roomd blocks SIGTERM for its own handling).
+/// posix_spawn with the child's stdin and stdout on pipes (or stdin on a
+/// given descriptor and stdout to /dev/null), stderr shared (FFmpeg's own
+/// error lines reach the journal), signals back to defaults and unblocked
+/// (roomd blocks SIGTERM for its own handling).
 public enum ChildProcess {
     struct Spawned {
         var pid: pid_t
@@ -353,14 +362,24 @@ public enum ChildProcess {
         var output: Int32
     }
 
-    enum Exit: Equatable, CustomStringConvertible {
+    public enum Exit: Equatable, Sendable, CustomStringConvertible {
         case exited(Int32)
         case signaled(Int32)
+        /// A helper orphaned when its fork server died: it ended, but no
+        /// process roomd can ask saw how.
+        case unknown
 
-        var description: String {
+        /// Decodes a waitpid(2) status (WIFEXITED / WEXITSTATUS / WTERMSIG are macros).
+        init(waitStatus status: Int32) {
+            let signal = status & 0x7F
+            self = signal == 0 ? .exited((status >> 8) & 0xFF) : .signaled(signal)
+        }
+
+        public var description: String {
             switch self {
             case .exited(let code): "exited with status \(code)"
             case .signaled(let signal): "killed by signal \(signal) (\(String(cString: strsignal(signal))))"
+            case .unknown: "ended (its exit status was lost with the fork server)"
             }
         }
     }
@@ -369,25 +388,47 @@ public enum ChildProcess {
         var description: String
     }
 
-    /// Pipes are made close-on-exec and spawned under one lock, so no helper
-    /// inherits another's pipe ends (its EOF would then never come).
-    private static let spawnLock = NSLock()
+    /// `pipe2(O_CLOEXEC)`: no other child spawned meanwhile inherits an end
+    /// (the helper's EOF would then never come).
+    static func pipe() throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        guard roomd_pipe_cloexec(&fds) == 0 else { throw SpawnFailure(description: "pipe: \(String(cString: strerror(errno)))") }
+        return (fds[0], fds[1])
+    }
 
     static func spawn(_ path: String, arguments: [String]) throws -> Spawned {
-        spawnLock.lock()
-        defer { spawnLock.unlock() }
-        var toChild: [Int32] = [-1, -1], fromChild: [Int32] = [-1, -1]
-        guard pipe(&toChild) == 0 else { throw SpawnFailure(description: "pipe: \(String(cString: strerror(errno)))") }
-        guard pipe(&fromChild) == 0 else {
-            close(toChild[0]); close(toChild[1])
-            throw SpawnFailure(description: "pipe: \(String(cString: strerror(errno)))")
+        let toChild = try pipe()
+        let fromChild: (read: Int32, write: Int32)
+        do { fromChild = try pipe() } catch {
+            close(toChild.read); close(toChild.write)
+            throw error
         }
-        for fd in toChild + fromChild { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        defer { close(toChild.read); close(fromChild.write) }
+        do {
+            let pid = try spawn(path, arguments: arguments) { actions in
+                posix_spawn_file_actions_adddup2(&actions, toChild.read, STDIN_FILENO)
+                posix_spawn_file_actions_adddup2(&actions, fromChild.write, STDOUT_FILENO)
+            }
+            return Spawned(pid: pid, input: toChild.write, output: fromChild.read)
+        } catch {
+            close(toChild.write); close(fromChild.read)
+            throw error
+        }
+    }
+
+    /// The child's stdin is `standardInput` (the fork server's socket); its stdout is /dev/null.
+    static func spawn(_ path: String, arguments: [String], standardInput: Int32) throws -> pid_t {
+        try spawn(path, arguments: arguments) { actions in
+            posix_spawn_file_actions_adddup2(&actions, standardInput, STDIN_FILENO)
+            posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0)
+        }
+    }
+
+    private static func spawn(_ path: String, arguments: [String], files: (inout posix_spawn_file_actions_t) -> Void) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, toChild[0], STDIN_FILENO)
-        posix_spawn_file_actions_adddup2(&actions, fromChild[1], STDOUT_FILENO)
+        files(&actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -404,13 +445,8 @@ public enum ChildProcess {
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, path, &actions, &attributes, &argv, environ)
-        close(toChild[0])
-        close(fromChild[1])
-        guard rc == 0 else {
-            close(toChild[1]); close(fromChild[0])
-            throw SpawnFailure(description: "cannot run \(path): \(String(cString: strerror(rc)))")
-        }
-        return Spawned(pid: pid, input: toChild[1], output: fromChild[0])
+        guard rc == 0 else { throw SpawnFailure(description: "cannot run \(path): \(String(cString: strerror(rc)))") }
+        return pid
     }
 
     private static let abandonedLock = NSLock()
@@ -437,9 +473,7 @@ public enum ChildProcess {
         while waitpid(pid, &status, 0) < 0 {
             if errno != EINTR { return .exited(-1) }
         }
-        // WIFEXITED / WEXITSTATUS / WTERMSIG are macros, spelled out.
-        let signal = status & 0x7F
-        return signal == 0 ? .exited((status >> 8) & 0xFF) : .signaled(signal)
+        return Exit(waitStatus: status)
     }
 
     /// Where `roomd-capture` is: `ROOMD_CAPTURE_HELPER`, else beside roomd's own executable.

@@ -76,6 +76,17 @@ import Testing
         }
     }
 
+    /// The fork server's messages (one JSON object per SOCK_SEQPACKET message).
+    @Test func forkServerMessagesRoundTrip() throws {
+        let messages: [ForkServerMessage] = [.launched(request: 1, pid: 4242), .failed(request: 2, error: "fork: Resource temporarily unavailable"),
+                                             .exited(pid: 4242, status: 9)]
+        for message in messages {
+            #expect(try JSONDecoder().decode(ForkServerMessage.self, from: JSONEncoder().encode(message)) == message)
+        }
+        let request = ForkServerRequest.launch(request: 7)
+        #expect(try JSONDecoder().decode(ForkServerRequest.self, from: JSONEncoder().encode(request)) == request)
+    }
+
     @Test func oneLinePerMessageEvenWithNewlinesInside() throws {
         let pipe = Pipe()
         let writer = LineChannel(input: -1, output: pipe.write)

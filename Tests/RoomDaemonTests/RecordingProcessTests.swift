@@ -78,15 +78,27 @@ struct RecordingProcessTests {
         #expect((final["rows"] as? Int ?? 0) >= 4)
     }
 
-    /// The capture helpers roomd started (its children), by pid.
-    static func helpers(of roomd: pid_t) -> [pid_t] {
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(roomd)/task")) ?? []
+    static func children(of pid: pid_t) -> [pid_t] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
         return tasks.flatMap { task -> [pid_t] in
-            let children = (try? String(contentsOfFile: "/proc/\(roomd)/task/\(task)/children", encoding: .utf8)) ?? ""
+            let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
             return children.split(separator: " ").compactMap { pid_t($0) }
-        }.filter { pid in
-            ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").hasPrefix("roomd-capture\0record")
         }
+    }
+
+    static func commandLine(_ pid: pid_t) -> String {
+        (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+    }
+
+    /// The capture fork server roomd started (its child), if one runs.
+    static func forkServer(of roomd: pid_t) -> pid_t? {
+        children(of: roomd).first { commandLine($0).hasPrefix("roomd-capture\0forkserver") }
+    }
+
+    /// The capture helpers roomd started, by pid: its children, or its fork
+    /// server's (each shows as `roomd-capture record`).
+    static func helpers(of roomd: pid_t) -> [pid_t] {
+        children(of: roomd).flatMap { [$0] + children(of: $0) }.filter { commandLine($0).hasPrefix("roomd-capture\0record") }
     }
 
     /// Waits (up to 10 s) until roomd runs `count` helpers, none of them `without`.
@@ -192,6 +204,102 @@ struct RecordingProcessTests {
         #expect(exited.first?["pid"] == String(victim))
         let replaced = Self.waitForHelpers(of: daemon, count: 2, without: victim)
         #expect(replaced.count == 2 && !replaced.contains(victim), "helpers after the kill: \(replaced)")
+        #expect(daemon.terminate() == 0, "roomd log:\n\(daemon.log.suffix(3000))")
+        let final = try check(room)
+        #expect((final["problems"] as? [String]) == [], "\(final)")
+        #expect((final["recovered"] as? [Any])?.count == 1, "\(final)")
+    }
+
+    /// Waits (up to `seconds`) for `count` events of `kind`.
+    static func waitForEvents(_ room: DemoRoom, kind: String, count: Int = 1, seconds: Double = 10) throws -> [[String: String]] {
+        var found: [[String: String]] = []
+        for _ in 0..<Int(seconds * 10) where found.count < count {
+            Thread.sleep(forTimeInterval: 0.1)
+            found = try events(room, kind: kind)
+        }
+        return found
+    }
+
+    /// Waits (up to `seconds`) for a fork server other than `old` with `count` helpers.
+    static func waitForNewForkServer(of roomd: pid_t, replacing old: pid_t, helpers count: Int, seconds: Double) -> (pid_t?, [pid_t]) {
+        for _ in 0..<Int(seconds * 10) {
+            if let server = forkServer(of: roomd), server != old {
+                let forked = children(of: server).filter { commandLine($0).hasPrefix("roomd-capture\0record") }
+                if forked.count == count { return (server, forked) }
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return (forkServer(of: roomd), [])
+    }
+
+    /// A demo room's roomd, ready, with its fork server and both helpers up
+    /// (nil, recorded as an issue, if not). Keep the listener alive with it.
+    static func roomdWithForkServer() throws -> (DemoRoom, RunningDaemon, NotifyListener, pid_t, [pid_t])? {
+        let room = try DemoRoom()
+        let notify = try NotifyListener(directory: room.dir.path)
+        let daemon = try RunningDaemon(config: room.configPath, notifySocket: notify.path, logDirectory: room.dir.path)
+        #expect(notify.wait(for: "READY=1", timeout: 60))
+        let helpers = waitForHelpers(of: daemon, count: 2)
+        guard helpers.count == 2, let server = forkServer(of: daemon.process.processIdentifier) else {
+            Issue.record("expected a fork server and two helpers: \(helpers)\n\(daemon.log.suffix(2000))")
+            return nil
+        }
+        return (room, daemon, notify, server, helpers)
+    }
+
+    /// With a helper per device, roomd execs roomd-capture once, as a fork
+    /// server (single-threaded, so forking is safe), which forks the helpers.
+    /// If the server dies, its helpers record on; roomd still sees one of them
+    /// end (through its pidfd, though its status is lost), repairs its segment,
+    /// and a new server forks its successor. The orphaned survivor still
+    /// stops cleanly with roomd.
+    @Test func killedForkServerLeavesHelpersRecordingAndIsReplaced() throws {
+        guard let (room, daemon, notify, server, helpers) = try Self.roomdWithForkServer() else { return }
+        defer { withExtendedLifetime(notify) {} }
+        let roomd = daemon.process.processIdentifier
+        #expect(Set(Self.children(of: server)) == Set(helpers), "the helpers are the fork server's children")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "/proc/\(server)/task").count == 1, "the fork server runs one thread")
+        Thread.sleep(forTimeInterval: 2)
+        kill(server, SIGKILL)
+        Thread.sleep(forTimeInterval: 2)
+        #expect(helpers.allSatisfy { kill($0, 0) == 0 }, "helpers outlive their fork server")
+        #expect(try Self.events(room, kind: "capture.helper-exited").isEmpty, "losing the server costs no recording")
+
+        let victim = helpers[0]
+        kill(victim, SIGKILL)
+        let exited = try Self.waitForEvents(room, kind: "capture.helper-exited")
+        #expect(exited.count == 1 && exited.first?["pid"] == String(victim), "\(exited)")
+        #expect(exited.first?["exit"] == "ended (its exit status was lost with the fork server)", "\(exited)")
+        let (newServer, forked) = Self.waitForNewForkServer(of: roomd, replacing: server, helpers: 1, seconds: 10)
+        #expect(newServer != nil && forked.count == 1 && !forked.contains(victim), "new server \(String(describing: newServer)): \(forked)")
+        Thread.sleep(forTimeInterval: 2)
+
+        #expect(daemon.terminate() == 0, "roomd log:\n\(daemon.log.suffix(4000))")
+        let final = try check(room)
+        #expect((final["problems"] as? [String]) == [], "\(final)")
+        // Only the killed helper's segment needed repair; the orphan closed its
+        // own when roomd stopped, and that stop is not an unexpected exit.
+        let recovered = final["recovered"] as? [[String: Any]] ?? []
+        #expect(recovered.count == 1 && recovered.first?["device"] as? String == exited.first?["subject"], "\(final)")
+        #expect(try Self.events(room, kind: "capture.helper-exited").count == 1)
+    }
+
+    /// A fork server that hangs (stopped with SIGSTOP) cannot report a helper's
+    /// end: roomd sees the helper gone through its pidfd, gives the server 5 s
+    /// to reap it, then kills the server and starts a new one.
+    @Test func hungForkServerIsKilledAndReplaced() throws {
+        guard let (room, daemon, notify, server, helpers) = try Self.roomdWithForkServer() else { return }
+        defer { withExtendedLifetime(notify) {} }
+        let roomd = daemon.process.processIdentifier
+        Thread.sleep(forTimeInterval: 2)
+        kill(server, SIGSTOP)
+        kill(helpers[0], SIGKILL)
+        let exited = try Self.waitForEvents(room, kind: "capture.helper-exited", seconds: 15)
+        #expect(exited.first?["pid"] == String(helpers[0]) && exited.first?["exit"] == "ended (its exit status was lost with the fork server)",
+                "\(exited)\n\(daemon.log.suffix(2000))")
+        let (newServer, forked) = Self.waitForNewForkServer(of: roomd, replacing: server, helpers: 1, seconds: 15)
+        #expect(newServer != nil && forked.count == 1, "new server \(String(describing: newServer)): \(forked)")
+        #expect(daemon.log.contains("did not reap an ended helper"), "\(daemon.log.suffix(2000))")
         #expect(daemon.terminate() == 0, "roomd log:\n\(daemon.log.suffix(3000))")
         let final = try check(room)
         #expect((final["problems"] as? [String]) == [], "\(final)")

@@ -23,6 +23,8 @@ final class RecordingService: Service, Sendable {
 
     let processes: [CaptureProcess]
     let helperPath: String
+    /// With a helper per device: the `roomd-capture forkserver` that forks them.
+    let forkServer: ForkServer?
     private let index: SegmentIndex
     private let sink: IndexSink
     private let logger: Logger
@@ -39,8 +41,15 @@ final class RecordingService: Service, Sendable {
         let recorders = Self.configurations(config)
         switch config.storage.captureIsolation {
         case .device:
-            processes = recorders.map { CaptureProcess(configurations: [$0], helperPath: helperPath, sink: sink, logger: logger) }
+            // One exec of roomd-capture, forked per device: the helpers share
+            // its loaded libraries instead of each relocating its own copy.
+            let server = recorders.isEmpty ? nil : ForkServer(helperPath: helperPath, logger: logger)
+            forkServer = server
+            processes = recorders.map {
+                CaptureProcess(configurations: [$0], helperPath: helperPath, launcher: server, sink: sink, logger: logger)
+            }
         case .shared:
+            forkServer = nil
             processes = recorders.isEmpty ? [] : [CaptureProcess(configurations: recorders, helperPath: helperPath, sink: sink, logger: logger)]
         }
     }
@@ -119,7 +128,11 @@ final class RecordingService: Service, Sendable {
         try? await gracefulShutdown()
         let processes = self.processes
         // Every helper closes its segments at the same time.
-        await onThread { onThreadsConcurrently(processes, name: "roomd-capture-stop") { $0.stop() } }
+        let forkServer = self.forkServer
+        await onThread {
+            onThreadsConcurrently(processes, name: "roomd-capture-stop") { $0.stop() }
+            forkServer?.stop()
+        }
         logger.notice("recording stopped; every open segment closed and synced")
     }
 
