@@ -43,6 +43,7 @@ public final class Recorder: @unchecked Sendable {
         running = true
         control.unlock()
         let thread = Thread { [self] in
+            nameCurrentThread("roomd-rec-\(configuration.device)")
             self.supervise()
             control.lock()
             running = false

@@ -80,6 +80,7 @@ enum HelperMain {
 
         let waitFor = stopSignals
         let signals = Thread {
+            nameCurrentThread("capture-signals")
             var set = waitFor
             var caught: Int32 = 0
             sigwait(&set, &caught)
@@ -89,6 +90,7 @@ enum HelperMain {
         signals.start()
 
         let replies = Thread {
+            nameCurrentThread("capture-replies")
             while true {
                 switch try? channel.receive(DaemonMessage.self) {
                 case .message(.reply(let request, let value, let error))?:
@@ -166,6 +168,7 @@ final class Stopper: @unchecked Sendable {
         guard first else { return }
         let recorders = self.recorders
         let thread = Thread { [self] in
+            nameCurrentThread("capture-stop")
             // Each recorder closes its segment durably, all at once.
             onThreadsConcurrently(recorders, name: "capture-stop") { $0.stop() }
             condition.lock()

@@ -32,6 +32,8 @@ public final class CaptureProcess: @unchecked Sendable {
     static let silenceLimit: Int64 = 15_000_000_000
     /// At stop, how long the helpers get to close their segments before they are killed.
     static let stopLimit: Int64 = 20_000_000_000
+    /// A helper whose pipes closed gets this long to end before roomd stops waiting for it.
+    static let reapLimit: Double = 10
 
     // Guarded by `condition`.
     private let condition = NSCondition()
@@ -85,14 +87,16 @@ public final class CaptureProcess: @unchecked Sendable {
         condition.lock()
         running = true
         condition.unlock()
+        let name = "roomd-sup-\(configurations.first?.device ?? "?")"
         let thread = Thread { [self] in
+            nameCurrentThread(name)
             supervise()
             condition.lock()
             running = false
             condition.broadcast()
             condition.unlock()
         }
-        thread.name = "roomd-capture-\(configurations.first?.device ?? "?")"
+        thread.name = name
         thread.start()
     }
 
@@ -172,7 +176,7 @@ public final class CaptureProcess: @unchecked Sendable {
         close(helper.input)  // under the lock `stop()` sends under
         condition.unlock()
         close(helper.output)
-        let exit: ChildProcess.Exit
+        var exit: ChildProcess.Exit
         if abandoned {
             // Stuck in the kernel even after SIGKILL (a driver call that never
             // returns): it cannot be reaped now, and it still holds its files.
@@ -181,8 +185,15 @@ public final class CaptureProcess: @unchecked Sendable {
             helper.abandon()
             exit = .signaled(SIGKILL)
             open.removeAll()
+        } else if let ended = helper.wait(seconds: Self.reapLimit) {
+            exit = ended
         } else {
-            exit = helper.wait()
+            // Its pipes closed — its files with them — but it has not ended:
+            // a thread held by a debugger, or stuck on its way out. Its
+            // device must not wait for it.
+            helper.kill()
+            helper.abandon()
+            exit = .unreaped
         }
         // Asked to stop and did. A helper orphaned by a dead fork server
         // leaves no status: that it closed every segment it opened says it.
@@ -368,6 +379,8 @@ public enum ChildProcess {
         /// A helper orphaned when its fork server died: it ended, but no
         /// process roomd can ask saw how.
         case unknown
+        /// Closed its pipes but did not end within ``CaptureProcess/reapLimit``.
+        case unreaped
 
         /// Decodes a waitpid(2) status (WIFEXITED / WEXITSTATUS / WTERMSIG are macros).
         init(waitStatus status: Int32) {
@@ -380,6 +393,7 @@ public enum ChildProcess {
             case .exited(let code): "exited with status \(code)"
             case .signaled(let signal): "killed by signal \(signal) (\(String(cString: strsignal(signal))))"
             case .unknown: "ended (its exit status was lost with the fork server)"
+            case .unreaped: "closed its pipes but did not exit within 10 s (held by a debugger, or stuck in the kernel)"
             }
         }
     }
@@ -465,6 +479,19 @@ public enum ChildProcess {
         for pid in abandoned {
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid { abandoned.remove(pid) }
+        }
+    }
+
+    /// Polls for `seconds` (every 50 ms); nil if the child has not ended.
+    static func wait(_ pid: pid_t, seconds: Double) -> Exit? {
+        let deadline = MonotonicClock.now() + Int64(seconds * 1e9)
+        var status: Int32 = 0
+        while true {
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid { return Exit(waitStatus: status) }
+            if reaped < 0, errno != EINTR { return .exited(-1) }
+            if MonotonicClock.now() >= deadline { return nil }
+            usleep(50_000)
         }
     }
 

@@ -179,8 +179,11 @@ public final class ForkServer: HelperLauncher, @unchecked Sendable {
         let connection = Connection(pid: pid, socket: pair[0])
         server = connection
         started += 1
-        let reader = Thread { [self] in read(connection) }
-        reader.name = "roomd-capture-forkserver"
+        let reader = Thread { [self] in
+            nameCurrentThread("roomd-forksrv")
+            read(connection)
+        }
+        reader.name = "roomd-forksrv"
         reader.start()
         logger.info("capture fork server started", metadata: ["pid": .string(String(pid))])
         return connection
@@ -243,10 +246,11 @@ public final class ForkServer: HelperLauncher, @unchecked Sendable {
     /// in this time means a hung server: it is killed (init then reaps).
     static let reportLimit: Int64 = 5_000_000_000
 
-    fileprivate func waitForExit(pid: pid_t, pidfd: Int32, connection: Connection) -> ChildProcess.Exit {
+    fileprivate func waitForExit(pid: pid_t, pidfd: Int32, connection: Connection, seconds: Double) -> ChildProcess.Exit? {
         condition.lock()
         defer { condition.unlock() }
         var endedAt: Int64?
+        let deadline = MonotonicClock.now() + Int64(seconds * 1e9)
         while true {
             if let status = exits.removeValue(forKey: pid) { return ChildProcess.Exit(waitStatus: status) }
             // Its server is gone (an exit report, had there been one, came
@@ -265,6 +269,7 @@ public final class ForkServer: HelperLauncher, @unchecked Sendable {
                 }
                 endedAt = endedAt ?? now
             }
+            if MonotonicClock.now() >= deadline, endedAt == nil { return nil }
             _ = condition.wait(until: Date().addingTimeInterval(0.2))
         }
     }
@@ -308,8 +313,8 @@ final class ForkedHelper: LaunchedHelper, @unchecked Sendable {
         }
     }
 
-    func wait() -> ChildProcess.Exit {
-        server.waitForExit(pid: pid, pidfd: pidfd, connection: connection)
+    func wait(seconds: Double) -> ChildProcess.Exit? {
+        server.waitForExit(pid: pid, pidfd: pidfd, connection: connection, seconds: seconds)
     }
 
     func abandon() {

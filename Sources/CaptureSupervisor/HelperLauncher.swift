@@ -15,8 +15,9 @@ public protocol LaunchedHelper: AnyObject, Sendable {
     var output: Int32 { get }
     /// SIGKILL.
     func kill()
-    /// Blocks until the helper has ended; how it ended.
-    func wait() -> ChildProcess.Exit
+    /// Waits up to `seconds` for the helper to end; how it ended, or nil if
+    /// it has not (a thread held by a debugger or stuck in the kernel).
+    func wait(seconds: Double) -> ChildProcess.Exit?
     /// The helper did not end after SIGKILL (stuck in a driver call): stop
     /// waiting; it is reaped whenever it finally ends.
     func abandon()
@@ -52,9 +53,9 @@ final class SpawnedHelper: LaunchedHelper {
         Glibc.kill(pid, SIGKILL)
     }
 
-    func wait() -> ChildProcess.Exit {
+    func wait(seconds: Double) -> ChildProcess.Exit? {
         defer { ChildProcess.reapAbandoned() }
-        return ChildProcess.wait(pid)
+        return ChildProcess.wait(pid, seconds: seconds)
     }
 
     func abandon() {

@@ -127,13 +127,9 @@ struct RecordingProcessTests {
     /// records the exit, and a new helper carries on; the other device's
     /// segment is not interrupted.
     @Test func killedCaptureHelperIsRepairedAndReplacedWithoutTouchingOtherDevices() throws {
-        let room = try DemoRoom()
-        let notify = try NotifyListener(directory: room.dir.path)
-        let daemon = try RunningDaemon(config: room.configPath, notifySocket: notify.path, logDirectory: room.dir.path)
-        #expect(notify.wait(for: "READY=1", timeout: 60))
-        let helpers = Self.waitForHelpers(of: daemon, count: 2)
-        #expect(helpers.count == 2, "one roomd-capture per device (S01, S02): \(helpers)")
-        guard let victim = helpers.first else { return }
+        guard let (room, daemon, notify, helpers) = try Self.roomWithHelpers() else { return }
+        defer { withExtendedLifetime(notify) {} }
+        let victim = helpers[0]
         Thread.sleep(forTimeInterval: 3)
         kill(victim, SIGKILL)
 
@@ -187,12 +183,9 @@ struct RecordingProcessTests {
     /// a driver call looks from outside) is killed after 15 s of silence and
     /// replaced; its open segment is repaired.
     @Test func hungCaptureHelperIsKilledAndReplaced() throws {
-        let room = try DemoRoom()
-        let notify = try NotifyListener(directory: room.dir.path)
-        let daemon = try RunningDaemon(config: room.configPath, notifySocket: notify.path, logDirectory: room.dir.path)
-        #expect(notify.wait(for: "READY=1", timeout: 60))
-        let helpers = Self.waitForHelpers(of: daemon, count: 2)
-        guard let victim = helpers.first else { Issue.record("no helpers"); return }
+        guard let (room, daemon, notify, helpers) = try Self.roomWithHelpers() else { return }
+        defer { withExtendedLifetime(notify) {} }
+        let victim = helpers[0]
         Thread.sleep(forTimeInterval: 2)
         kill(victim, SIGSTOP)
         var exited: [[String: String]] = []
@@ -202,12 +195,7 @@ struct RecordingProcessTests {
         }
         #expect(exited.first?["exit"] == "silent for 15 s (hung)", "\(exited)\n\(daemon.log.suffix(2000))")
         #expect(exited.first?["pid"] == String(victim))
-        let replaced = Self.waitForHelpers(of: daemon, count: 2, without: victim)
-        #expect(replaced.count == 2 && !replaced.contains(victim), "helpers after the kill: \(replaced)")
-        #expect(daemon.terminate() == 0, "roomd log:\n\(daemon.log.suffix(3000))")
-        let final = try check(room)
-        #expect((final["problems"] as? [String]) == [], "\(final)")
-        #expect((final["recovered"] as? [Any])?.count == 1, "\(final)")
+        try expectReplacedAndRepaired(room, daemon, victim: victim)
     }
 
     /// Waits (up to `seconds`) for `count` events of `kind`.
@@ -232,16 +220,89 @@ struct RecordingProcessTests {
         return (forkServer(of: roomd), [])
     }
 
-    /// A demo room's roomd, ready, with its fork server and both helpers up
-    /// (nil, recorded as an issue, if not). Keep the listener alive with it.
-    static func roomdWithForkServer() throws -> (DemoRoom, RunningDaemon, NotifyListener, pid_t, [pid_t])? {
+    /// Stops one thread of a process (ptrace-interrupted; the others run on)
+    /// until the returned process is terminated. Python, because ptrace(2)
+    /// is variadic and Swift cannot call it.
+    static func stopThread(_ tid: pid_t) throws -> Process {
+        let tracer = Process()
+        tracer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        tracer.arguments = ["python3", "-c", """
+            import ctypes, sys, time
+            libc = ctypes.CDLL(None, use_errno=True)
+            tid = int(sys.argv[1])
+            for request in (0x4206, 0x4207):  # PTRACE_SEIZE, PTRACE_INTERRUPT
+                if libc.ptrace(request, tid, None, None) != 0:
+                    sys.exit("ptrace %#x: errno %d" % (request, ctypes.get_errno()))
+            print("stopped", flush=True)
+            time.sleep(120)
+            """, String(tid)]
+        let output = Pipe()
+        tracer.standardOutput = output
+        try tracer.run()
+        let line = output.fileHandleForReading.availableData
+        guard String(decoding: line, as: UTF8.self).hasPrefix("stopped") else {
+            throw TestFailure("could not stop thread \(tid) with ptrace")
+        }
+        return tracer
+    }
+
+    /// A recorder thread that stops turning (a device call that never
+    /// returns) while the rest of its helper still reports: roomd sees the
+    /// recorder's loop stand still for 15 s, kills the helper and starts a new
+    /// one — instead of starving the watchdog and having all of roomd restarted.
+    @Test func stalledRecorderThreadGetsItsHelperReplaced() throws {
+        guard let (room, daemon, notify, helpers) = try Self.roomWithHelpers() else { return }
+        defer { withExtendedLifetime(notify) {} }
+        let victim = helpers[0]
+        Thread.sleep(forTimeInterval: 2)
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(victim)/task")
+        let recorder = tasks.compactMap { task -> (pid_t, String)? in
+            let name = ((try? String(contentsOfFile: "/proc/\(victim)/task/\(task)/comm", encoding: .utf8)) ?? "")
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            guard name.hasPrefix("roomd-rec-"), let tid = pid_t(task) else { return nil }
+            return (tid, String(name.dropFirst("roomd-rec-".count)))
+        }.first
+        guard let (tid, device) = recorder else { Issue.record("no recorder thread in \(victim)"); return }
+        let tracer = try Self.stopThread(tid)
+        defer { tracer.terminate() }
+
+        let exited = try Self.waitForEvents(room, kind: "capture.helper-exited", seconds: 45)
+        #expect(exited.first?["pid"] == String(victim) && exited.first?["subject"] == device, "\(exited)")
+        #expect(exited.first?["exit"] == "recorder of \(device) made no progress for 15 s (hung)", "\(exited)\n\(daemon.log.suffix(2000))")
+        try expectReplacedAndRepaired(room, daemon, victim: victim)
+    }
+
+    /// After a helper was killed: a new one records its device, roomd stops
+    /// cleanly, and the index agrees with the disk, that one segment repaired.
+    func expectReplacedAndRepaired(_ room: DemoRoom, _ daemon: RunningDaemon, victim: pid_t) throws {
+        let replaced = Self.waitForHelpers(of: daemon, count: 2, without: victim)
+        #expect(replaced.count == 2 && !replaced.contains(victim), "helpers after the kill: \(replaced)")
+        #expect(daemon.terminate() == 0, "roomd log:\n\(daemon.log.suffix(3000))")
+        let final = try check(room)
+        #expect((final["problems"] as? [String]) == [], "\(final)")
+        #expect((final["recovered"] as? [Any])?.count == 1, "\(final)")
+    }
+
+    /// A demo room's roomd, ready, with a helper per device (S01, S02) up;
+    /// nil, recorded as an issue, if not. Keep the listener alive with it.
+    static func roomWithHelpers() throws -> (DemoRoom, RunningDaemon, NotifyListener, [pid_t])? {
         let room = try DemoRoom()
         let notify = try NotifyListener(directory: room.dir.path)
         let daemon = try RunningDaemon(config: room.configPath, notifySocket: notify.path, logDirectory: room.dir.path)
         #expect(notify.wait(for: "READY=1", timeout: 60))
         let helpers = waitForHelpers(of: daemon, count: 2)
-        guard helpers.count == 2, let server = forkServer(of: daemon.process.processIdentifier) else {
-            Issue.record("expected a fork server and two helpers: \(helpers)\n\(daemon.log.suffix(2000))")
+        guard helpers.count == 2 else {
+            Issue.record("expected one roomd-capture per device (S01, S02): \(helpers)\n\(daemon.log.suffix(2000))")
+            return nil
+        }
+        return (room, daemon, notify, helpers)
+    }
+
+    /// Same, and the fork server those helpers were forked from.
+    static func roomdWithForkServer() throws -> (DemoRoom, RunningDaemon, NotifyListener, pid_t, [pid_t])? {
+        guard let (room, daemon, notify, helpers) = try roomWithHelpers() else { return nil }
+        guard let server = forkServer(of: daemon.process.processIdentifier) else {
+            Issue.record("no fork server: \(daemon.log.suffix(2000))")
             return nil
         }
         return (room, daemon, notify, server, helpers)

@@ -1,4 +1,5 @@
 import Foundation
+import CaptureProtocol
 
 /// A bounded queue between device threads and the recorder thread. When the
 /// recorder falls behind (a slow disk), video frames are dropped here and
@@ -117,6 +118,7 @@ class SourceThread: @unchecked Sendable {
         running = true
         finished.unlock()
         let thread = Thread { [self] in
+            nameCurrentThread("roomd-\(name)")
             self.body(queue)
             finished.lock()
             running = false

@@ -190,6 +190,7 @@ final class RecordingService: Service, Sendable {
 func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         let thread = Thread {
+            nameCurrentThread("roomd-blocking")
             do { continuation.resume(returning: try work()) } catch { continuation.resume(throwing: error) }
         }
         thread.name = "roomd-blocking"
@@ -199,7 +200,11 @@ func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thr
 
 func onThread(_ work: @escaping @Sendable () -> Void) async {
     await withCheckedContinuation { continuation in
-        let thread = Thread { work(); continuation.resume() }
+        let thread = Thread {
+            nameCurrentThread("roomd-blocking")
+            work()
+            continuation.resume()
+        }
         thread.name = "roomd-blocking"
         thread.start()
     }
