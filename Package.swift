@@ -178,7 +178,7 @@ let package = Package(
         // Whole-process tests: they run the built `roomd` and `roomctl` binaries.
         .testTarget(
             name: "RoomDaemonTests",
-            dependencies: ["RoomDaemon", "CaptureHelper", "CaptureProtocol", "RoomConfig", "Identity", "Archive", .product(name: "GRDB", package: "GRDB.swift"),
+            dependencies: ["RoomDaemon", "CaptureHelper", "CaptureProtocol", "CaptureSupervisor", "RoomConfig", "Identity", "Archive", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"],
             swiftSettings: strict

@@ -203,10 +203,10 @@ case "realtime-helpers":
     let helpers = helperPIDs()
     let pss = helpers.reduce(0) { $0 + pssMegabytes($1) }
     Thread.sleep(forTimeInterval: seconds * 0.2)
-    let stoppers = processes.map { process in Thread { process.stop() } }
-    stoppers.forEach { $0.start() }
-    while processes.contains(where: { p in p.configurations.contains { p.status(of: $0.device).state != .stopped } }) { usleep(50_000) }
-    // Reaped, so its children's CPU (which it reaped) counts below.
+    // Until every helper is reaped (a helper reports `stopped` before it
+    // exits; a child's CPU counts in RUSAGE_CHILDREN only once it is reaped),
+    // then the fork server, whose count includes the helpers it reaped.
+    onThreadsConcurrently(processes, name: "bench-stop") { $0.stop() }
     forkServer?.stop()
     let cpu = cpuSeconds() + childrenCPUSeconds() - cpu0, wall = Date().timeIntervalSince(wall0)
     var children = rusage()
