@@ -18,9 +18,15 @@ public struct RoomStatus: Codable, Sendable, Equatable {
         public var uptimeSeconds: Int64
         public var configPath: String
         public var databasePath: String
-        public init(version: String, pid: Int32, startedAt: String, uptimeSeconds: Int64, configPath: String, databasePath: String) {
+        /// The `roomd-capture forkserver` that forks the per-device helpers, while one runs.
+        public var captureForkServerPID: Int32?
+        /// How many fork servers roomd has started (more than 1: one died or hung).
+        public var captureForkServerStarts: Int?
+        public init(version: String, pid: Int32, startedAt: String, uptimeSeconds: Int64, configPath: String, databasePath: String,
+                    captureForkServerPID: Int32? = nil, captureForkServerStarts: Int? = nil) {
             self.version = version; self.pid = pid; self.startedAt = startedAt; self.uptimeSeconds = uptimeSeconds
             self.configPath = configPath; self.databasePath = databasePath
+            self.captureForkServerPID = captureForkServerPID; self.captureForkServerStarts = captureForkServerStarts
         }
     }
 

@@ -61,6 +61,10 @@ enum StatusTable {
         out.append("Room      \(s.room.id)  \(s.room.name)  (\(s.room.kind))")
         out.append("Agency    \(s.room.agency)")
         out.append("Daemon    roomd \(s.daemon.version), pid \(s.daemon.pid), up \(duration(s.daemon.uptimeSeconds)), since \(s.daemon.startedAt)")
+        if let starts = s.daemon.captureForkServerStarts, starts > 0 {
+            out.append("Capture   fork server " + (s.daemon.captureForkServerPID.map { "pid \($0)" } ?? "not running")
+                       + (starts > 1 ? ", started \(starts) times (it ended or hung)" : ""))
+        }
         out.append("Health    \(s.healthy ? "OK / 正常" : "DEGRADED / 异常")")
         out.append("")
         out.append(table(header: ["SERVICE", "HEALTH", "DETAIL"],

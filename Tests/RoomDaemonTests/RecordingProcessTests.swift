@@ -333,6 +333,13 @@ struct RecordingProcessTests {
         #expect(exited.first?["exit"] == "ended (its exit status was lost with the fork server)", "\(exited)")
         let (newServer, forked) = Self.waitForNewForkServer(of: roomd, replacing: server, helpers: 1, seconds: 10)
         #expect(newServer != nil && forked.count == 1 && !forked.contains(victim), "new server \(String(describing: newServer)): \(forked)")
+        // The operator sees the new server, and that it is not the first.
+        let status = try run(Binaries.roomctl, ["status", "--json", "--config", room.configPath])
+        let daemonInfo = (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["daemon"] as? [String: Any]
+        #expect(daemonInfo?["captureForkServerPID"] as? Int == newServer.map(Int.init) && daemonInfo?["captureForkServerStarts"] as? Int == 2,
+                "\(String(describing: daemonInfo))")
+        let table = try run(Binaries.roomctl, ["status", "--config", room.configPath]).stdout
+        #expect(table.contains("fork server pid \(newServer ?? 0), started 2 times"), "\(table)")
         Thread.sleep(forTimeInterval: 2)
 
         #expect(daemon.terminate() == 0, "roomd log:\n\(daemon.log.suffix(4000))")
