@@ -7,6 +7,8 @@ internal import CFFmpeg
 /// instead of building a copy each.
 public enum CaptureWarmUp {
     public static func run() {
+        // As in every recorder: FFmpeg's statistics ("[aac @ …] Qavg") are not for the journal.
+        av_log_set_level(AV_LOG_ERROR)
         _ = try? AudioEncoder()
         _ = av_guess_format("mp4", nil, nil)
         _ = avcodec_find_decoder(AV_CODEC_ID_MJPEG)

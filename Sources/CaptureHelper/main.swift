@@ -74,6 +74,11 @@ enum HelperMain {
         }
         LoggingSystem.bootstrap { label in PipeLogHandler(channel: channel, label: label) }
         let logger = Logger(label: "roomd-capture")
+        // FFmpeg's own error lines reach the journal through roomd, saying
+        // which device they concern, rather than bare on stderr.
+        var ffmpegLogger = Logger(label: "ffmpeg")
+        ffmpegLogger[metadataKey: "device"] = .string(recorders.map(\.device).joined(separator: ","))
+        FFmpegLog.forward(to: ffmpegLogger)
         let sink = PipeSink(channel: channel)
         let running = recorders.map { Recorder(configuration: $0, sink: sink, logger: logger) }
         let stopper = Stopper(recorders: running, channel: channel, sink: sink)

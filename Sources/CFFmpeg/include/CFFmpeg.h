@@ -17,4 +17,13 @@ int roomd_averror_eof(void);
 /// av_err2str is a macro over a compound literal; this fills `buf`.
 void roomd_av_strerror(int code, char *buf, size_t len);
 
+/// Receives FFmpeg's log lines: whole lines (FFmpeg may emit one in pieces),
+/// with the "[codec @ 0x…]" prefix, without the newline.
+typedef void (*roomd_av_log_sink)(int level, const char *line);
+
+/// Sends FFmpeg's log lines at or above av_log_get_level() to `sink` instead
+/// of stderr; NULL puts FFmpeg's default (stderr) back. The log callback is
+/// a C variadic function, which Swift cannot implement.
+void roomd_av_log_forward(roomd_av_log_sink sink);
+
 #endif
