@@ -176,7 +176,7 @@ public final class CaptureProcess: @unchecked Sendable {
         close(helper.input)  // under the lock `stop()` sends under
         condition.unlock()
         close(helper.output)
-        var exit: ChildProcess.Exit
+        let exit: ChildProcess.Exit
         if abandoned {
             // Stuck in the kernel even after SIGKILL (a driver call that never
             // returns): it cannot be reaped now, and it still holds its files.

@@ -79,17 +79,17 @@ public final class ForkServer: HelperLauncher, @unchecked Sendable {
 
     public func launch() throws -> any LaunchedHelper {
         let connection = try running()
+        condition.lock()
+        let request = nextRequest
+        nextRequest += 1
+        condition.unlock()
+        let payload = try JSONEncoder().encode(ForkServerRequest.launch(request: request))
         let toChild = try ChildProcess.pipe()
         let fromChild: (read: Int32, write: Int32)
         do { fromChild = try ChildProcess.pipe() } catch {
             close(toChild.read); close(toChild.write)
             throw error
         }
-        condition.lock()
-        let request = nextRequest
-        nextRequest += 1
-        condition.unlock()
-        let payload = try JSONEncoder().encode(ForkServerRequest.launch(request: request))
         let attached = [toChild.read, fromChild.write]
         let sent = payload.withUnsafeBytes { raw in
             roomd_send_with_fds(connection.socket, raw.baseAddress, raw.count, attached, 2)
