@@ -133,11 +133,7 @@ struct RecordingProcessTests {
         Thread.sleep(forTimeInterval: 3)
         kill(victim, SIGKILL)
 
-        var exited: [[String: String]] = []
-        for _ in 0..<100 where exited.isEmpty {
-            Thread.sleep(forTimeInterval: 0.1)
-            exited = try Self.events(room, kind: "capture.helper-exited")
-        }
+        let exited = try Self.waitForEvents(room, kind: "capture.helper-exited", seconds: 10)
         #expect(exited.count == 1, "\(exited)")
         let device = exited.first?["subject"] ?? "?"
         #expect(exited.first?["exit"] == "killed by signal 9 (Killed)", "\(exited)")
@@ -188,11 +184,7 @@ struct RecordingProcessTests {
         let victim = helpers[0]
         Thread.sleep(forTimeInterval: 2)
         kill(victim, SIGSTOP)
-        var exited: [[String: String]] = []
-        for _ in 0..<300 where exited.isEmpty {
-            Thread.sleep(forTimeInterval: 0.1)
-            exited = try Self.events(room, kind: "capture.helper-exited")
-        }
+        let exited = try Self.waitForEvents(room, kind: "capture.helper-exited", seconds: 30)
         #expect(exited.first?["exit"] == "silent for 15 s (hung)", "\(exited)\n\(daemon.log.suffix(2000))")
         #expect(exited.first?["pid"] == String(victim))
         try expectReplacedAndRepaired(room, daemon, victim: victim)
