@@ -141,3 +141,108 @@ void roomd_set_argument(char **argv, int index, const char *text) {
     memcpy(slot, text, n);
     memset(slot + n, 0, room - n);
 }
+
+// MARK: Confinement: Landlock and seccomp
+//
+// The structures and numbers are the kernel's UAPI (linux/landlock.h,
+// linux/seccomp.h), spelled out here so the code builds against older kernel
+// headers than the kernels it meets. The system call numbers are the same on
+// every architecture (the generic table).
+
+#include <sys/vfs.h>
+
+long roomd_filesystem_type(const char *path) {
+    struct statfs info;
+    return statfs(path, &info) == 0 ? (long)info.f_type : -1;
+}
+
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+
+#define ROOMD_SYS_landlock_create_ruleset 444
+#define ROOMD_SYS_landlock_add_rule 445
+#define ROOMD_SYS_landlock_restrict_self 446
+#define ROOMD_LANDLOCK_CREATE_RULESET_VERSION (1U << 0)
+#define ROOMD_LANDLOCK_RULE_PATH_BENEATH 1
+
+struct roomd_landlock_ruleset_attr {
+    uint64_t handled_access_fs;   // ABI 1
+    uint64_t handled_access_net;  // ABI 4
+    uint64_t scoped;              // ABI 6
+};
+
+struct roomd_landlock_path_beneath_attr {
+    uint64_t allowed_access;
+    int32_t parent_fd;
+} __attribute__((packed));
+
+int roomd_landlock_abi(void) {
+    return (int)syscall(ROOMD_SYS_landlock_create_ruleset, NULL, 0, ROOMD_LANDLOCK_CREATE_RULESET_VERSION);
+}
+
+int roomd_landlock_create_ruleset(uint64_t handled_fs, uint64_t handled_net, uint64_t scoped) {
+    struct roomd_landlock_ruleset_attr attr = {
+        .handled_access_fs = handled_fs, .handled_access_net = handled_net, .scoped = scoped,
+    };
+    // An older kernel takes a shorter structure: pass only what it knows
+    // (it refuses a longer one whose extra fields are not zero anyway).
+    size_t size = scoped ? sizeof attr
+                : handled_net ? offsetof(struct roomd_landlock_ruleset_attr, scoped)
+                : offsetof(struct roomd_landlock_ruleset_attr, handled_access_net);
+    return (int)syscall(ROOMD_SYS_landlock_create_ruleset, &attr, size, 0);
+}
+
+int roomd_landlock_allow_beneath(int ruleset, const char *path, uint64_t access) {
+    int fd = open(path, O_PATH | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct roomd_landlock_path_beneath_attr attr = { .allowed_access = access, .parent_fd = fd };
+    int rc = (int)syscall(ROOMD_SYS_landlock_add_rule, ruleset, ROOMD_LANDLOCK_RULE_PATH_BENEATH, &attr, 0);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+int roomd_landlock_restrict_self(int ruleset) {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+    return (int)syscall(ROOMD_SYS_landlock_restrict_self, ruleset, 0);
+}
+
+int roomd_seccomp_deny_sockets(int allow_local) {
+#if defined(__x86_64__)
+#define ROOMD_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define ROOMD_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+#ifdef ROOMD_AUDIT_ARCH
+    const uint32_t deny = SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA);
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ROOMD_AUDIT_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, deny),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+#if defined(__x86_64__)
+        // x32 system calls carry this bit and bypass a check of the plain numbers.
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, deny),
+#endif
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_io_uring_setup, 5, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        // socket(domain, …): AF_UNIX passes only if allowed (the low 32 bits
+        // of the first argument; x86_64 and aarch64 are little-endian).
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, allow_local ? AF_UNIX : 0xffffffffu, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, deny),
+    };
+    struct sock_fprog program = { .len = (unsigned short)(sizeof filter / sizeof filter[0]), .filter = filter };
+    if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}

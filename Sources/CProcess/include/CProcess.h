@@ -1,10 +1,12 @@
 // Process plumbing Swift cannot reach on its own: fork (unavailable in Swift's
 // Glibc module), pidfds (raw system calls), SCM_RIGHTS (CMSG_* macros),
-// signalfd and atomic close-on-exec pipes. Only libc; roomd links it too.
+// signalfd, atomic close-on-exec pipes, and the kernel's confinement of a
+// process (Landlock, seccomp). Only libc and the kernel's UAPI; roomd links it too.
 #ifndef ROOMD_CPROCESS_H
 #define ROOMD_CPROCESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /// fork(2). The caller must be single-threaded (the capture fork server is).
@@ -42,5 +44,35 @@ void roomd_reset_signals(void);
 /// Overwrites the process's command-line argument `index` in place (what ps
 /// and /proc/PID/cmdline show), padding with NULs; never grows it.
 void roomd_set_argument(char **argv, int index, const char *text);
+
+/// statfs(2)'s f_type of the file system holding `path` (linux/magic.h), or -1 with errno.
+long roomd_filesystem_type(const char *path);
+
+/// The Landlock ABI version the running kernel offers (1, 2, …), or -1 with
+/// errno: ENOSYS (a kernel built without Landlock) or EOPNOTSUPP (built with
+/// it, but not enabled at boot: `lsm=` lacks landlock).
+int roomd_landlock_abi(void);
+
+/// landlock_create_ruleset(2): a ruleset that denies the given access rights
+/// (filesystem, TCP, scopes) except where a rule allows them. Pass 0 for the
+/// kinds the kernel's ABI does not know. A descriptor, or -1 with errno.
+int roomd_landlock_create_ruleset(uint64_t handled_fs, uint64_t handled_net, uint64_t scoped);
+
+/// landlock_add_rule(2), LANDLOCK_RULE_PATH_BENEATH: allows `access` on the
+/// file or directory at `path` and (for a directory) everything beneath it.
+/// The path is resolved now, following symbolic links. 0, or -1 with errno.
+int roomd_landlock_allow_beneath(int ruleset, const char *path, uint64_t access);
+
+/// Sets no_new_privs and enforces the ruleset on the calling thread and every
+/// thread or process it creates from now on (not on threads already running).
+/// 0, or -1 with errno.
+int roomd_landlock_restrict_self(int ruleset);
+
+/// Installs a seccomp filter on the calling thread and its future children:
+/// socket(2) fails with EACCES (except AF_UNIX if `allow_local`), as do
+/// io_uring_setup(2) and any system call made through another architecture's
+/// entry (x32, i386). Sets no_new_privs if not yet set.
+/// 0, or -1 with errno (ENOSYS on an architecture this does not know).
+int roomd_seccomp_deny_sockets(int allow_local);
 
 #endif
