@@ -132,7 +132,7 @@ public final class Recorder: @unchecked Sendable {
 
     private func diskSpaceShortfall() -> String? {
         var info = statvfs()
-        try? SegmentFile.makeDirectories(configuration.directory)
+        try? RecordingFolder.make(configuration.directory)
         guard statvfs(configuration.directory, &info) == 0 else { return nil }
         let free = Int64(info.f_bavail) * Int64(info.f_frsize)
         return free < configuration.minimumFreeBytes

@@ -6,8 +6,13 @@
 //   roomd-capture forkserver    forks `record` helpers on roomd's request
 //                               (ForkServer.swift); a forked helper shows as
 //                               `roomd-capture record` in ps
-//   roomd-capture repair PATH   cuts a segment back to its last whole fragment,
+//   roomd-capture repair [--no-sandbox] PATH
+//                               cuts a segment back to its last whole fragment,
 //                               rehashes it, prints a RepairReport (JSON)
+//   roomd-capture sandbox-check RECORDINGS DEVICE [PATH...]
+//                               confines itself as a recorder of DEVICE would be
+//                               and checks what it can and cannot do (PATHs: files
+//                               it must not reach); for operators and tests
 //
 // Why a separate process: FFmpeg, x264 and the V4L2/ALSA drivers are where a
 // crash, a leak or a hang in uninterruptible sleep can come from. Here they
@@ -27,7 +32,17 @@ func fail(_ message: String) -> Never {
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "repair":
-    guard arguments.count == 2, let path = arguments.last else { fail("usage: roomd-capture repair PATH") }
+    let confine = !arguments.contains("--no-sandbox")
+    let operands = arguments.dropFirst().filter { $0 != "--no-sandbox" }
+    guard operands.count == 1, let path = operands.first else { fail("usage: roomd-capture repair [--no-sandbox] PATH") }
+    if confine {
+        // The file is a crash's leftover, parsed by FFmpeg: confined to it.
+        CaptureWarmUp.run()
+        let outcome = HelperSandbox(repairing: path).apply()
+        if !outcome.complete {
+            FileHandle.standardError.write(Data("roomd-capture[\(getpid())]: repairs without part of its sandbox: \(outcome.summary)\n".utf8))
+        }
+    }
     do {
         let result = try SegmentRepair.repair(path: path)
         let report = RepairReport(bytes: result.bytes, removedBytes: result.removedBytes, sha256: result.sha256,
@@ -38,16 +53,21 @@ case "repair":
         fail("repair \(path) failed: \(error)")
     }
 case "record":
-    HelperMain.record()
+    HelperMain.record(warmUp: true)
 case "forkserver":
     ForkServerMain.run()
-    HelperMain.record()
+    // A forked helper: warmed up by the server already.
+    HelperMain.record(warmUp: false)
+case "sandbox-check":
+    guard arguments.count >= 3 else { fail("usage: roomd-capture sandbox-check RECORDINGS_DIR DEVICE [FORBIDDEN_PATH...]") }
+    let rest = Array(arguments.dropFirst())
+    SandboxCheck.run(recordings: rest[0], device: rest[1], forbidden: Array(rest.dropFirst(2)))
 default:
-    fail("usage: roomd-capture record | forkserver | repair PATH (started by roomd, not by hand)")
+    fail("usage: roomd-capture record | forkserver | repair [--no-sandbox] PATH | sandbox-check RECORDINGS_DIR DEVICE [PATH...] (started by roomd, not by hand)")
 }
 
 enum HelperMain {
-    static func record() -> Never {
+    static func record(warmUp: Bool) -> Never {
         // Descriptors roomd had open (sockets, the database) are none of ours.
         closefrom(3)
         // A dead roomd is a failed write (EPIPE), not a signal that kills us
@@ -64,13 +84,27 @@ enum HelperMain {
 
         let channel = LineChannel(input: STDIN_FILENO, output: STDOUT_FILENO)
         let recorders: [RecorderConfiguration]
+        let confine: Bool
         do {
-            guard case .message(.start(let configured)) = try channel.receive(DaemonMessage.self, timeout: 30) else {
+            guard case .message(.start(let configured, let sandbox)) = try channel.receive(DaemonMessage.self, timeout: 30) else {
                 fail("expected a start message from roomd on stdin")
             }
             recorders = configured
+            confine = sandbox
         } catch {
             fail("unreadable start message: \(error)")
+        }
+        // Confined before any other thread starts (a thread running already
+        // would stay outside), after what the recorders would otherwise load
+        // lazily from files the sandbox closes (OpenSSL's configuration) — a
+        // forked helper has that from its fork server.
+        let sandbox: SandboxReport
+        if confine {
+            if warmUp { CaptureWarmUp.run() }
+            let outcome = HelperSandbox(recorders: recorders).apply()
+            sandbox = SandboxReport(enabled: true, complete: outcome.complete, summary: outcome.summary)
+        } else {
+            sandbox = .off
         }
         LoggingSystem.bootstrap { label in PipeLogHandler(channel: channel, label: label) }
         let logger = Logger(label: "roomd-capture")
@@ -116,7 +150,7 @@ enum HelperMain {
         replies.name = "capture-replies"
         replies.start()
 
-        channel.send(HelperMessage.hello(pid: getpid(), devices: recorders.map(\.device)))
+        channel.send(HelperMessage.hello(pid: getpid(), devices: recorders.map(\.device), sandbox: sandbox))
         stopper.startAll()
         // Status twice a second: roomd's health checks, metrics and watchdog
         // read it; silence for long means a hung helper, and roomd replaces it.

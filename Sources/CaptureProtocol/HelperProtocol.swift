@@ -11,8 +11,8 @@ import Glibc
 
 /// Helper → daemon (the helper's stdout).
 public enum HelperMessage: Codable, Sendable, Equatable {
-    /// The helper is up and records these devices.
-    case hello(pid: Int32, devices: [String])
+    /// The helper is up and records these devices, confined as `sandbox` says.
+    case hello(pid: Int32, devices: [String], sandbox: SandboxReport)
     /// Requests: the helper blocks until the matching ``DaemonMessage/reply(request:value:error:)``.
     case nextSequence(request: Int64, device: String)
     case segmentOpened(request: Int64, segment: SegmentOpened)
@@ -26,12 +26,32 @@ public enum HelperMessage: Codable, Sendable, Equatable {
 
 /// Daemon → helper (the helper's stdin).
 public enum DaemonMessage: Codable, Sendable, Equatable {
-    /// The first line: what to record.
-    case start(recorders: [RecorderConfiguration])
+    /// The first line: what to record, and whether the helper confines itself
+    /// first (`storage.capture_sandbox`).
+    case start(recorders: [RecorderConfiguration], sandbox: Bool)
     /// The answer to a request: a value (sequence number, segment id) or an error.
     case reply(request: Int64, value: Int64?, error: String?)
     /// Close every open segment durably, report it, and exit 0.
     case stop
+}
+
+/// How a capture helper confined itself before it started recording
+/// (`storage.capture_sandbox`; docs/architecture.md, "The helper sandbox").
+public struct SandboxReport: Codable, Sendable, Equatable {
+    /// False when the configuration turned the sandbox off.
+    public var enabled: Bool
+    /// Every part in place: Landlock and seccomp.
+    public var complete: Bool
+    /// "Landlock ABI 7 + seccomp (no sockets)", or what is missing and why.
+    public var summary: String
+
+    public init(enabled: Bool, complete: Bool, summary: String) {
+        self.enabled = enabled
+        self.complete = complete
+        self.summary = summary
+    }
+
+    public static let off = SandboxReport(enabled: false, complete: false, summary: "off (storage.capture_sandbox: off)")
 }
 
 /// What `roomd-capture repair PATH` prints: a segment cut back to its last

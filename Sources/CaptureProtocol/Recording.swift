@@ -123,12 +123,14 @@ public func onThreadsConcurrently<Item: Sendable>(_ items: [Item], name: String,
 /// Gives the calling thread a name the kernel knows: what `top -H`, `ps -L`,
 /// gdb, perf and /proc/PID/task/TID/comm show. Foundation's `Thread.name`
 /// does not reach the kernel on Linux. Cut to the kernel's 15 bytes.
-public func nameCurrentThread(_ name: String) {
+@discardableResult
+public func nameCurrentThread(_ name: String) -> Bool {
     // pthread_setname_np is a GNU extension Swift's Glibc module leaves out;
     // writing the thread's own comm file is what it does.
     let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
-    guard fd >= 0 else { return }
+    guard fd >= 0 else { return false }
     let bytes = Array(name.utf8.prefix(15))
-    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     close(fd)
+    return written == bytes.count
 }

@@ -26,6 +26,8 @@ public final class CaptureProcess: @unchecked Sendable {
     public let configurations: [RecorderConfiguration]
     private let helperPath: String
     private let launcher: any HelperLauncher
+    /// Whether the helper confines itself (``SandboxReport``) before recording.
+    public let sandbox: Bool
     private let sink: any CaptureIndex
     private let logger: Logger
     /// A helper that says nothing for this long (it reports twice a second) is hung; it is killed and replaced.
@@ -44,14 +46,17 @@ public final class CaptureProcess: @unchecked Sendable {
     private var channel: LineChannel?
     private var child: pid_t = 0
     private var exits = 0
+    private var sandboxReport: SandboxReport?
 
     /// `launcher` starts the helper: a ``ForkServer`` shared by every
-    /// device's process, or (nil) `posix_spawn` of `helperPath`.
+    /// device's process, or (nil) `posix_spawn` of `helperPath`. `sandbox`:
+    /// the helper confines itself before it records (`storage.capture_sandbox`).
     public init(configurations: [RecorderConfiguration], helperPath: String, launcher: (any HelperLauncher)? = nil,
-                sink: any CaptureIndex, logger: Logger) {
+                sandbox: Bool = true, sink: any CaptureIndex, logger: Logger) {
         self.configurations = configurations
         self.helperPath = helperPath
         self.launcher = launcher ?? SpawnLauncher(helperPath: helperPath)
+        self.sandbox = sandbox
         self.sink = sink
         self.logger = logger
         statuses = Dictionary(uniqueKeysWithValues: configurations.map { ($0.device, RecorderStatus()) })
@@ -62,6 +67,13 @@ public final class CaptureProcess: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return child > 0 ? child : nil
+    }
+
+    /// How the latest helper confined itself, once it has said so.
+    public var sandboxed: SandboxReport? {
+        condition.lock()
+        defer { condition.unlock() }
+        return sandboxReport
     }
 
     /// Helpers that ended without being asked (crash, kill, hang) since start.
@@ -164,7 +176,7 @@ public final class CaptureProcess: @unchecked Sendable {
         // counted from now, not from before (a long start-up repair).
         for device in statuses.keys { statuses[device]?.loopMonotonic = MonotonicClock.now() }
         condition.unlock()
-        channel.send(DaemonMessage.start(recorders: configurations))
+        channel.send(DaemonMessage.start(recorders: configurations, sandbox: sandbox))
         if stopAlready { channel.send(DaemonMessage.stop) }
 
         var open: [Int64: SegmentOpened] = [:]
@@ -217,7 +229,7 @@ public final class CaptureProcess: @unchecked Sendable {
         // fragment and hashed, exactly as after a power cut.
         for (id, segment) in open.sorted(by: { $0.key < $1.key }) {
             do {
-                let report = try SegmentRepairRunner(helperPath: helperPath).repair(path: segment.path)
+                let report = try SegmentRepairRunner(helperPath: helperPath, sandbox: sandbox).repair(path: segment.path)
                 try sink.segmentRecovered(id: id, wallStartNanoseconds: segment.wallStartNanoseconds, report: report)
                 sink.captureEvent(.segmentRepaired(id: id, device: segment.device, path: segment.path, report: report,
                                                    problem: "recovered after the capture helper ended"))
@@ -299,8 +311,18 @@ public final class CaptureProcess: @unchecked Sendable {
             }
         }
         switch message {
-        case .hello(let helperPID, let devices):
-            logger.info("capture helper started", metadata: ["pid": .string(String(helperPID)), "devices": .string(devices.joined(separator: ","))])
+        case .hello(let helperPID, let devices, let sandbox):
+            condition.lock()
+            sandboxReport = sandbox
+            condition.unlock()
+            let metadata: Logger.Metadata = ["pid": .string(String(helperPID)), "devices": .string(devices.joined(separator: ",")),
+                                             "sandbox": .string(sandbox.summary)]
+            logger.info("capture helper started", metadata: metadata)
+            if sandbox.enabled && !sandbox.complete {
+                // It records all the same: evidence first, hardening second.
+                logger.warning("capture helper records without part of its sandbox; see docs/operations.md, \"The helper sandbox\" / 录像进程未能完全隔离，录像照常进行",
+                               metadata: metadata)
+            }
         case .nextSequence(let request, let device):
             answer(request) { try sink.nextSequence(device: device) }
         case .segmentOpened(let request, let segment):
@@ -335,15 +357,20 @@ public final class CaptureProcess: @unchecked Sendable {
 /// the kept fragments hold), and FFmpeg stays out of roomd's process.
 public struct SegmentRepairRunner: Sendable {
     let helperPath: String
+    /// The repair confines itself to the one file it repairs (``SandboxReport``).
+    let sandbox: Bool
 
-    public init(helperPath: String) { self.helperPath = helperPath }
+    public init(helperPath: String, sandbox: Bool = true) {
+        self.helperPath = helperPath
+        self.sandbox = sandbox
+    }
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
 
     public func repair(path: String) throws -> RepairReport {
-        let spawned = try ChildProcess.spawn(helperPath, arguments: ["roomd-capture", "repair", path])
+        let spawned = try ChildProcess.spawn(helperPath, arguments: ["roomd-capture", "repair"] + (sandbox ? [] : ["--no-sandbox"]) + [path])
         close(spawned.input)
         var output = Data()
         var chunk = [UInt8](repeating: 0, count: 4096)

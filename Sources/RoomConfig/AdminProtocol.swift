@@ -85,14 +85,16 @@ public struct RoomStatus: Codable, Sendable, Equatable {
         public var helperPID: Int32?
         /// How often its helper ended without being asked since roomd started.
         public var helperExits: Int?
+        /// How its helper is confined ("Landlock ABI 7 + seccomp (no sockets)", "off …", or what is missing).
+        public var helperSandbox: String?
         public init(id: String, state: String, detail: String, synthetic: Bool, framesPerSecond: Double, frames: Int64,
                     droppedFrames: Int64, audioXruns: Int64, bytesWritten: Int64, segmentsClosed: Int64, lastSegmentClosed: String?,
-                    helperPID: Int32? = nil, helperExits: Int? = nil) {
+                    helperPID: Int32? = nil, helperExits: Int? = nil, helperSandbox: String? = nil) {
             self.id = id; self.state = state; self.detail = detail; self.synthetic = synthetic
             self.framesPerSecond = framesPerSecond; self.frames = frames; self.droppedFrames = droppedFrames
             self.audioXruns = audioXruns; self.bytesWritten = bytesWritten; self.segmentsClosed = segmentsClosed
             self.lastSegmentClosed = lastSegmentClosed
-            self.helperPID = helperPID; self.helperExits = helperExits
+            self.helperPID = helperPID; self.helperExits = helperExits; self.helperSandbox = helperSandbox
         }
     }
 

@@ -254,12 +254,13 @@ private final class Builder {
             reader.problem(map.child("capture_isolation"), map.value("capture_isolation"),
                            "'\(isolationName)' is not one of: device | shared")
         }
+        let sandbox = reader.bool(map, "capture_sandbox", default: true)
         map.finish(allowed: ["state_dir", "recordings_dir", "packages_dir", "segment_seconds", "min_free_mb", "x264_preset",
-                             "capture_isolation"])
-        guard let state, let segment, let minFreeMB, let preset, let isolation else { return nil }
+                             "capture_isolation", "capture_sandbox"])
+        guard let state, let segment, let minFreeMB, let preset, let isolation, let sandbox else { return nil }
         return .init(stateDirectory: state, recordingsDirectory: recordings ?? state + "/recordings",
                      packagesDirectory: packages ?? state + "/packages", segmentSeconds: segment, x264Preset: preset,
-                     minimumFreeBytes: Int64(minFreeMB) * 1_048_576, captureIsolation: isolation)
+                     minimumFreeBytes: Int64(minFreeMB) * 1_048_576, captureIsolation: isolation, captureSandbox: sandbox)
     }
 
     func buildRetention(_ top: YAMLReader.Mapping) -> RoomConfiguration.Retention? {

@@ -82,6 +82,11 @@ public struct RoomConfiguration: Sendable, Equatable {
         public var minimumFreeBytes: Int64
         /// How the recorders are spread over capture helper processes.
         public var captureIsolation: CaptureIsolation = .device
+        /// Capture helpers confine themselves (Landlock, seccomp) before they
+        /// record: they can write only their own device's recordings and read
+        /// neither keys nor database. Off only to diagnose a driver or ALSA
+        /// plug-in that needs more (docs/operations.md, "The helper sandbox").
+        public var captureSandbox: Bool = true
         public var databasePath: String { stateDirectory + "/roomd.sqlite" }
     }
 

@@ -65,6 +65,12 @@ enum StatusTable {
             out.append("Capture   fork server " + (s.daemon.captureForkServerPID.map { "pid \($0)" } ?? "not running")
                        + (starts > 1 ? ", started \(starts) times (it ended or hung)" : ""))
         }
+        let sandboxes = s.devices.compactMap { device in device.helperSandbox.map { (device.id, $0) } }
+        if Set(sandboxes.map(\.1)).count == 1, let only = sandboxes.first?.1 {
+            out.append("Sandbox   capture helpers: \(only)")
+        } else if !sandboxes.isEmpty {
+            out.append("Sandbox   " + sandboxes.map { "\($0.0): \($0.1)" }.joined(separator: "; "))
+        }
         out.append("Health    \(s.healthy ? "OK / 正常" : "DEGRADED / 异常")")
         out.append("")
         out.append(table(header: ["SERVICE", "HEALTH", "DETAIL"],

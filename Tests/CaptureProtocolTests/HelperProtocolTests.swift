@@ -27,7 +27,9 @@ import Testing
         status.detail = "12 MiB free / 磁盘空间不足"
         status.framesPerSecond = 29.97
         return [
-            .hello(pid: 4242, devices: ["S01", "C01"]),
+            .hello(pid: 4242, devices: ["S01", "C01"], sandbox: SandboxReport(enabled: true, complete: false,
+                                                                              summary: "seccomp (no sockets); no Landlock: kernel built without Landlock")),
+            .hello(pid: 4243, devices: ["S02"], sandbox: .off),
             .nextSequence(request: 1, device: "S01"),
             .segmentOpened(request: 2, segment: opened),
             .segmentClosed(request: 3, id: 99, closed: SegmentClosed(wallEndNanoseconds: 5, frames: 1800, droppedFrames: 2,
@@ -48,7 +50,8 @@ import Testing
                                       audio: .alsa(device: "hw:CARD=S01,DEV=0"), directory: "/var/lib/roomd/recordings", segmentSeconds: 60),
                 RecorderConfiguration(device: "C01", video: .synthetic(width: 320, height: 240, fps: 15), audio: nil,
                                       directory: "/tmp/r", segmentSeconds: 10, x264Preset: "ultrafast", minimumFreeBytes: 1 << 20),
-            ]),
+            ], sandbox: true),
+            .start(recorders: [], sandbox: false),
             .reply(request: 2, value: 17, error: nil),
             .reply(request: 3, value: nil, error: "database is locked"),
             .stop,

@@ -124,15 +124,16 @@ final class DemoRoom {
     let configPath: String
     var pki: String { dir.path + "/pki" }
 
-    init(extraYAML: String = "") throws {
+    /// `storageYAML`: further keys of the `storage` section, e.g. "capture_isolation: shared".
+    init(extraYAML: String = "", storageYAML: String = "") throws {
         dir = try TemporaryDirectory()
         port = freePort()
         let made = try run(Binaries.roomctl, ["pki", "init", "--dir", dir.path + "/pki", "--room-id", "TEST-ROOM"])
         guard made.status == 0 else { throw TestFailure("roomctl pki init failed: \(made.stderr)") }
-        configPath = try dir.write("roomd.yaml", Self.config(port: port) + extraYAML)
+        configPath = try dir.write("roomd.yaml", Self.config(port: port, storage: storageYAML) + extraYAML)
     }
 
-    static func config(port: Int) -> String {
+    static func config(port: Int, storage: String = "") -> String {
         """
         room: { id: TEST-ROOM, name: 测试评标室, agency: 测试代理机构, kind: evaluation }
         stations:
@@ -140,6 +141,7 @@ final class DemoRoom {
           - { id: S02, host: 127.0.0.1, camera: synthetic, format: { width: 320, height: 240, fps: 15 }, microphone: synthetic }
         storage:
           state_dir: state
+          \(storage)
         api:
           listen: 127.0.0.1:\(port)
         \(tlsYAML)

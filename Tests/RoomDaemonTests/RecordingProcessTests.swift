@@ -73,6 +73,8 @@ struct RecordingProcessTests {
             #expect(Double(segment["frames"] as? Int ?? 0) >= expected * 0.8 - 2, "\(segment): about \(expected) frames expected")
         }
         #expect(second.terminate() == 0)
+        // Each repair ran confined to its one segment (HelperSandboxTests), every part in place.
+        #expect(!second.log.contains("without part of its sandbox"), "\(second.log.suffix(3000))")
         let final = try check(room)
         #expect((final["problems"] as? [String]) == [], "\(final)")
         #expect((final["rows"] as? Int ?? 0) >= 4)

@@ -6,6 +6,18 @@ import Glibc
 /// before the index says `closed`.
 ///
 /// The file is opened with O_EXCL: an existing file is never overwritten.
+/// The folders segments go into.
+public enum RecordingFolder {
+    /// Makes `path` and any missing parents (mode 0750, as every recording folder).
+    public static func make(_ path: String) throws(CaptureError) {
+        var current = ""
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, 0o750) != 0 && errno != EEXIST { throw CaptureError.system("mkdir \(current)") }
+        }
+    }
+}
+
 final class SegmentFile {
     let path: String
     private var fd: Int32
@@ -19,7 +31,7 @@ final class SegmentFile {
     init(path: String) throws(CaptureError) {
         self.path = path
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-        try Self.makeDirectories(directory)
+        try RecordingFolder.make(directory)
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
         if fd < 0 { throw CaptureError.system("open \(path)") }
         // Held until the file is closed (or this process dies): a repair in
@@ -29,14 +41,6 @@ final class SegmentFile {
     }
 
     deinit { if fd >= 0 { close(fd) } }
-
-    static func makeDirectories(_ path: String) throws(CaptureError) {
-        var current = ""
-        for component in path.split(separator: "/") {
-            current += "/" + component
-            if mkdir(current, 0o750) != 0 && errno != EEXIST { throw CaptureError.system("mkdir \(current)") }
-        }
-    }
 
     /// Writes all of `bytes` or fails; returns false after the first failure.
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {

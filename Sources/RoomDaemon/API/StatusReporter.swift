@@ -52,7 +52,7 @@ struct StatusReporter: Sendable {
                     frames: s.frames, droppedFrames: s.droppedFrames, audioXruns: s.audioXruns,
                     bytesWritten: s.bytesWritten, segmentsClosed: s.segmentsClosed,
                     lastSegmentClosed: s.lastSegmentClosedWall > 0 ? Self.iso8601(s.lastSegmentClosedWall) : nil,
-                    helperPID: recorder.helperPID, helperExits: recorder.helperExits)
+                    helperPID: recorder.helperPID, helperExits: recorder.helperExits, helperSandbox: recorder.helperSandbox?.summary)
             },
             recentEvents: recent)
     }

@@ -19,6 +19,7 @@ final class RecordingService: Service, Sendable {
         var status: RecorderStatus
         var helperPID: Int32?
         var helperExits: Int
+        var helperSandbox: SandboxReport?
     }
 
     let processes: [CaptureProcess]
@@ -29,6 +30,7 @@ final class RecordingService: Service, Sendable {
     private let sink: IndexSink
     private let logger: Logger
     private let recordingsDirectory: String
+    private let sandbox: Bool
 
     init(config: RoomConfiguration, store: StateStore, logger: Logger, helperPath: String = ChildProcess.helperPath()) {
         self.logger = logger
@@ -38,6 +40,7 @@ final class RecordingService: Service, Sendable {
         self.sink = sink
         self.helperPath = helperPath
         recordingsDirectory = config.storage.recordingsDirectory
+        sandbox = config.storage.captureSandbox
         let recorders = Self.configurations(config)
         switch config.storage.captureIsolation {
         case .device:
@@ -46,11 +49,13 @@ final class RecordingService: Service, Sendable {
             let server = recorders.isEmpty ? nil : ForkServer(helperPath: helperPath, logger: logger)
             forkServer = server
             processes = recorders.map {
-                CaptureProcess(configurations: [$0], helperPath: helperPath, launcher: server, sink: sink, logger: logger)
+                CaptureProcess(configurations: [$0], helperPath: helperPath, launcher: server, sandbox: config.storage.captureSandbox,
+                               sink: sink, logger: logger)
             }
         case .shared:
             forkServer = nil
-            processes = recorders.isEmpty ? [] : [CaptureProcess(configurations: recorders, helperPath: helperPath, sink: sink, logger: logger)]
+            processes = recorders.isEmpty ? [] : [CaptureProcess(configurations: recorders, helperPath: helperPath,
+                                                                 sandbox: config.storage.captureSandbox, sink: sink, logger: logger)]
         }
     }
 
@@ -58,7 +63,7 @@ final class RecordingService: Service, Sendable {
         processes.flatMap { process in
             process.configurations.map {
                 Device(configuration: $0, status: process.status(of: $0.device), helperPID: process.helperPID,
-                       helperExits: process.unexpectedExits)
+                       helperExits: process.unexpectedExits, helperSandbox: process.sandboxed)
             }
         }
     }
@@ -114,7 +119,7 @@ final class RecordingService: Service, Sendable {
     /// Runs before any recorder starts; blocking file work, so on its own thread.
     func recover() async throws {
         let index = self.index, sink = self.sink, logger = self.logger, root = recordingsDirectory
-        let repairer = SegmentRepairRunner(helperPath: helperPath)
+        let repairer = SegmentRepairRunner(helperPath: helperPath, sandbox: sandbox)
         try await onThread {
             try IndexRecovery(index: index, sink: sink, logger: logger, root: root, repair: repairer.repair(path:)).run()
         }
