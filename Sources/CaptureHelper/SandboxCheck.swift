@@ -3,8 +3,9 @@ import CProcess
 import Foundation
 import Glibc
 
-/// `roomd-capture sandbox-check RECORDINGS DEVICE [PATH...]`: confines itself
-/// exactly as a helper recording DEVICE into RECORDINGS is confined, then
+/// `roomd-capture sandbox-check [--microphone ALSA_NAME] RECORDINGS DEVICE [PATH...]`:
+/// confines itself exactly as a helper recording DEVICE (with that microphone)
+/// into RECORDINGS is confined, then
 /// tries what a recorder must be able to do and what it must not, and prints
 /// a line for each ("ok" or "FAIL"). Exit 0 when every line is ok.
 ///
@@ -13,8 +14,9 @@ import Glibc
 /// not delete). PATHs are files or folders the helper must not read, such
 /// as the room's private key or roomd's database.
 enum SandboxCheck {
-    static func run(recordings: String, device: String, forbidden: [String]) -> Never {
-        let recorder = RecorderConfiguration(device: device, video: nil, audio: nil, directory: recordings, segmentSeconds: 60)
+    static func run(recordings: String, device: String, microphone: String?, forbidden: [String]) -> Never {
+        let recorder = RecorderConfiguration(device: device, video: nil, audio: microphone.map { .alsa(device: $0) },
+                                             directory: recordings, segmentSeconds: 60)
         // Named after the unconfined parent, which removes them.
         let probeName = ".sandbox-check-\(getpid())"
         let probe = HelperSandbox.deviceFolder(recorder) + "/" + probeName
@@ -94,7 +96,14 @@ enum SandboxCheck {
         denied(rename(file, probe + "/renamed.mp4"), "may not rename a segment")
         denied(open("/etc/ld.so.cache", O_WRONLY | O_CLOEXEC), "may not write system files (/etc/ld.so.cache)")
         denied(socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0), "may not open a network socket")
-        denied(socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0), "may not open a local socket (roomd's admin socket)")
+        let local = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        if outcome.localSocketsFor.isEmpty {
+            denied(local, "may not open a local socket (roomd's admin socket)")
+        } else {
+            // An ALSA plug-in that talks over local sockets (dsnoop, dmix, a sound server).
+            report(local >= 0, "may open a local socket, for ALSA \(outcome.localSocketsFor.joined(separator: ", "))", local >= 0 ? "" : error())
+            if local >= 0 { close(local) }
+        }
         return allOK
     }
 }

@@ -9,7 +9,7 @@
 //   roomd-capture repair [--no-sandbox] PATH
 //                               cuts a segment back to its last whole fragment,
 //                               rehashes it, prints a RepairReport (JSON)
-//   roomd-capture sandbox-check RECORDINGS DEVICE [PATH...]
+//   roomd-capture sandbox-check [--microphone ALSA_NAME] RECORDINGS DEVICE [PATH...]
 //                               confines itself as a recorder of DEVICE would be
 //                               and checks what it can and cannot do (PATHs: files
 //                               it must not reach); for operators and tests
@@ -59,11 +59,16 @@ case "forkserver":
     // A forked helper: warmed up by the server already.
     HelperMain.record(warmUp: false)
 case "sandbox-check":
-    guard arguments.count >= 3 else { fail("usage: roomd-capture sandbox-check RECORDINGS_DIR DEVICE [FORBIDDEN_PATH...]") }
-    let rest = Array(arguments.dropFirst())
-    SandboxCheck.run(recordings: rest[0], device: rest[1], forbidden: Array(rest.dropFirst(2)))
+    var rest = Array(arguments.dropFirst())
+    var microphone: String?
+    if rest.first == "--microphone", rest.count >= 2 {
+        microphone = rest[1]
+        rest.removeFirst(2)
+    }
+    guard rest.count >= 2 else { fail("usage: roomd-capture sandbox-check [--microphone ALSA_NAME] RECORDINGS_DIR DEVICE [FORBIDDEN_PATH...]") }
+    SandboxCheck.run(recordings: rest[0], device: rest[1], microphone: microphone, forbidden: Array(rest.dropFirst(2)))
 default:
-    fail("usage: roomd-capture record | forkserver | repair [--no-sandbox] PATH | sandbox-check RECORDINGS_DIR DEVICE [PATH...] (started by roomd, not by hand)")
+    fail("usage: roomd-capture record | forkserver | repair [--no-sandbox] PATH | sandbox-check [--microphone NAME] RECORDINGS_DIR DEVICE [PATH...] (started by roomd, not by hand)")
 }
 
 enum HelperMain {

@@ -48,6 +48,26 @@ struct HelperSandboxTests {
         #expect(try String(contentsOfFile: key, encoding: .utf8) == "-----BEGIN PRIVATE KEY-----\n")
     }
 
+    /// A microphone behind an ALSA plug-in that needs local sockets (dsnoop)
+    /// keeps AF_UNIX sockets — and only those; one opened directly (`hw:`)
+    /// keeps none. The seccomp filter tells them apart by socket(2)'s domain.
+    @Test func onlyAPlugInMicrophoneKeepsLocalSocketsAndNeverTheNetwork() throws {
+        let dir = try TemporaryDirectory()
+        for (microphone, local) in [("dsnoop:CARD=S01,DEV=0", true), ("hw:CARD=S01,DEV=0", false), ("plughw:CARD=S01,DEV=0", false)] {
+            let result = try run(Binaries.roomdCapture, ["sandbox-check", "--microphone", microphone, dir.path + "/recordings", "S01"])
+            #expect(result.status == 0, "\(microphone):\n\(result.stdout)\(result.stderr)")
+            let lines = result.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.contains("ok    may not open a network socket: Permission denied"), "\(microphone):\n\(result.stdout)")
+            if local {
+                #expect(lines.first?.hasSuffix("seccomp (no network sockets; local ones for ALSA \(microphone))") == true, "\(lines.first ?? "")")
+                #expect(lines.contains("ok    may open a local socket, for ALSA \(microphone)"), "\(result.stdout)")
+            } else {
+                #expect(lines.first?.hasSuffix("seccomp (no sockets)") == true, "\(microphone): \(lines.first ?? "")")
+                #expect(lines.contains("ok    may not open a local socket (roomd's admin socket): Permission denied"), "\(result.stdout)")
+            }
+        }
+    }
+
     /// The kernel's view of a process: its no_new_privs and seccomp state.
     static func confinement(of pid: pid_t) -> (noNewPrivs: String?, seccomp: String?) {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
