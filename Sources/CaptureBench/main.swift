@@ -10,7 +10,7 @@ import CaptureProtocol
 //   CaptureBench realtime --input FILE --out DIR --streams K --seconds S
 //       K recorders, each replaying the file at camera pace; prints CPU %,
 //       peak RSS and dropped frames.
-//   CaptureBench realtime-helpers --input FILE --out DIR --streams K --seconds S [--isolation device|shared]
+//   CaptureBench realtime-helpers --input FILE --out DIR --streams K --seconds S [--isolation device|shared] [--sandbox on|off]
 //       the same as roomd runs it: each recorder in its own roomd-capture (or all in one)
 //       (found beside this binary), answered over the pipe by CaptureProcess;
 //       CPU counts this process and every helper, memory is each helper's peak
@@ -193,10 +193,12 @@ case "realtime-helpers":
     // storage.capture_isolation: device (a helper per stream, forked by one
     // fork server, as roomd runs them) or shared (one helper for all).
     let shared = argument("isolation", "device") == "shared"
+    // storage.capture_sandbox: helpers confined (the default) or not.
+    let sandbox = argument("sandbox", "on") == "on"
     let forkServer = shared ? nil : ForkServer(helperPath: helper, logger: logger)
     let processes = shared
-        ? [CaptureProcess(configurations: configurations, helperPath: helper, sink: sink, logger: logger)]
-        : configurations.map { CaptureProcess(configurations: [$0], helperPath: helper, launcher: forkServer, sink: sink, logger: logger) }
+        ? [CaptureProcess(configurations: configurations, helperPath: helper, sandbox: sandbox, sink: sink, logger: logger)]
+        : configurations.map { CaptureProcess(configurations: [$0], helperPath: helper, launcher: forkServer, sandbox: sandbox, sink: sink, logger: logger) }
     let cpu0 = cpuSeconds() + childrenCPUSeconds(), wall0 = Date()
     processes.forEach { $0.start() }
     Thread.sleep(forTimeInterval: seconds * 0.8)
@@ -214,9 +216,10 @@ case "realtime-helpers":
     let statuses = processes.flatMap { p in p.configurations.map { p.status(of: $0.device) } }
     let frames = statuses.reduce(Int64(0)) { $0 + $1.frames }
     let dropped = statuses.reduce(Int64(0)) { $0 + $1.droppedFrames }
-    print(String(format: "roomd %d real-time streams in %d roomd-capture helper(s) for %.0f s: CPU %.1f%% of one core (%.1f%% per stream, helpers and supervisor), "
+    let confined = processes.compactMap(\.sandboxed).first?.summary ?? "?"
+    print(String(format: "roomd %d real-time streams in %d roomd-capture helper(s) (sandbox: %@) for %.0f s: CPU %.1f%% of one core (%.1f%% per stream, helpers and supervisor), "
                  + "peak RSS %.1f MB per helper (supervisor %.1f MB), PSS of the helpers (and fork server) together %.1f MB, frames %lld, dropped %lld",
-                 streams, helpers.count - (forkServer == nil ? 0 : 1), wall, cpu / wall * 100, cpu / wall * 100 / Double(streams), Double(children.ru_maxrss) / 1024,
+                 streams, helpers.count - (forkServer == nil ? 0 : 1), confined, wall, cpu / wall * 100, cpu / wall * 100 / Double(streams), Double(children.ru_maxrss) / 1024,
                  peakRSSMegabytes(), pss, frames, dropped))
 default:
     FileHandle.standardError.write(Data("usage: CaptureBench write-path|hash-cost|realtime|realtime-helpers --input FILE --out DIR ...\n".utf8))

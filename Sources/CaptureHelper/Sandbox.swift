@@ -1,7 +1,6 @@
 import Capture
 import CaptureProtocol
 import CProcess
-import Foundation
 import Glibc
 
 /// What a recording helper may touch once it has its devices
@@ -149,8 +148,13 @@ struct HelperSandbox {
         recorder.directory + "/" + recorder.device
     }
 
+    // Plain libc here, not Foundation: a forked helper that first touches
+    // Foundation's file APIs pays for private copies of the pages they set up.
     static func executablePath() -> String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink("/proc/self/exe", &buffer, Int(PATH_MAX))
+        guard count > 0 else { return "" }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// What was applied, in words for the log and `roomctl status`.
@@ -259,6 +263,12 @@ struct HelperSandbox {
     static let v9fsMagic = 0x0102_1997
 
     static func threadCount() -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
+        guard let tasks = opendir("/proc/self/task") else { return 0 }
+        defer { closedir(tasks) }
+        var count = 0
+        while let entry = readdir(tasks) {
+            if entry.pointee.d_name.0 != 0x2E { count += 1 }   // not "." or ".."
+        }
+        return count
     }
 }
