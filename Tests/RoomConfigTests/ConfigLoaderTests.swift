@@ -70,6 +70,7 @@ struct ConfigLoaderTests {
         #expect(config.storage.stateDirectory == fixture.dir + "/state")
         #expect(config.storage.recordingsDirectory == fixture.dir + "/state/recordings")
         #expect(config.storage.segmentSeconds == 30)
+        #expect(config.storage.captureIsolation == .device && config.storage.captureSandbox)
         #expect(config.api.host == "::" && config.api.port == 9443)
         #expect(config.api.adminSocket == fixture.dir + "/state/admin.sock")
         #expect(config.tls.roles[1].match == .issuerCA(path: fixture.dir + "/pki/room-ca.crt"))
@@ -140,6 +141,15 @@ struct ConfigLoaderTests {
         #expect(byPath["storage.colour"]?.line == 17)
         #expect(byPath["api.listen"]?.message.contains("HOST:PORT") == true)
         #expect(problems.count == 4)
+    }
+
+    /// The capture helpers' sandbox is on unless turned off in so many words.
+    @Test func captureSandboxIsOnUnlessTurnedOff() throws {
+        let fixture = try Fixture()
+        let off = try fixture.parse(Self.valid.replacingOccurrences(of: "segment_seconds: 30", with: "segment_seconds: 30\n  capture_sandbox: false"))
+        #expect(!off.storage.captureSandbox)
+        let problems = fixture.problems(Self.valid.replacingOccurrences(of: "segment_seconds: 30", with: "segment_seconds: 30\n  capture_sandbox: maybe"))
+        #expect(problems.map(\.path) == ["storage.capture_sandbox"] && problems.first?.message.contains("true or false") == true, "\(problems)")
     }
 
     @Test func devicesAndRolesAreChecked() throws {
