@@ -65,7 +65,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // What the daemon and its capture helper say to each other: no C, no FFmpeg.
-        .target(name: "CaptureProtocol", swiftSettings: strict),
+        .target(name: "CaptureProtocol", dependencies: ["CProcess"], swiftSettings: strict),
         // roomd's side of it: spawning, answering and restarting capture helpers.
         .target(
             name: "CaptureSupervisor",

@@ -210,39 +210,76 @@ int roomd_landlock_restrict_self(int ruleset) {
     return (int)syscall(ROOMD_SYS_landlock_restrict_self, ruleset, 0);
 }
 
-int roomd_seccomp_deny_sockets(int allow_local) {
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+#ifndef SYS_setxattrat
+#define SYS_setxattrat 463
+#endif
+#ifndef SYS_removexattrat
+#define SYS_removexattrat 466
+#endif
+
+int roomd_seccomp_confine(void) {
 #if defined(__x86_64__)
 #define ROOMD_AUDIT_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
 #define ROOMD_AUDIT_ARCH AUDIT_ARCH_AARCH64
 #endif
 #ifdef ROOMD_AUDIT_ARCH
-    const uint32_t deny = SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA);
-    struct sock_filter filter[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ROOMD_AUDIT_ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, deny),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-#if defined(__x86_64__)
-        // x32 system calls carry this bit and bypass a check of the plain numbers.
-        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, deny),
+    // Refused outright. What Landlock does not cover (on every ABI: metadata;
+    // before ABI 3: truncate(2) by path) or cannot (sockets before ABI 4).
+    static const long refused[] = {
+        SYS_socket, SYS_io_uring_setup, SYS_truncate,
+        SYS_fchmod, SYS_fchmodat, SYS_fchmodat2, SYS_fchown, SYS_fchownat, SYS_utimensat,
+        SYS_setxattr, SYS_lsetxattr, SYS_fsetxattr, SYS_removexattr, SYS_lremovexattr, SYS_fremovexattr,
+        SYS_setxattrat, SYS_removexattrat, SYS_pidfd_open, SYS_pidfd_send_signal,
+#ifdef SYS_chmod
+        SYS_chmod, SYS_chown, SYS_lchown, SYS_utime, SYS_utimes, SYS_futimesat,
 #endif
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_io_uring_setup, 5, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        // socket(domain, …): AF_UNIX passes only if allowed (the low 32 bits
-        // of the first argument; x86_64 and aarch64 are little-endian).
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, allow_local ? AF_UNIX : 0xffffffffu, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_RET | BPF_K, deny),
     };
-    struct sock_fprog program = { .len = (unsigned short)(sizeof filter / sizeof filter[0]), .filter = filter };
+    // Signals only to the process itself (raise, abort, pthread_kill; the
+    // first argument is the target's pid): not to roomd or other helpers.
+    static const long own[] = { SYS_kill, SYS_tkill, SYS_tgkill, SYS_rt_sigqueueinfo, SYS_rt_tgsigqueueinfo };
+    const size_t refusedCount = sizeof refused / sizeof refused[0], ownCount = sizeof own / sizeof own[0];
+    const uint32_t deny = SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA);
+    struct sock_filter filter[64];
+    unsigned short n = 0;
+    filter[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+    filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ROOMD_AUDIT_ARCH, 1, 0);
+    filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, deny);
+    filter[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+#if defined(__x86_64__)
+    // x32 system calls carry this bit and would bypass a check of the plain numbers.
+    filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1);
+    filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, deny);
+#endif
+    // Layout after the checks: [ALLOW] [load arg0] [arg0 == pid?] [ALLOW] [DENY].
+    // A refused number jumps to DENY, a signal to the pid check.
+    const unsigned short checks = (unsigned short)(refusedCount + ownCount);
+    for (size_t i = 0; i < refusedCount; i++) {
+        unsigned short toDeny = (unsigned short)(checks - i - 1 + 4);
+        filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)refused[i], (unsigned char)toDeny, 0);
+    }
+    for (size_t i = 0; i < ownCount; i++) {
+        unsigned short toLoad = (unsigned short)(ownCount - i - 1 + 1);
+        filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)own[i], (unsigned char)toLoad, 0);
+    }
+    filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    // The low 32 bits of the first argument (x86_64 and aarch64 are little-endian).
+    filter[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
+    filter[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)getpid(), 0, 1);
+    filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    filter[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, deny);
+    struct sock_fprog program = { .len = n, .filter = filter };
     if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
     return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0);
 #else
     errno = ENOSYS;
     return -1;
 #endif
+}
+
+int roomd_name_thread(const char *name) {
+    return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
 }

@@ -13,12 +13,17 @@ import Glibc
 ///   write files only beneath `<recordings>/<its device>/`. It cannot read
 ///   roomd's database, the room's keys or the configuration folder, write
 ///   anywhere else, delete or rename anything, or touch another device's
-///   recordings. From Landlock ABI 4 it cannot bind or connect TCP; from ABI 6
-///   it cannot signal processes outside its sandbox.
-/// - **seccomp**: `socket(2)` and `io_uring_setup(2)` fail, so it cannot
-///   reach the network or roomd's admin socket on any kernel (local sockets
-///   stay open only for a microphone behind an ALSA plug-in that needs them).
+///   recordings. From Landlock ABI 4 it cannot bind or connect TCP.
+/// - **seccomp**, for what Landlock does not cover: no sockets at all (no
+///   network, not roomd's admin socket) on any kernel; no `truncate(2)` by
+///   path (Landlock covers it only from ABI 3); no change of mode, owner,
+///   times or extended attributes of any file (Landlock never does); no
+///   signal to any process but itself.
 /// - **no_new_privs**: nothing it could execute gains privileges.
+///
+/// A microphone named other than `hw:`/`plughw:` goes through an ALSA
+/// plug-in (dsnoop, dmix, a sound server) that needs sockets, /tmp and
+/// chmod: such a helper is not confined, and says why.
 ///
 /// Applied by the helper to itself, on its only thread, before it starts any
 /// other (Landlock binds the calling thread and what it creates). Recording
@@ -79,10 +84,9 @@ struct HelperSandbox {
     }
 
     let rules: [Rule]
-    /// ALSA devices that may need local sockets (dsnoop, dmix and sound
-    /// servers talk over AF_UNIX); none when every microphone is opened
-    /// directly (`hw:`, `plughw:`), as config/roomd.yaml names them.
-    let socketUsers: [String]
+    /// Microphones behind an ALSA plug-in, which cannot work confined; none
+    /// when every microphone is opened directly, as config/roomd.yaml names them.
+    let plugInMicrophones: [String]
 
     /// The sandbox of a helper recording these devices.
     init(recorders: [RecorderConfiguration], executable: String = Self.executablePath()) {
@@ -91,21 +95,21 @@ struct HelperSandbox {
         // re-plug; which devices exist at all is the service's device policy
         // (systemd's DeviceAllow).
         rules.append(Rule(path: "/dev", access: .devices, required: true))
-        var socketUsers: [String] = []
+        var plugIns: [String] = []
         for recorder in recorders {
             rules.append(Rule(path: Self.deviceFolder(recorder), access: .recordings, required: true))
             if case .replay(let path, _, _)? = recorder.video {
                 rules.append(Rule(path: path, access: .readFile, required: true))
             }
             if case .alsa(let device)? = recorder.audio, !device.hasPrefix("hw:"), !device.hasPrefix("plughw:") {
-                socketUsers.append(device)
+                plugIns.append(device)
             }
         }
         self.rules = rules
-        self.socketUsers = socketUsers
+        plugInMicrophones = plugIns
     }
 
-    /// What every confined helper reads, and its own /proc entries.
+    /// What every confined helper reads.
     static func systemRules(executable: String) -> [Rule] {
         var rules: [Rule] = []
         // The system, read-only: libraries (a plug-in ALSA may load), ALSA's
@@ -124,10 +128,8 @@ struct HelperSandbox {
         if !executable.isEmpty {
             rules.append(Rule(path: executable, access: [.readFile, .execute], required: false))
         }
+        // Read only: threads are named by prctl, not through /proc/thread-self/comm.
         rules.append(Rule(path: "/proc", access: .read, required: true))
-        // Threads name themselves through /proc/thread-self/comm, which lies
-        // beneath /proc/<our pid>.
-        rules.append(Rule(path: "/proc/\(getpid())", access: [.readFile, .readDir, .writeFile], required: true))
         rules.append(Rule(path: "/sys", access: .read, required: false))
         return rules
     }
@@ -140,7 +142,7 @@ struct HelperSandbox {
         rules = Self.systemRules(executable: executable)
             + [Rule(path: path, access: [.readFile, .writeFile, .truncate], required: true),
                Rule(path: folder.isEmpty ? "/" : folder, access: .readDir, required: true)]
-        socketUsers = []
+        plugInMicrophones = []
     }
 
     /// Where a recorder's segments go (SegmentWriter.path): the only place it writes.
@@ -161,8 +163,6 @@ struct HelperSandbox {
     struct Outcome: Equatable {
         var landlockABI: Int?
         var seccomp: Bool
-        /// Local (AF_UNIX) sockets left open for these ALSA devices.
-        var localSocketsFor: [String] = []
         /// Why a part is missing; empty when everything is in place.
         var problems: [String]
 
@@ -171,10 +171,7 @@ struct HelperSandbox {
         var summary: String {
             var parts: [String] = []
             if let abi = landlockABI { parts.append("Landlock ABI \(abi)") }
-            if seccomp {
-                parts.append(localSocketsFor.isEmpty ? "seccomp (no sockets)"
-                             : "seccomp (no network sockets; local ones for ALSA \(localSocketsFor.joined(separator: ", ")))")
-            }
+            if seccomp { parts.append("seccomp (no sockets, no chmod, no signals out)") }
             let applied = parts.isEmpty ? "none" : parts.joined(separator: " + ")
             return problems.isEmpty ? applied : applied + "; " + problems.joined(separator: "; ")
         }
@@ -185,6 +182,12 @@ struct HelperSandbox {
     /// a single thread: threads already running would stay unconfined.
     func apply() -> Outcome {
         var outcome = Outcome(landlockABI: nil, seccomp: false, problems: [])
+        guard plugInMicrophones.isEmpty else {
+            let names = plugInMicrophones.map { "'\($0)'" }.joined(separator: ", ")
+            outcome.problems.append("not applied: microphone \(names) goes through an ALSA plug-in (dsnoop, dmix, a sound server) "
+                                    + "that needs sockets and /tmp; name it hw:CARD=…,DEV=… or plughw:… to record confined")
+            return outcome
+        }
         let threads = Self.threadCount()
         guard threads == 1 else {
             outcome.problems.append("not applied: \(threads) threads already running would stay outside it")
@@ -198,9 +201,8 @@ struct HelperSandbox {
             }
         }
         applyLandlock(&outcome)
-        if roomd_seccomp_deny_sockets(socketUsers.isEmpty ? 0 : 1) == 0 {
+        if roomd_seccomp_confine() == 0 {
             outcome.seccomp = true
-            outcome.localSocketsFor = socketUsers
         } else {
             outcome.problems.append("seccomp failed: \(String(cString: strerror(errno)))")
         }

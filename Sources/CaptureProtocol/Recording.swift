@@ -1,4 +1,5 @@
 import Foundation
+internal import CProcess
 import Glibc
 
 // The vocabulary shared by the capture helper (`roomd-capture`, which links
@@ -125,12 +126,8 @@ public func onThreadsConcurrently<Item: Sendable>(_ items: [Item], name: String,
 /// does not reach the kernel on Linux. Cut to the kernel's 15 bytes.
 @discardableResult
 public func nameCurrentThread(_ name: String) -> Bool {
-    // pthread_setname_np is a GNU extension Swift's Glibc module leaves out;
-    // writing the thread's own comm file is what it does.
-    let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
-    guard fd >= 0 else { return false }
-    let bytes = Array(name.utf8.prefix(15))
-    let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    close(fd)
-    return written == bytes.count
+    // pthread_setname_np is a GNU extension Swift's Glibc module leaves out,
+    // and prctl is variadic: the shim calls prctl(PR_SET_NAME). (Not by
+    // writing /proc/thread-self/comm: a confined capture helper may not write /proc.)
+    roomd_name_thread(name) == 0
 }

@@ -68,11 +68,18 @@ int roomd_landlock_allow_beneath(int ruleset, const char *path, uint64_t access)
 /// 0, or -1 with errno.
 int roomd_landlock_restrict_self(int ruleset);
 
-/// Installs a seccomp filter on the calling thread and its future children:
-/// socket(2) fails with EACCES (except AF_UNIX if `allow_local`), as do
-/// io_uring_setup(2) and any system call made through another architecture's
-/// entry (x32, i386). Sets no_new_privs if not yet set.
+/// Installs a seccomp filter on the calling thread and its future children.
+/// Fail with EACCES: socket(2) and io_uring_setup(2) (no network, no local
+/// sockets); truncate(2) by path; changes of mode, owner, times and extended
+/// attributes (Landlock covers none of these); pidfd_open and
+/// pidfd_send_signal; signals (kill, tkill, tgkill, rt_[tg]sigqueueinfo) to any
+/// process but the caller's own; and any system call made through another
+/// architecture's entry (x32, i386). Sets no_new_privs if not yet set.
 /// 0, or -1 with errno (ENOSYS on an architecture this does not know).
-int roomd_seccomp_deny_sockets(int allow_local);
+int roomd_seccomp_confine(void);
+
+/// Names the calling thread (prctl PR_SET_NAME; what /proc/PID/task/TID/comm
+/// shows). Cut to 15 bytes by the kernel. 0, or -1 with errno.
+int roomd_name_thread(const char *name);
 
 #endif
