@@ -14,7 +14,7 @@ import Glibc
 /// not delete). PATHs are files or folders the helper must not read, such
 /// as the room's private key or roomd's database.
 enum SandboxCheck {
-    static func run(recordings: String, device: String, microphone: String?, forbidden: [String]) -> Never {
+    static func run(recordings: String, device: String, microphone: String?, sealed: [String], forbidden: [String]) -> Never {
         let recorder = RecorderConfiguration(device: device, video: nil, audio: microphone.map { .alsa(device: $0) },
                                              directory: recordings, segmentSeconds: 60)
         // Named after the unconfined parent, which removes them.
@@ -24,7 +24,7 @@ enum SandboxCheck {
         // Single-threaded still: the child may confine itself.
         let child = roomd_fork()
         if child == 0 {
-            exit(check(recorder: recorder, probe: probe, probeName: probeName, outside: outside, forbidden: forbidden) ? 0 : 1)
+            exit(check(recorder: recorder, probe: probe, probeName: probeName, outside: outside, sealed: sealed, forbidden: forbidden) ? 0 : 1)
         }
         guard child > 0 else { fail("fork: \(String(cString: strerror(errno)))") }
         var status: Int32 = 0
@@ -38,7 +38,7 @@ enum SandboxCheck {
     }
 
     private static func check(recorder: RecorderConfiguration, probe: String, probeName: String, outside: String,
-                              forbidden: [String]) -> Bool {
+                              sealed: [String], forbidden: [String]) -> Bool {
         let outcome = HelperSandbox(recorders: [recorder]).apply()
         print("sandbox: \(outcome.summary)")
         var allOK = outcome.complete
@@ -97,9 +97,15 @@ enum SandboxCheck {
         denied(open("/etc/ld.so.cache", O_WRONLY | O_CLOEXEC), "may not write system files (/etc/ld.so.cache)")
         denied(socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0), "may not open a network socket")
         denied(socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0), "may not open a local socket (roomd's admin socket)")
+        // Sealed segments (0440, what roomd makes a closed one): readable, never changed.
+        for path in sealed {
+            let readable = open(path, O_RDONLY | O_CLOEXEC)
+            report(readable >= 0, "may read the sealed segment \(path)", readable >= 0 ? "" : error())
+            denied(open(path, O_WRONLY | O_CLOEXEC), "may not write the sealed segment \(path)")
+        }
         // Harmless even if allowed (a sandbox that failed, a kernel that
         // lacks a part): the same length, the same mode.
-        for path in forbidden {
+        for path in forbidden + sealed {
             var info = stat()
             guard stat(path, &info) == 0 else { continue }
             denied(truncate(path, info.st_size), "may not truncate \(path) by path")

@@ -9,10 +9,11 @@
 //   roomd-capture repair [--no-sandbox] PATH
 //                               cuts a segment back to its last whole fragment,
 //                               rehashes it, prints a RepairReport (JSON)
-//   roomd-capture sandbox-check [--microphone ALSA_NAME] RECORDINGS DEVICE [PATH...]
+//   roomd-capture sandbox-check [--microphone ALSA_NAME] [--sealed SEGMENT]... RECORDINGS DEVICE [PATH...]
 //                               confines itself as a recorder of DEVICE would be
 //                               and checks what it can and cannot do (PATHs: files
-//                               it must not reach); for operators and tests
+//                               it must not reach; SEGMENTs: sealed ones it may
+//                               read, not change); for operators and tests
 //
 // Why a separate process: FFmpeg, x264 and the V4L2/ALSA drivers are where a
 // crash, a leak or a hang in uninterruptible sleep can come from. Here they
@@ -61,12 +62,19 @@ case "forkserver":
 case "sandbox-check":
     var rest = Array(arguments.dropFirst())
     var microphone: String?
-    if rest.first == "--microphone", rest.count >= 2 {
-        microphone = rest[1]
+    var sealed: [String] = []
+    while rest.count >= 2, rest[0].hasPrefix("--") {
+        switch rest[0] {
+        case "--microphone": microphone = rest[1]
+        case "--sealed": sealed.append(rest[1])
+        default: fail("sandbox-check: unknown option \(rest[0])")
+        }
         rest.removeFirst(2)
     }
-    guard rest.count >= 2 else { fail("usage: roomd-capture sandbox-check [--microphone ALSA_NAME] RECORDINGS_DIR DEVICE [FORBIDDEN_PATH...]") }
-    SandboxCheck.run(recordings: rest[0], device: rest[1], microphone: microphone, forbidden: Array(rest.dropFirst(2)))
+    guard rest.count >= 2 else {
+        fail("usage: roomd-capture sandbox-check [--microphone ALSA_NAME] [--sealed SEGMENT]... RECORDINGS_DIR DEVICE [FORBIDDEN_PATH...]")
+    }
+    SandboxCheck.run(recordings: rest[0], device: rest[1], microphone: microphone, sealed: sealed, forbidden: Array(rest.dropFirst(2)))
 default:
     fail("usage: roomd-capture record | forkserver | repair [--no-sandbox] PATH | sandbox-check [--microphone NAME] RECORDINGS_DIR DEVICE [PATH...] (started by roomd, not by hand)")
 }

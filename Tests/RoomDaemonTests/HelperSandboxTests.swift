@@ -51,6 +51,30 @@ struct HelperSandboxTests {
         #expect(try String(contentsOfFile: key, encoding: .utf8) == "-----BEGIN PRIVATE KEY-----\n")
     }
 
+    /// A helper may write its own device's folder, but not a segment roomd
+    /// has sealed there (0440 once its hash is in the index): the service's
+    /// user owns the file, but without root it cannot write a read-only file,
+    /// and the sandbox refuses the chmod that would undo it. Run as `nobody`,
+    /// as the service never runs as root.
+    @Test func sealedSegmentOfItsOwnDeviceCannotBeRewrittenWithoutRoot() throws {
+        let dir = try TemporaryDirectory()
+        let folder = dir.path + "/recordings/S01/2026-11-27/04"
+        #expect(try run("/bin/mkdir", ["-p", folder]).status == 0)
+        let segment = try dir.write("recordings/S01/2026-11-27/04/20261127T040000Z_000001.mp4", "closed segment")
+        #expect(chmod(segment, 0o440) == 0)
+        #expect(try run("/bin/chown", ["-R", "nobody:nogroup", dir.path]).status == 0)
+        chmod(dir.path, 0o755)
+        let result = try run("/usr/bin/setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", Binaries.roomdCapture,
+                                                   "sandbox-check", "--sealed", segment, dir.path + "/recordings", "S01"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        for expected in ["may create, write, fdatasync and cut back a segment there", "may read the sealed segment \(segment)",
+                         "may not write the sealed segment \(segment): Permission denied",
+                         "may not truncate \(segment) by path: Permission denied", "may not change the mode of \(segment): Permission denied"] {
+            #expect(result.stdout.split(separator: "\n").contains { $0.hasPrefix("ok") && $0.contains(expected) }, "missing '\(expected)' in\n\(result.stdout)")
+        }
+        #expect(try String(contentsOfFile: segment, encoding: .utf8) == "closed segment")
+    }
+
     /// A microphone behind an ALSA plug-in (dsnoop, dmix, a sound server)
     /// needs sockets, /tmp and chmod, which the sandbox refuses: such a helper
     /// is not confined at all, and says why (it records all the same). One

@@ -23,6 +23,7 @@ struct RecordingProcessTests {
             data = open(path, "rb").read()
             if len(data) != size: problems.append(f"{id}: size {len(data)} != {size}")
             if hashlib.sha256(data).hexdigest() != sha: problems.append(f"{id}: sha256 mismatch")
+            if os.stat(path).st_mode & 0o777 != 0o440: problems.append(f"{id}: mode {oct(os.stat(path).st_mode & 0o777)}, not read-only")
         elif state == "writing":
             problems.append(f"{id}: still writing")
         if reason == "crash-recovered":

@@ -129,6 +129,11 @@ public final class SegmentIndex: Sendable {
         }
     }
 
+    /// The file of segment `id`, if there is such a row.
+    public func path(id: Int64) throws -> String? {
+        try writer.read { db in try String.fetchOne(db, sql: "SELECT path FROM segments WHERE id = ?", arguments: [id]) }
+    }
+
     public func markMissing(id: Int64) throws {
         try writer.write { db in
             try db.execute(sql: "UPDATE segments SET state = 'missing' WHERE id = ?", arguments: [id])

@@ -2,6 +2,7 @@ import Archive
 import CaptureProtocol
 import CaptureSupervisor
 import Foundation
+import Glibc
 import Logging
 import NIOConcurrencyHelpers
 
@@ -37,11 +38,28 @@ final class IndexSink: CaptureIndex, Sendable {
     func segmentClosed(id: Int64, _ closed: SegmentClosed) throws {
         try index.closed(id: id, wallEndNs: closed.wallEndNanoseconds, frames: closed.frames, droppedFrames: closed.droppedFrames,
                          audioXruns: closed.audioXruns, bytes: closed.bytes, sha256: closed.sha256, reason: closed.reason)
+        if let path = try index.path(id: id) { seal(path) }
     }
 
     func segmentRecovered(id: Int64, wallStartNanoseconds: Int64, report: RepairReport) throws {
         try index.recovered(id: id, wallEndNs: wallStartNanoseconds + report.durationNanoseconds, frames: report.videoFrames,
                             bytes: report.bytes, sha256: report.sha256, reason: "crash-recovered")
+        if let path = try index.path(id: id) { seal(path) }
+    }
+
+    /// A segment whose hash is in the index is never written again: its file
+    /// becomes read-only (0440). roomd's user owns it, and a capture helper —
+    /// the only writer of segments, running as that user — may not chmod it
+    /// back (its seccomp filter), so the file system itself keeps the helper
+    /// from rewriting it. (Root would not be stopped; the service never runs as root.)
+    func seal(_ path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        guard info.st_mode & 0o222 != 0 else { return }
+        if chmod(path, info.st_mode & 0o7777 & ~0o222) != 0 {
+            logger.warning("closed segment could not be made read-only / 录像片段未能设为只读",
+                           metadata: ["path": .string(path), "error": .string(String(cString: strerror(errno)))])
+        }
     }
 
     func captureEvent(_ event: CaptureEvent) {
@@ -89,9 +107,14 @@ struct IndexRecovery {
             sink.captureEvent(.segmentRepaired(id: row.id, device: row.device, path: row.path, report: repaired,
                                                problem: "recovered after unclean stop"))
         }
-        // 2. Rows whose file is gone.
+        // 2. Rows whose file is gone; the files of the others read-only (those
+        //    closed before roomd sealed them, or sealed by hand and reopened).
         for state in [SegmentIndex.State.closed, .recovered, .orphan] {
-            for row in try index.rows(state: state) where !FileManager.default.fileExists(atPath: row.path) {
+            for row in try index.rows(state: state) {
+                guard !FileManager.default.fileExists(atPath: row.path) else {
+                    sink.seal(row.path)
+                    continue
+                }
                 try index.markMissing(id: row.id)
                 sink.captureEvent(CaptureEvent(kind: .recordingError, device: row.device, wallNanoseconds: wallNow(),
                                                detail: ["segment": String(row.id), "path": row.path, "problem": "segment file is missing"]))
@@ -108,6 +131,7 @@ struct IndexRecovery {
             let start = Self.wallStart(fromName: path) ?? 0
             let id = try index.indexOrphan(device: device, path: path, wallStartNs: start, wallEndNs: start + repaired.durationNanoseconds,
                                            frames: repaired.videoFrames, bytes: repaired.bytes, sha256: repaired.sha256)
+            sink.seal(path)
             sink.captureEvent(CaptureEvent(kind: .recordingError, device: device, wallNanoseconds: wallNow(),
                                            detail: ["segment": String(id), "path": path, "problem": "file found without an index row; indexed as orphan"]))
         }
