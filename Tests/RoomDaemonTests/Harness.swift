@@ -162,6 +162,12 @@ final class DemoRoom {
 
         """
 
+    /// `roomctl status --json` of this room's running roomd, decoded.
+    func status() throws -> [String: Any] {
+        let result = try run(Binaries.roomctl, ["status", "--json", "--config", configPath])
+        return (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any] ?? [:]
+    }
+
     /// curl as an independent TLS client. Returns (curl exit status, HTTP code, body).
     func curl(_ path: String, as client: String?, method: String = "GET", body: String? = nil) throws -> (Int32, Int, String) {
         var args = ["-s", "-S", "--max-time", "10", "-o", "-", "-w", "\n%{http_code}", "--cacert", pki + "/room-ca.crt",

@@ -105,8 +105,7 @@ struct HelperSandboxTests {
     }
 
     static func helperSandboxes(_ room: DemoRoom) throws -> [String: String] {
-        let status = try run(Binaries.roomctl, ["status", "--json", "--config", room.configPath])
-        let devices = ((try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["devices"] as? [[String: Any]]) ?? []
+        let devices = try room.status()["devices"] as? [[String: Any]] ?? []
         return Dictionary(uniqueKeysWithValues: devices.compactMap { d in
             (d["id"] as? String).flatMap { id in (d["helperSandbox"] as? String).map { (id, $0) } }
         })

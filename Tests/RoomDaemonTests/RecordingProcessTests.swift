@@ -164,8 +164,7 @@ struct RecordingProcessTests {
         #expect(!states.filter { $0.first == other }.contains { $0[1] == "recovered" }, "\(states)")
         #expect(try Self.events(room, kind: "capture.helper-exited").count == 1)
         // The operator sees it: roomctl shows each device's helper and how often it ended.
-        let status = try run(Binaries.roomctl, ["status", "--json", "--config", room.configPath])
-        let devices = ((try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["devices"] as? [[String: Any]]) ?? []
+        let devices = try room.status()["devices"] as? [[String: Any]] ?? []
         let byID = Dictionary(uniqueKeysWithValues: devices.compactMap { d in (d["id"] as? String).map { ($0, d) } })
         #expect(byID[device]?["helperExits"] as? Int == 1 && byID[other]?["helperExits"] as? Int == 0, "\(devices)")
         let shownPIDs = Set(devices.compactMap { $0["helperPID"] as? Int }.map { pid_t($0) })
@@ -329,8 +328,7 @@ struct RecordingProcessTests {
         let (newServer, forked) = Self.waitForNewForkServer(of: roomd, replacing: server, helpers: 1, seconds: 10)
         #expect(newServer != nil && forked.count == 1 && !forked.contains(victim), "new server \(String(describing: newServer)): \(forked)")
         // The operator sees the new server, and that it is not the first.
-        let status = try run(Binaries.roomctl, ["status", "--json", "--config", room.configPath])
-        let daemonInfo = (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["daemon"] as? [String: Any]
+        let daemonInfo = try room.status()["daemon"] as? [String: Any]
         #expect(daemonInfo?["captureForkServerPID"] as? Int == newServer.map(Int.init) && daemonInfo?["captureForkServerStarts"] as? Int == 2,
                 "\(String(describing: daemonInfo))")
         let table = try run(Binaries.roomctl, ["status", "--config", room.configPath]).stdout
