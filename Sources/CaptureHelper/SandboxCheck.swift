@@ -3,16 +3,17 @@ import CProcess
 import Foundation
 import Glibc
 
-/// `roomd-capture sandbox-check [--microphone ALSA_NAME] RECORDINGS DEVICE [PATH...]`:
+/// `roomd-capture sandbox-check [--microphone ALSA_NAME] [--sealed SEGMENT]... RECORDINGS DEVICE [PATH...]`:
 /// confines itself exactly as a helper recording DEVICE (with that microphone)
-/// into RECORDINGS is confined, then
-/// tries what a recorder must be able to do and what it must not, and prints
-/// a line for each ("ok" or "FAIL"). Exit 0 when every line is ok.
+/// into RECORDINGS is confined, then tries what a recorder must be able to do
+/// and what it must not, and prints a line for each ("ok" or "FAIL"). Exit 0
+/// when every line is ok.
 ///
 /// The checks run in a forked child, so the unconfined parent can remove the
 /// probe folder they leave beneath RECORDINGS/DEVICE (a confined process may
 /// not delete). PATHs are files or folders the helper must not read, such
-/// as the room's private key or roomd's database.
+/// as the room's private key or roomd's database; SEGMENTs are sealed (0440)
+/// segments it may read but not change.
 enum SandboxCheck {
     static func run(recordings: String, device: String, microphone: String?, sealed: [String], forbidden: [String]) -> Never {
         let recorder = RecorderConfiguration(device: device, video: nil, audio: microphone.map { .alsa(device: $0) },
