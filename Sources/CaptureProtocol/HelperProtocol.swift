@@ -51,7 +51,7 @@ public struct SandboxReport: Codable, Sendable, Equatable {
         self.summary = summary
     }
 
-    public static let off = SandboxReport(enabled: false, complete: false, summary: "off (storage.capture_sandbox: off)")
+    public static let off = SandboxReport(enabled: false, complete: false, summary: "off (storage.capture_sandbox: false)")
 }
 
 /// What `roomd-capture repair PATH` prints: a segment cut back to its last

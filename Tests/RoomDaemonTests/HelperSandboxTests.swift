@@ -169,7 +169,7 @@ struct HelperSandboxTests {
                 #expect(Self.confinement(of: helper).seccomp == (confined ? "2" : "0"), "\(storage): helper \(helper), \(sandboxes)")
             }
             for (device, summary) in sandboxes {
-                #expect(confined ? summary.hasPrefix("Landlock ABI ") : summary == "off (storage.capture_sandbox: off)", "\(storage), \(device): \(summary)")
+                #expect(confined ? summary.hasPrefix("Landlock ABI ") : summary == "off (storage.capture_sandbox: false)", "\(storage), \(device): \(summary)")
             }
             #expect(sandboxes.count == 2, "\(storage): \(sandboxes)")
             Thread.sleep(forTimeInterval: 2)
