@@ -42,23 +42,6 @@ int roomd_x509_add_ext(X509 *cert, X509 *issuer, int nid, const char *value) {
     return ok;
 }
 
-char *roomd_x509_name_rfc2253(const X509_NAME *name) {
-    BIO *bio = BIO_new(BIO_s_mem());
-    if (bio == NULL) return NULL;
-    char *out = NULL;
-    if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
-        char *data = NULL;
-        long len = BIO_get_mem_data(bio, &data);
-        out = OPENSSL_malloc((size_t)len + 1);
-        if (out != NULL) {
-            memcpy(out, data, (size_t)len);
-            out[len] = 0;
-        }
-    }
-    BIO_free(bio);
-    return out;
-}
-
 int roomd_asn1_time_to_unix(const ASN1_TIME *time, int64_t *out) {
     struct tm tm;
     memset(&tm, 0, sizeof tm);

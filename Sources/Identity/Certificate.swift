@@ -57,10 +57,14 @@ public final class Certificate: @unchecked Sendable {
         return bio.contents
     }
 
-    /// Subject as an RFC 2253 string, e.g. `CN=S01,OU=stations,O=roomd`.
-    public var subject: String { rfc2253(X509_get_subject_name(handle)) }
-    /// Issuer as an RFC 2253 string.
-    public var issuer: String { rfc2253(X509_get_issuer_name(handle)) }
+    /// The subject, attribute by attribute.
+    public var subjectName: DistinguishedName { DistinguishedName(X509_get_subject_name(handle)) }
+    /// Subject as RFC 4514 text with personal identifiers redacted, e.g.
+    /// `CN=S01,OU=stations,O=roomd` or `C=CN,serialNumber=…002X,CN=张三`
+    /// (``DistinguishedName``): the only form in which a subject is ever printed.
+    public var subject: String { subjectName.description }
+    /// Issuer, rendered the same way.
+    public var issuer: String { DistinguishedName(X509_get_issuer_name(handle)).description }
 
     /// Whether `self` names `other`'s subject as its issuer (byte-exact name
     /// comparison, as chain building does).

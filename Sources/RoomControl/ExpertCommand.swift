@@ -144,7 +144,7 @@ struct ExpertCommand: ParsableCommand {
             switch verifier.verify(submitted, over: try ExpertCommand.read(input), at: time) {
             case .success(let verified):
                 let signer = verified.signer()
-                print("OK \(verified.algorithm.rawValue) by \(signer.name ?? "?") (ID \(signer.idNumber ?? "-")), sha256:\(verified.signerFingerprint)")
+                print("OK \(verified.algorithm.rawValue) by \(signer.name ?? "?") (ID \(signer.idNumber.map(PersonalData.redacted) ?? "-")), sha256:\(verified.signerFingerprint)")
                 print("chain: " + verified.chain.map(\.subject).joined(separator: " → "))
                 if let signed = verified.signingTime { print("signingTime (claimed): \(signed)") }
             case .failure(let rejection):

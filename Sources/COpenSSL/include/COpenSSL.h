@@ -46,10 +46,6 @@ int roomd_x509_add_ext(X509 *cert, X509 *issuer, int nid, const char *value);
 /// MBSTRING_UTF8 for X509_NAME_add_entry_by_txt.
 extern const int roomd_MBSTRING_UTF8;
 
-/// The name in RFC 2253 form ("CN=S01,O=roomd demo") as a string allocated
-/// with OPENSSL_malloc (free with roomd_openssl_free), or NULL.
-char *roomd_x509_name_rfc2253(const X509_NAME *name);
-
 /// Seconds since the Unix epoch of an ASN1_TIME, in *out; 1 on success.
 int roomd_asn1_time_to_unix(const ASN1_TIME *time, int64_t *out);
 

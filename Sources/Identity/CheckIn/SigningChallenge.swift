@@ -105,9 +105,5 @@ public struct SigningChallenge: Codable, Sendable, Hashable {
 
     private func quoted(_ text: String) -> String { "\"\(text)\"" }
 
-    private static func randomHex(_ count: Int) throws -> String {
-        var bytes = [UInt8](repeating: 0, count: count)
-        guard RAND_bytes(&bytes, Int32(count)) == 1 else { throw OpenSSLError.last("RAND_bytes") }
-        return hex(bytes)
-    }
+    private static func randomHex(_ count: Int) throws -> String { try Digest.randomHex(count) }
 }

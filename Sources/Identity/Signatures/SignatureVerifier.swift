@@ -356,7 +356,7 @@ public final class SignatureVerifier: Sendable {
         guard result == 1 else {
             let code = X509_STORE_CTX_get_error(ctx)
             let reason = X509_verify_cert_error_string(Int(code)).map { String(cString: $0) } ?? "error \(code)"
-            let culprit = X509_STORE_CTX_get_current_cert(ctx).map { rfc2253(X509_get_subject_name($0)) } ?? leaf.subject
+            let culprit = X509_STORE_CTX_get_current_cert(ctx).map { DistinguishedName(X509_get_subject_name($0)).description } ?? leaf.subject
             ERR_clear_error()
             if code == X509_V_ERR_EE_KEY_TOO_SMALL || code == X509_V_ERR_CA_KEY_TOO_SMALL {
                 throw SignatureRejection.weakKey(subject: culprit, bits: leaf.publicKeyBits)

@@ -2,7 +2,7 @@ internal import COpenSSL
 
 /// Who a signing certificate names: what the roster layer matches an expert
 /// against. Trust in the certificate is the verifier's business, not this one's.
-public struct SignerIdentity: Sendable, Hashable {
+public struct SignerIdentity: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// Where the ID number was found.
     public enum Source: String, Sendable, Hashable {
         /// The caller's OID, in the subject or as an extension.
@@ -25,6 +25,19 @@ public struct SignerIdentity: Sendable, Hashable {
         self.name = name
         self.idNumber = idNumber
         self.idNumberSource = idNumberSource
+    }
+
+    /// Never the whole ID number: a signer interpolated into a message, dumped
+    /// or shown by a debugger shows its last four characters.
+    public var description: String {
+        "SignerIdentity(name: \(name ?? "-"), idNumber: \(idNumber.map(PersonalData.redacted) ?? "-"), source: \(idNumberSource?.rawValue ?? "-"))"
+    }
+
+    public var debugDescription: String { description }
+
+    public var customMirror: Mirror {
+        Mirror(self, children: ["name": name as Any, "idNumber": idNumber.map(PersonalData.redacted) as Any,
+                                "idNumberSource": idNumberSource as Any])
     }
 
     /// GM/T 0015-2012's OID for the holder's identity-card number.
@@ -57,18 +70,7 @@ public struct SignerIdentity: Sendable, Hashable {
 
     /// The first subject attribute with this OID, as UTF-8.
     private static func subjectAttribute(_ certificate: Certificate, oid: String) -> String? {
-        guard let object = OBJ_txt2obj(oid, 1) else { ERR_clear_error(); return nil }
-        defer { ASN1_OBJECT_free(object) }
-        guard let name = X509_get_subject_name(certificate.handle) else { return nil }
-        let index = X509_NAME_get_index_by_OBJ(name, object, -1)
-        guard index >= 0, let entry = X509_NAME_get_entry(name, index), let data = X509_NAME_ENTRY_get_data(entry) else {
-            return nil
-        }
-        var utf8: UnsafeMutablePointer<UInt8>?
-        let length = ASN1_STRING_to_UTF8(&utf8, data)
-        guard length >= 0, let utf8 else { ERR_clear_error(); return nil }
-        defer { roomd_openssl_free(utf8) }
-        return String(decoding: UnsafeBufferPointer(start: utf8, count: Int(length)), as: UTF8.self)
+        certificate.subjectName.value(of: oid)
     }
 
     /// An extension whose value is a DER string (PrintableString, UTF8String,

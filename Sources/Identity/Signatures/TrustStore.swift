@@ -41,7 +41,7 @@ public final class CRL: @unchecked Sendable {
     }
 
     /// Issuer as an RFC 2253 string.
-    public var issuer: String { rfc2253(X509_CRL_get_issuer(handle)) }
+    public var issuer: String { DistinguishedName(X509_CRL_get_issuer(handle)).description }
     public var thisUpdate: Date { asn1Date(X509_CRL_get0_lastUpdate(handle)) ?? Date(timeIntervalSince1970: 0) }
     /// nil when the CRL does not say when the next one is due.
     public var nextUpdate: Date? { asn1Date(X509_CRL_get0_nextUpdate(handle)) }
@@ -202,12 +202,6 @@ extension Certificate {
         guard roomd_x509_set_sm2_id(copy, sm2ID, sm2ID.count) == 1 else { throw OpenSSLError.last("X509_set0_distinguishing_id") }
         return result
     }
-}
-
-func rfc2253(_ name: OpaquePointer?) -> String {
-    guard let name, let text = roomd_x509_name_rfc2253(name) else { return "" }
-    defer { roomd_openssl_free(text) }
-    return String(cString: text)
 }
 
 func asn1Date(_ time: UnsafePointer<ASN1_TIME>?) -> Date? {

@@ -16,11 +16,13 @@ mkdir -p "$OUT"
 cd "$OUT"
 SM2ID=1234567812345678
 export CADIR=.  # ca.cnf reads it; each `openssl ca` call names its own CA folder
+export PI_ID=000000000000000000  # ca.cnf reads it: the ID number of the pi_*_ext extensions
 
 cat > ca.cnf <<'CNF'
 oid_section = oids
 [ oids ]
 gmtIdNumber = 1.2.156.10260.4.1.1
+piIdNumber = 1.3.6.1.4.1.59999.1.1
 [ ca ]
 default_ca = CA_default
 [ CA_default ]
@@ -74,6 +76,18 @@ authorityKeyIdentifier = keyid:always
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
 1.2.156.10260.4.1.1 = ASN1:PRINTABLESTRING:440301199001011234
+[ pi_gmt_ext ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,nonRepudiation
+1.2.156.10260.4.1.1 = ASN1:PRINTABLESTRING:$ENV::PI_ID
+[ pi_oid_ext ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,nonRepudiation
+1.3.6.1.4.1.59999.1.1 = ASN1:UTF8String:$ENV::PI_ID
+[ pi_oid_enc_ext ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,keyEncipherment
+1.3.6.1.4.1.59999.1.1 = ASN1:UTF8String:$ENV::PI_ID
 [ crl_ext ]
 authorityKeyIdentifier = keyid:always
 CNF
@@ -176,3 +190,46 @@ CADIR=rsa/int openssl ca -config ca.cnf -gencrl -cert rsa/int/ca.crt -keyfile rs
 # Another CA entirely (a leaf from it must be refused as untrusted).
 newca other/root ec "/C=CN/O=elsewhere/CN=other root"
 issue other/root other/leaf "$EXPERT" sign_ext
+
+# Personal-data scanner (issue 19): experts whose ID numbers sit in every place
+# roomd reads them from, for each algorithm. pi.txt lists "file name idnumber"
+# for the test; 1.3.6.1.4.1.59999.1.1 is the OID the test configures
+# (identity.id_number_oid). Every number here must stay out of everything
+# roomd writes, except the stored certificates.
+pi() {  # CA FILE NAME ID PLACEMENT [START END]
+    local ca="$1" file="$2" name="$3" id="$4" place="$5" start="${6:-}" end="${7:-}"
+    case "$place" in
+        serial) issue "$ca" "$file" "/CN=$name/serialNumber=$id/O=某某大学/C=CN" sign_ext "$start" "$end" ;;
+        gmt-rdn) issue "$ca" "$file" "/CN=$name/gmtIdNumber=$id/O=某某大学/C=CN" sign_ext "$start" "$end" ;;
+        gmt-ext) PI_ID="$id" issue "$ca" "$file" "/CN=$name/O=某某大学/C=CN" pi_gmt_ext "$start" "$end" ;;
+        oid-rdn) issue "$ca" "$file" "/CN=$name/piIdNumber=$id/O=某某大学/C=CN" sign_ext "$start" "$end" ;;
+        oid-ext) PI_ID="$id" issue "$ca" "$file" "/CN=$name/O=某某大学/C=CN" pi_oid_ext "$start" "$end" ;;
+        oid-enc) PI_ID="$id" issue "$ca" "$file" "/CN=$name/O=某某大学/C=CN" pi_oid_enc_ext "$start" "$end" ;;
+    esac
+    echo "$file $name $id $place" >> pi.txt
+}
+: > pi.txt
+pi rsa/int rsa/pi-serial 甲一 440301197003151012 serial
+pi rsa/int rsa/pi-gmt-rdn 甲二 310104198207041089 gmt-rdn
+pi rsa/int rsa/pi-gmt-ext 甲三 330106196502111155 gmt-ext
+pi rsa/int rsa/pi-oid-rdn 甲四 510107198811201225 oid-rdn
+pi rsa/int rsa/pi-oid-ext 甲五 420106197506091290 oid-ext
+pi ec/int ec/pi-serial 乙一 210102199101011365 serial
+pi ec/int ec/pi-gmt-rdn 乙二 370202196812301437 gmt-rdn
+pi ec/int ec/pi-gmt-ext 乙三 120101197905051509 gmt-ext
+pi ec/int ec/pi-oid-rdn 乙四 500103198508171572 oid-rdn
+pi ec/int ec/pi-oid-ext 乙五 44010619780115100X oid-ext
+pi sm2/int sm2/pi-serial 丙一 610113197209251648 serial
+pi sm2/int sm2/pi-gmt-rdn 丙二 350203198002291718 gmt-rdn
+pi sm2/int sm2/pi-gmt-ext 丙三 530102199306141782 gmt-ext
+pi sm2/int sm2/pi-oid-rdn 丙四 230103196207071856 oid-rdn
+pi sm2/int sm2/pi-oid-ext 丙五 32010519861023118X oid-ext
+# Refused ones, each carrying a number of its own: expired (GM/T 0015 in the
+# subject), encryption-only (configured OID as an extension), a name on the
+# roster with another number (GM/T 0015 extension), a person not on the roster
+# (configured OID in the subject), a CA nobody trusts (GM/T 0015 in the subject).
+pi rsa/int rsa/pi-expired 丁一 650102198704021922 gmt-rdn 20200101000000Z 20210101000000Z
+pi ec/int ec/pi-enc 丁二 150102197603181991 oid-enc
+pi sm2/int sm2/pi-mismatch 甲一 450103198909092061 gmt-ext
+pi rsa/int rsa/pi-stranger 丁四 120101197905051584 oid-rdn
+pi other/root other/pi-untrusted 丁五 370202196812301509 gmt-rdn
