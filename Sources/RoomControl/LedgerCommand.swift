@@ -9,7 +9,7 @@ struct LedgerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger",
         abstract: "Audit ledger proofs and offline verification (审计账本).",
-        subcommands: [Proof.self, Verify.self, Checkpoint.self, Export.self])
+        subcommands: [Proof.self, Verify.self, Checkpoint.self, Export.self, ScanPersonal.self])
 
     struct Proof: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -88,7 +88,8 @@ struct LedgerCommand: ParsableCommand {
                 directory: URL(fileURLWithPath: export), trustedKey: key, checkpoints: others, consistencyProofs: proofs)
             print("ledger export \(export)")
             print("origin \(report.origin); checkpoint size \(report.checkpoint.size), root \(report.checkpoint.root.base64)")
-            print("entries \(report.firstSeq)..<\(report.checkpoint.size): \(report.verifiedEntries) proven")
+            print("entries \(report.firstSeq)..<\(report.checkpoint.size): \(report.verifiedEntries) proven"
+                  + (report.withheldEntries > 0 ? ", \(report.withheldEntries) of them withheld (personal data)" : ""))
             for note in report.notes { print("note: \(note)") }
             for finding in report.findings { print(finding.description) }
             if report.isIntact {
@@ -132,8 +133,15 @@ struct LedgerCommand: ParsableCommand {
         @Option(help: "Copy the export to this new folder.")
         var out: String?
 
+        @Flag(help: """
+            Export entries that hold an ID number (written by an older roomd) in full. \
+            Without it they are withheld: their seq and leaf hash are exported and proven, not their content.
+            """)
+        var includePersonal = false
+
         func run() throws {
-            let (status, body) = try AdminClient(socketPath: try socket.resolve()).post("/v1/ledger/export?from=\(from)")
+            let query = "from=\(from)" + (includePersonal ? "&include_personal=1" : "")
+            let (status, body) = try AdminClient(socketPath: try socket.resolve()).post("/v1/ledger/export?\(query)")
             guard status == 200 else { throw ValidationError("roomd answered HTTP \(status): \(String(decoding: body, as: UTF8.self))") }
             guard let answer = try JSONSerialization.jsonObject(with: Data(body)) as? [String: String], let path = answer["path"] else {
                 throw ValidationError("roomd's answer names no export folder")

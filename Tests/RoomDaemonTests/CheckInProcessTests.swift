@@ -18,8 +18,12 @@ struct CheckInProcessTests {
         let daemon: RunningDaemon
         var socket: String { room.dir.path + "/state/admin.sock" }
 
-        init(crls: [String] = ["ec/int.crl", "sm2/int.crl"]) throws {
-            room = try DemoRoom(extraYAML: "identity: { expert_trust_dir: trust }\n")
+        /// Every answer roomd gave through this room's helpers, for the personal-data scanner.
+        private(set) var answers: [(request: String, body: String)] = []
+
+        init(crls: [String] = ["ec/int.crl", "sm2/int.crl"], identityYAML: String = "identity: { expert_trust_dir: trust }\n",
+             quietStations: [String] = []) throws {
+            room = try DemoRoom(extraYAML: identityYAML, quietStations: quietStations)
             experts = room.dir.path + "/experts"
             let made = try run("/bin/bash", [CheckInProcessTests.makePKI, experts])
             guard made.status == 0 else { throw TestFailure("make-test-pki.sh: \(made.stderr)") }
@@ -53,10 +57,17 @@ struct CheckInProcessTests {
             (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
         }
 
-        /// A challenge for `entry` asked by station S01: (request id, the bytes to sign).
-        func challenge(_ entry: String = "E01") throws -> (String, String) {
-            let (_, code, body) = try room.curl("/v1/checkin/challenges", as: "S01", method: "POST",
-                                                body: #"{"session":"ZC-2026-118","rosterEntry":"\#(entry)"}"#)
+        /// curl through the room, keeping the answer for the scanner.
+        func curl(_ path: String, as client: String?, method: String = "GET", body: String? = nil) throws -> (Int32, Int, String) {
+            let result = try room.curl(path, as: client, method: method, body: body)
+            answers.append(("\(method) \(path) as \(client ?? "nobody")", result.2))
+            return result
+        }
+
+        /// A challenge for `entry` asked by `station`: (request id, the bytes to sign).
+        func challenge(_ entry: String = "E01", station: String = "S01", session: String = "ZC-2026-118") throws -> (String, String) {
+            let (_, code, body) = try curl("/v1/checkin/challenges", as: station, method: "POST",
+                                           body: #"{"session":"\#(session)","rosterEntry":"\#(entry)"}"#)
             guard code == 201 else { throw TestFailure("challenge: HTTP \(code) \(body)") }
             let answer = json(body)
             return (answer["request"] as? String ?? "", answer["signed"] as? String ?? "")
@@ -78,8 +89,8 @@ struct CheckInProcessTests {
             return String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
         }
 
-        func answer(_ request: String, _ body: String) throws -> (Int, [String: Any]) {
-            let (_, code, text) = try room.curl("/v1/checkin/challenges/\(request)/answer", as: "S01", method: "POST", body: body)
+        func answer(_ request: String, _ body: String, station: String = "S01") throws -> (Int, [String: Any]) {
+            let (_, code, text) = try curl("/v1/checkin/challenges/\(request)/answer", as: station, method: "POST", body: body)
             return (code, json(text))
         }
     }

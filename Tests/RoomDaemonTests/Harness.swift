@@ -125,20 +125,21 @@ final class DemoRoom {
     var pki: String { dir.path + "/pki" }
 
     /// `storageYAML`: further keys of the `storage` section, e.g. "capture_isolation: shared".
-    init(extraYAML: String = "", storageYAML: String = "") throws {
+    /// `quietStations`: further stations (S03…S08) with no camera or microphone.
+    init(extraYAML: String = "", storageYAML: String = "", quietStations: [String] = []) throws {
         dir = try TemporaryDirectory()
         port = freePort()
         let made = try run(Binaries.roomctl, ["pki", "init", "--dir", dir.path + "/pki", "--room-id", "TEST-ROOM"])
         guard made.status == 0 else { throw TestFailure("roomctl pki init failed: \(made.stderr)") }
-        configPath = try dir.write("roomd.yaml", Self.config(port: port, storage: storageYAML) + extraYAML)
+        configPath = try dir.write("roomd.yaml", Self.config(port: port, storage: storageYAML, quietStations: quietStations) + extraYAML)
     }
 
-    static func config(port: Int, storage: String = "") -> String {
+    static func config(port: Int, storage: String = "", quietStations: [String] = []) -> String {
         """
         room: { id: TEST-ROOM, name: 测试评标室, agency: 测试代理机构, kind: evaluation }
         stations:
           - { id: S01, host: 127.0.0.1, camera: synthetic, format: { width: 320, height: 240, fps: 15 }, microphone: synthetic }
-          - { id: S02, host: 127.0.0.1, camera: synthetic, format: { width: 320, height: 240, fps: 15 }, microphone: synthetic }
+          - { id: S02, host: 127.0.0.1, camera: synthetic, format: { width: 320, height: 240, fps: 15 }, microphone: synthetic }\(quietStations.map { "\n  - { id: \($0), host: 127.0.0.1 }" }.joined())
         storage:
           state_dir: state
           \(storage)

@@ -87,9 +87,15 @@ extension Ledger {
     ///
     /// `directory` is created and must not exist yet. Everything is read in one
     /// transaction, so the export is a consistent snapshot.
+    ///
+    /// With `withholdPersonalData`, an entry holding a resident ID number (one
+    /// an older roomd wrote; ``LedgerPersonalFinding``) is written as a
+    /// ``WithheldEntry`` line — its seq and leaf hash — and listed in the signed
+    /// manifest's `withheld`: its place in the tree is still proven, its
+    /// content does not leave the room.
     public func export(
         firstSeq: Int, checkpoint: SignedCheckpoint, to directory: URL,
-        keyName: String, key: RoomSigningKey, certificatePEM: Data?
+        keyName: String, key: RoomSigningKey, certificatePEM: Data?, withholdPersonalData: Bool = false
     ) throws {
         let size = checkpoint.size
         guard firstSeq >= 0, firstSeq < size else {
@@ -115,8 +121,15 @@ extension Ledger {
                 db, sql: "SELECT entry FROM ledger_entry WHERE seq >= ? AND seq < ? ORDER BY seq", arguments: [firstSeq, size])
             var reader = SubtreeReader(db: db)
             var seq = firstSeq
+            var withheld: [LedgerJSON] = []
             while let bytes = try cursor.next() {
-                buffer.append(bytes)
+                if withholdPersonalData, LedgerEntry.mayHoldPersonalData(Array(bytes)),
+                   !(try LedgerEntry(canonical: bytes)).personalData.isEmpty {
+                    buffer.append(contentsOf: try WithheldEntry.line(seq: seq, leafHash: .leaf(bytes)))
+                    withheld.append(.integer(Int64(seq)))
+                } else {
+                    buffer.append(bytes)
+                }
                 buffer.append(0x0A)
                 if buffer.count > 1 << 20 {
                     try out.write(contentsOf: buffer)
@@ -145,7 +158,7 @@ extension Ledger {
                 let path = try RFC9162.consistencyPath(oldSize: old.size, newSize: size) { lo, hi in try reader.hash(lo, hi) }
                 history.append(["checkpoint": .string(old.text), "consistency": .array(path.map { .string($0.base64) })])
             }
-            let manifest: LedgerJSON = [
+            var members: [String: LedgerJSON] = [
                 "format": .string(LedgerExportFile.format),
                 "origin": .string(checkpoint.origin),
                 "key_name": .string(keyName),
@@ -157,6 +170,8 @@ extension Ledger {
                 "inclusion": .array(inclusion),
                 "history": .array(history),
             ]
+            if !withheld.isEmpty { members["withheld"] = .array(withheld) }
+            let manifest = LedgerJSON.object(members)
             let manifestBytes = try manifest.canonicalData()
             try manifestBytes.write(to: directory.appendingPathComponent(LedgerExportFile.proofs))
             try Data(LedgerManifestSignature.make(manifestBytes, keyName: keyName, key: key).utf8)

@@ -10,13 +10,19 @@ extension Ledger {
         guard let bytes = try entryBytes(entry..<(entry + 1)).first else {
             throw LedgerError.indexOutOfRange(index: entry, size: size)
         }
-        return [
+        var document: [String: LedgerJSON] = [
             "type": "inclusion", "leaf_index": .integer(Int64(entry)), "tree_size": .integer(Int64(size)),
             "root": .string(try rootHash(size: size).base64),
             "leaf_hash": .string(MerkleHash.leaf(bytes).base64),
-            "entry": .string(String(decoding: bytes, as: UTF8.self)),
             "path": .array(proof.path.map { .string($0.base64) }),
         ]
+        // An entry an older roomd wrote with an ID number in it is proven by its leaf hash alone.
+        if try Ledger.disclosable(Array(bytes), seq: entry) == Array(bytes) {
+            document["entry"] = .string(String(decoding: bytes, as: UTF8.self))
+        } else {
+            document["withheld"] = .string(WithheldEntry.reason)
+        }
+        return .object(document)
     }
 
     /// `{"type":"consistency","old_size","new_size","old_root","new_root","path"}`;

@@ -24,8 +24,10 @@ public struct LedgerVerificationReport: Sendable {
     public let origin: String
     public let checkpoint: TreeHead
     public let firstSeq: Int
-    /// Entries whose inclusion in the checkpointed tree was proven.
+    /// Entries whose inclusion in the checkpointed tree was proven (withheld ones included).
     public let verifiedEntries: Int
+    /// Of those, entries the export carries only as seq and leaf hash (personal data).
+    public let withheldEntries: Int
     public let findings: [LedgerFinding]
     /// Facts the reader should know that are not failures (e.g. an unpinned key).
     public let notes: [String]
@@ -93,8 +95,19 @@ public enum LedgerExportVerifier {
             return report.build()
         }
         report.firstSeq = first
+        var withheld = Set<Int>()
+        if let listed = manifest["withheld"] {
+            let seqs = listed.arrayValue?.compactMap(\.integerValue) ?? []
+            guard seqs.count == listed.arrayValue?.count, !seqs.isEmpty else {
+                throw LedgerExportError.malformed("\(LedgerExportFile.proofs): withheld is not a list of entry numbers")
+            }
+            withheld = Set(seqs.map(Int.init))
+            report.withheld = withheld.count
+            report.notes.append("\(withheld.count) entr\(withheld.count == 1 ? "y was" : "ies were") withheld for personal data (seq \(withheld.sorted().map(String.init).joined(separator: ", "))): their place in the tree is proven, their content is not in this export (含个人信息的条目未导出内容)")
+        }
 
-        checkEntries(try read(LedgerExportFile.entries), first: first, checkpoint: checkpoint, inclusion: inclusion, report: &report)
+        checkEntries(try read(LedgerExportFile.entries), first: first, checkpoint: checkpoint, inclusion: inclusion,
+                     withheld: withheld, report: &report)
         try checkHistory(history, key: key, checkpoint: checkpoint, report: &report)
         checkIndependent(checkpoints, proofs: consistencyProofs, key: key, exported: checkpoint, history: history, report: &report)
         return report.build()
@@ -106,6 +119,7 @@ public enum LedgerExportVerifier {
         var notes: [String]
         var firstSeq = 0
         var verified = 0
+        var withheld = 0
         var findings: [LedgerFinding] = []
         /// All leaf hashes from seq 0, when the export starts at 0 and every entry was proven:
         /// then the root at any smaller size can be recomputed without a proof.
@@ -121,8 +135,8 @@ public enum LedgerExportVerifier {
 
         func build() -> LedgerVerificationReport {
             LedgerVerificationReport(
-                origin: origin, checkpoint: head, firstSeq: firstSeq, verifiedEntries: verified, findings: findings,
-                notes: notes)
+                origin: origin, checkpoint: head, firstSeq: firstSeq, verifiedEntries: verified, withheldEntries: withheld,
+                findings: findings, notes: notes)
         }
     }
 
@@ -131,7 +145,8 @@ public enum LedgerExportVerifier {
     /// authentic line after a higher seq was moved, a seq nobody holds was
     /// deleted, and missing seqs running to the end were truncated.
     static func checkEntries(
-        _ data: Data, first: Int, checkpoint: SignedCheckpoint, inclusion: [LedgerJSON], report: inout Builder
+        _ data: Data, first: Int, checkpoint: SignedCheckpoint, inclusion: [LedgerJSON], withheld: Set<Int> = [],
+        report: inout Builder
     ) {
         let size = checkpoint.size
         var lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
@@ -146,19 +161,20 @@ public enum LedgerExportVerifier {
         var highestLine = 0
         for (offset, line) in lines.enumerated() {
             let lineNo = offset + 1
+            // A withheld entry counts only where the signed manifest lists it.
+            let standIn = WithheldEntry.parse(line).flatMap { withheld.contains($0.seq) ? $0 : nil }
             let claimedSeq: Int? =
-                (try? LedgerEntry(canonical: line)).map(\.seq)
+                standIn?.seq
+                ?? (try? LedgerEntry(canonical: line)).map(\.seq)
                 ?? (try? LedgerJSON(parsing: line))?["seq"]?.integerValue.map(Int.init)
             guard let seq = claimedSeq, seq >= first, seq < size else {
                 report.add(.edited, "line \(lineNo): entry is not a canonical ledger entry of this range (条目被篡改)")
                 continue
             }
+            let leafHash: MerkleHash? = standIn?.leafHash ?? ((try? LedgerEntry(canonical: line)) != nil ? .leaf(line) : nil)
             let proven: Bool = {
-                guard (try? LedgerEntry(canonical: line)) != nil,
-                    let path = try? ConsistencyProof.hashes(inclusion[seq - first])
-                else { return false }
-                return RFC9162.verifyInclusion(
-                    leafHash: .leaf(line), index: seq, size: size, path: path, root: checkpoint.root)
+                guard let leafHash, let path = try? ConsistencyProof.hashes(inclusion[seq - first]) else { return false }
+                return RFC9162.verifyInclusion(leafHash: leafHash, index: seq, size: size, path: path, root: checkpoint.root)
             }()
             guard proven else {
                 claimed.insert(seq)
@@ -170,7 +186,7 @@ public enum LedgerExportVerifier {
                 continue
             }
             provenAt[seq] = lineNo
-            leafBySeq[seq] = .leaf(line)
+            leafBySeq[seq] = leafHash
             report.verified += 1
             if seq < highest {
                 report.add(.reordered, "line \(lineNo) holds entry seq \(seq) after seq \(highest) on line \(highestLine): entries are out of order (条目顺序被改变)")

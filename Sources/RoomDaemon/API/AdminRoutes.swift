@@ -25,8 +25,9 @@ struct AdminRoutes: Sendable {
         }
         router.post("/v1/ledger/export") { request, _ in
             let from = max(request.uri.queryParameters.get("from", as: Int.self) ?? 0, 0)
+            let includePersonal = request.uri.queryParameters.get("include_personal") == "1"
             do {
-                let path = try await onThread { try ledger.export(firstSeq: from) }
+                let path = try await onThread { try ledger.export(firstSeq: from, includePersonalData: includePersonal) }
                 return try Response.json(["path": path])
             } catch let error as LedgerExportError {
                 return .problem(.badRequest, code: "bad-ledger-export", chinese: "账本导出参数有误。", english: error.description)

@@ -43,7 +43,9 @@ struct LedgerRoutes: Sendable {
             let size = try await onThread { try ledger.ledger.treeHead().size }
             let to = min(request.uri.queryParameters.get("to", as: Int.self) ?? size, size, from + Self.pageLimit)
             guard from <= to else { return Self.badRequest("from \(from) is beyond the ledger's \(size) entries") }
-            let lines = try await onThread { try ledger.ledger.entryBytes(from..<to) }
+            let lines = try await onThread {
+                try ledger.ledger.entryBytes(from..<to).enumerated().map { try Ledger.disclosable(Array($1), seq: from + $0) }
+            }
             var buffer = ByteBuffer()
             for line in lines {
                 buffer.writeBytes(line)

@@ -70,14 +70,23 @@ final class RoomLedger: Sendable {
 
     /// Exports entries `[firstSeq, size)` under a fresh checkpoint into a new
     /// folder below the state directory (the daemon may write nowhere else) and
-    /// returns its path. Format: docs/formats.md, "Ledger export".
-    func export(firstSeq: Int) throws -> String {
+    /// returns its path. Format: docs/formats.md, "Ledger export". Entries an
+    /// older roomd wrote with an ID number in them are withheld (seq and leaf
+    /// hash only) unless `includePersonalData`.
+    func export(firstSeq: Int, includePersonalData: Bool = false) throws -> String {
         let checkpoint = try currentCheckpoint()
         try FileManager.default.createDirectory(atPath: exportsDirectory, withIntermediateDirectories: true)
         let stamp = Self.stamp(Clock.wallNanoseconds())
-        let path = "\(exportsDirectory)/ledger-\(stamp)-\(firstSeq)-\(checkpoint.checkpoint.size)"
+        // Two exports in one second (a withheld and a full one) get folders of their own.
+        let base = "\(exportsDirectory)/ledger-\(stamp)-\(firstSeq)-\(checkpoint.checkpoint.size)" + (includePersonalData ? "-full" : "")
+        var path = base
+        var attempt = 1
+        while FileManager.default.fileExists(atPath: path) {
+            attempt += 1
+            path = "\(base)-\(attempt)"
+        }
         try ledger.export(firstSeq: firstSeq, checkpoint: checkpoint.checkpoint, to: URL(fileURLWithPath: path),
-                          keyName: origin, key: key, certificatePEM: certificatePEM)
+                          keyName: origin, key: key, certificatePEM: certificatePEM, withholdPersonalData: !includePersonalData)
         // The checkpoint's RFC 3161 token, when the TSA has answered already:
         // `openssl ts -verify -data checkpoint.txt -in checkpoint.tsr -token_in -CAfile <TSA CA>`.
         if let timestamp = try ledger.timestamp(checkpointID: checkpoint.id) {

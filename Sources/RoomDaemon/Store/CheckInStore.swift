@@ -199,12 +199,13 @@ extension StateStore {
                 attempt.detail = "challenge \(attempt.requestID) was already answered; its nonce is used"
             }
             let signatureSHA = Digest.sha256Hex(attempt.signature)
+            let salt = try Digest.randomHex(16)
             try db.execute(sql: """
-                INSERT INTO signatures (request_id, received_ns, verdict, reason, detail, format, algorithm, signer_fingerprint,
-                                        signer_name, certificate_pem, signature, signature_sha256)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO signatures (request_id, received_ns, verdict, reason, detail, detail_salt, format, algorithm,
+                                        signer_fingerprint, signer_name, certificate_pem, signature, signature_sha256)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [attempt.requestID, attempt.receivedNanoseconds, attempt.accepted ? "accepted" : "rejected",
-                                 attempt.reason, attempt.detail, attempt.format, attempt.algorithm, attempt.signerFingerprint,
+                                 attempt.reason, attempt.detail, salt, attempt.format, attempt.algorithm, attempt.signerFingerprint,
                                  attempt.signerName, attempt.certificatePEM, Data(attempt.signature), signatureSHA])
             let id = db.lastInsertedRowID
             var detail = [
@@ -214,7 +215,11 @@ extension StateStore {
             ]
             if let fp = attempt.signerFingerprint { detail["signer_fingerprint"] = fp }
             if let algorithm = attempt.algorithm { detail["algorithm"] = algorithm }
-            if !attempt.accepted { detail["detail"] = attempt.detail }
+            // The verifier's words describe the signer's certificate: they stay in
+            // the signatures row, and the event and ledger carry only a salted
+            // commitment to them, so no text taken from a certificate can ever
+            // reach the append-only, exported ledger (docs/formats.md, "Personal data").
+            detail["detail_commitment"] = Digest.commitment(salt: salt, text: attempt.detail)
             let kind = attempt.accepted ? (challenge.purpose == .checkIn ? "session.checkin" : "session.signature")
                                         : "session.signature-rejected"
             try Self.insertEvent(db, attempt.receivedNanoseconds, kind, attempt.accepted ? "notice" : "warning", challenge.session,
@@ -247,7 +252,8 @@ extension StateStore {
         SignatureRecord(id: row["id"], requestID: row["request_id"], session: row["session_id"], station: row["station_id"],
                         rosterEntry: row["roster_entry"], purpose: row["purpose"], documentSHA256: row["document_sha256"],
                         receivedAt: Text.iso8601(nanoseconds: row["received_ns"]), verdict: row["verdict"], reason: row["reason"],
-                        detail: row["detail"], format: row["format"], algorithm: row["algorithm"],
+                        // Rows an older roomd wrote may name an ID number in their detail.
+                        detail: ResidentIDScan.redacting(row["detail"]), format: row["format"], algorithm: row["algorithm"],
                         signerFingerprint: row["signer_fingerprint"], signerName: row["signer_name"],
                         signatureSHA256: row["signature_sha256"], handwritten: row["handwritten"])
     }

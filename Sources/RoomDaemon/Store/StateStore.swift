@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Archive
 import GRDB
+import Identity
 import RoomConfig
 
 /// roomd's SQLite state: stations, events and (as later modules land) the
@@ -15,7 +16,7 @@ import RoomConfig
 /// the price of an fsync per commit; the non-evidence tables are small.
 final class StateStore: Sendable {
     /// The newest schema this build knows. Every migration bumps `user_version`.
-    static let schemaVersion = 6
+    static let schemaVersion = 7
 
     let pool: DatabasePool
     /// The audit ledger, in the same file: an event and its ledger entry commit
@@ -148,6 +149,12 @@ final class StateStore: Sendable {
         migrator.registerMigration("v6-ledger-witness") { db in
             try db.execute(sql: "PRAGMA user_version = 6")
         }
+        // The salt of each signature's detail commitment (its event and ledger
+        // entry carry SHA-256(salt ‖ detail), never the detail itself).
+        migrator.registerMigration("v7-signature-detail-salt") { db in
+            try db.execute(sql: "ALTER TABLE signatures ADD COLUMN detail_salt TEXT")
+            try db.execute(sql: "PRAGMA user_version = 7")
+        }
         return migrator
     }
 
@@ -277,11 +284,14 @@ final class StateStore: Sendable {
         }
     }
 
+    /// Newest first. Text an older roomd stored with an ID number in it
+    /// (refusal details) is shown redacted: events leave the room here.
     func recentEvents(limit: Int) async throws -> [Event] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM events ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
                 Event(id: row["id"], timeNanoseconds: row["time_ns"], kind: row["kind"], severity: row["severity"],
-                      subject: row["subject"], detail: row["detail"])
+                      subject: (row["subject"] as String?).map { ResidentIDScan.redacting($0) },
+                      detail: ResidentIDScan.redacting(row["detail"]))
             }
         }
     }

@@ -1,0 +1,1 @@
+— roomd/LEGACY-ROOM tlh6ozBFAiAJp69lY3Zss0vmkOvmtCcOUoT9p+c5ad2x4EIIv+OsygIhAPzXD6bIBZtnhY5riSLf1o/4dfKn/WoC6SIzclrf6254
