@@ -32,6 +32,9 @@ public final class CaptureProcess: @unchecked Sendable {
     private let logger: Logger
     /// A helper that says nothing for this long (it reports twice a second) is hung; it is killed and replaced.
     static let silenceLimit: Int64 = 15_000_000_000
+    /// roomd taking longer than this to come back to a helper's pipe (one
+    /// answer, or between two reads) restarts the helper's silence clock.
+    static let stallThreshold: Int64 = 2_000_000_000
     /// At stop, how long the helpers get to close their segments before they are killed.
     static let stopLimit: Int64 = 20_000_000_000
     /// A helper whose pipes closed gets this long to end before roomd stops waiting for it.
@@ -247,6 +250,12 @@ public final class CaptureProcess: @unchecked Sendable {
     private func serve(_ channel: LineChannel, helper: any LaunchedHelper, open: inout [Int64: SegmentOpened]) -> (killedFor: String?, abandoned: Bool) {
         let pid = helper.pid
         var lastHeard = MonotonicClock.now()
+        // When roomd itself last stopped listening for a while (a database
+        // write that waited, a busy machine): time roomd was not reading, or
+        // the helper's recorders waited for its reply, is not the helper's
+        // silence. A helper is never killed as hung for roomd's own slowness.
+        var roomdStalledUntil: Int64 = 0
+        var lastReceive = lastHeard
         var killedFor: String?
         var killedAt: Int64 = 0
         func kill(_ reason: String) {
@@ -264,7 +273,9 @@ public final class CaptureProcess: @unchecked Sendable {
                 kill("unreadable message: \(error)")
                 continue
             }
-            let now = MonotonicClock.now()
+            var now = MonotonicClock.now()
+            // The receive waits at most 1 s; a longer gap is roomd not listening.
+            if now - lastReceive > Self.stallThreshold { roomdStalledUntil = now }
             switch received {
             case .closed:
                 return (killedFor, false)
@@ -273,7 +284,11 @@ public final class CaptureProcess: @unchecked Sendable {
             case .message(let message):
                 lastHeard = now
                 handle(message, channel: channel, pid: pid, open: &open)
+                let handled = MonotonicClock.now()
+                if handled - now > Self.stallThreshold { roomdStalledUntil = handled }
+                now = handled
             }
+            lastReceive = now
             // Checked after every message, not only when the pipe is quiet: a
             // helper whose status thread still talks can still hang.
             if killedFor != nil {
@@ -289,12 +304,12 @@ public final class CaptureProcess: @unchecked Sendable {
             // A recorder thread that stopped turning (a device call that never
             // returns) while the helper's other threads carry on.
             let stuck = stopping ? nil : statuses.first { _, status in
-                status.state != .stopped && now - status.loopMonotonic > Self.silenceLimit
+                status.state != .stopped && now - max(status.loopMonotonic, roomdStalledUntil) > Self.silenceLimit
             }?.key
             condition.unlock()
             if stopAge > Self.stopLimit {
                 kill("did not stop within \(Self.stopLimit / 1_000_000_000) s")
-            } else if now - lastHeard > Self.silenceLimit {
+            } else if now - max(lastHeard, roomdStalledUntil) > Self.silenceLimit {
                 kill("silent for \(Self.silenceLimit / 1_000_000_000) s (hung)")
             } else if let stuck {
                 kill("recorder of \(stuck) made no progress for \(Self.silenceLimit / 1_000_000_000) s (hung)")

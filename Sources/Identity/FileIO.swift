@@ -13,9 +13,17 @@ public enum SecureFile {
         public var description: String { "cannot write \(path): \(String(cString: strerror(errno)))" }
     }
 
+    /// The temporary file is new (`O_EXCL`) under an unpredictable name and
+    /// never a symbolic link (`O_NOFOLLOW`): a link planted where it would be
+    /// cannot redirect a key into a file of someone else's choosing.
     public static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        var fd: Int32 = -1
+        var temporary = ""
+        for _ in 0..<8 {
+            temporary = path + ".tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max)))"
+            fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+            if fd >= 0 || errno != EEXIST { break }
+        }
         guard fd >= 0 else { throw WriteError(path: temporary, errno: errno) }
         var ok = fchmod(fd, mode) == 0  // the umask must not widen or narrow what we ask for
         var offset = 0

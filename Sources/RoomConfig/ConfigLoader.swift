@@ -23,6 +23,9 @@ public enum ConfigLoader {
     }
 
     public static func parse(_ text: String, sourcePath: String) throws(ConfigError) -> RoomConfiguration {
+        if let (line, message) = YAMLAnchors.problem(in: text) {
+            throw ConfigError(file: sourcePath, problems: [ConfigProblem(path: "", line: line, message: message)])
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -280,7 +283,20 @@ private final class Builder {
         guard let map = reader.mapping(top.value("api"), path: "api") else { return nil }
         let listen = reader.string(map, "listen") ?? ""
         let socket = reader.string(map, "admin_socket", required: false).map(path)
-        map.finish(allowed: ["listen", "admin_socket"])
+        var limits = RoomConfiguration.ConnectionLimits()
+        limits.maxConnections = reader.int(map, "max_connections", default: limits.maxConnections, range: 16...10_000) ?? limits.maxConnections
+        limits.maxConnectionsPerAddress = reader.int(map, "max_connections_per_address", default: limits.maxConnectionsPerAddress,
+                                                     range: 4...1000) ?? limits.maxConnectionsPerAddress
+        limits.handshakeSeconds = reader.int(map, "handshake_timeout_seconds", default: limits.handshakeSeconds, range: 1...120) ?? limits.handshakeSeconds
+        limits.headerSeconds = reader.int(map, "header_timeout_seconds", default: limits.headerSeconds, range: 1...120) ?? limits.headerSeconds
+        limits.bodySeconds = reader.int(map, "body_timeout_seconds", default: limits.bodySeconds, range: 1...600) ?? limits.bodySeconds
+        limits.idleSeconds = reader.int(map, "idle_timeout_seconds", default: limits.idleSeconds, range: 5...3600) ?? limits.idleSeconds
+        if limits.maxConnectionsPerAddress > limits.maxConnections {
+            reader.problem(map.child("max_connections_per_address"), map.value("max_connections_per_address"),
+                           "must not exceed max_connections (\(limits.maxConnections))")
+        }
+        map.finish(allowed: ["listen", "admin_socket", "max_connections", "max_connections_per_address", "handshake_timeout_seconds",
+                             "header_timeout_seconds", "body_timeout_seconds", "idle_timeout_seconds"])
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
               (0...65535).contains(port)
         else {
@@ -297,7 +313,7 @@ private final class Builder {
             reader.problem(map.child("admin_socket"), map.value("admin_socket"), "path is longer than a Unix socket allows (107 bytes)")
             return nil
         }
-        return .init(host: host, port: port, adminSocket: socket)
+        return .init(host: host, port: port, adminSocket: socket, limits: limits)
     }
 
     func readableFile(_ map: YAMLReader.Mapping, _ key: String, path text: String, node: Node?, certificate: Bool) -> Bool {
@@ -508,7 +524,7 @@ extension ConfigLoader {
     public static func adminSocketPath(configPath: String) -> String? {
         let absolute = absolutePath(configPath, relativeTo: FileManager.default.currentDirectoryPath)
         guard let data = FileManager.default.contents(atPath: absolute), let text = String(data: data, encoding: .utf8),
-              let root = try? Yams.compose(yaml: text), case .mapping(let top) = root
+              YAMLAnchors.problem(in: text) == nil, let root = try? Yams.compose(yaml: text), case .mapping(let top) = root
         else { return nil }
         let base = (absolute as NSString).deletingLastPathComponent
         if case .mapping(let api)? = top["api"], let socket = api["admin_socket"]?.string {

@@ -109,6 +109,25 @@ public struct RoomConfiguration: Sendable, Equatable {
         public var host: String
         public var port: Int
         public var adminSocket: String
+        public var limits = ConnectionLimits()
+    }
+
+    /// What one client may hold of the HTTPS API (docs/formats.md, "Connections").
+    public struct ConnectionLimits: Sendable, Equatable {
+        /// Open connections at once, all clients together; beyond it new ones are closed at once.
+        public var maxConnections = 256
+        /// Open connections at once from one IP address.
+        public var maxConnectionsPerAddress = 32
+        /// From accepting a connection to the end of the TLS handshake.
+        public var handshakeSeconds = 10
+        /// From the handshake or the end of a response to a request's whole head.
+        public var headerSeconds = 10
+        /// From a request's head to the end of its body.
+        public var bodySeconds = 30
+        /// A keep-alive connection with nothing to do.
+        public var idleSeconds = 60
+
+        public init() {}
     }
 
     public enum Role: String, Sendable, CaseIterable {

@@ -10,6 +10,7 @@ import Logging
 import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import NIOSSL
 import Prometheus
 import RoomConfig
@@ -55,6 +56,8 @@ enum Daemon {
         }
         try store.syncStations(config.stations)
         let events = EventRecorder(store: store, logger: logger)
+        let refusals = EventAggregator(events: events)
+        raiseDescriptorLimit(logger: logger)
         let ledger: RoomLedger
         do {
             ledger = try RoomLedger(store: store, config: config, logger: logger)
@@ -133,13 +136,15 @@ enum Daemon {
         let stored = try store.stationCertificates()
         let certificates = StationCertificates(enrollments: stored.enrollments, revocations: stored.revocations)
         let gate = CertificateGate(mapper: mapper, certificates: certificates)
+        let limiter = ConnectionLimiter(limits: config.api.limits)
         let router = Router(context: RoomRequestContext.self)
-        router.add(middleware: AccessMiddleware(mapper: mapper, certificates: certificates, events: events))
+        router.add(middleware: RefusalMiddleware(logger: logger))
+        router.add(middleware: AccessMiddleware(gate: gate, refusals: refusals))
         APIRoutes(store: store, status: status, health: health, metrics: registry, events: events, recording: recording,
-                  ledger: ledger)
+                  ledger: ledger, connections: limiter)
             .register(on: router)
         if let checkIn {
-            checkIn.registerStationRoutes(on: router)
+            checkIn.registerStationRoutes(on: router, refusals: refusals)
             checkIn.registerOperatorRoutes(on: router) { context in context.peer?.description ?? "unknown" }
         } else {
             CheckInService.registerUnavailable(on: router)
@@ -147,7 +152,11 @@ enum Daemon {
         let api = Application(
             router: router,
             server: HTTPServerBuilder { responder in
-                try MutualTLSChannel(HTTP1Channel(responder: responder), tlsConfiguration: tls, events: events, gate: gate)
+                let limits = config.api.limits
+                return try MutualTLSChannel(
+                    HTTP1Channel(responder: responder, configuration: .init(
+                        additionalChannelHandlers: [RequestDeadlines(refusals: refusals, limits: limits)])),
+                    tlsConfiguration: tls, refusals: refusals, gate: gate, limiter: limiter)
             },
             configuration: .init(address: .hostname(config.api.host, port: config.api.port), serverName: "roomd"),
             onServerRunning: { channel in
@@ -159,10 +168,14 @@ enum Daemon {
 
         try UnixSocketFile.removeStale(config.api.adminSocket)
         let adminRouter = Router()
+        adminRouter.add(middleware: RefusalMiddleware(logger: logger))
         AdminRoutes(status: status, ledger: ledger, stations: StationEnrollment(
             store: store, gate: gate, stationIDs: Set(config.stations.map(\.id)), logger: logger)).register(on: adminRouter)
         checkIn?.registerOperatorRoutes(on: adminRouter) { _ in "roomctl" }
         let socketPath = config.api.adminSocket
+        // The admin socket has an event loop of its own: whatever the network
+        // does to the API's loops (floods of handshakes), roomctl is answered.
+        let adminLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let admin = Application(
             router: adminRouter,
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "roomd-admin"),
@@ -172,6 +185,7 @@ enum Daemon {
                 logger.notice("admin socket listening", metadata: ["path": .string(socketPath)])
                 systemd.listenerUp("admin")
             },
+            eventLoopGroupProvider: .shared(adminLoop),
             logger: logger)
 
         await events.record(kind: "daemon.started", severity: "info", subject: config.room.id,
@@ -183,6 +197,7 @@ enum Daemon {
         let group = ServiceGroup(
             configuration: .init(
                 services: services + [
+                    .init(service: refusals),
                     .init(service: api),
                     .init(service: admin),
                     .init(service: recording),
@@ -216,6 +231,7 @@ enum Daemon {
             pass.cancel()
         }
         await witness.shutdown()
+        try? await adminLoop.shutdownGracefully()
         try store.close()
         unlink(socketPath)
         logger.notice("roomd stopped cleanly; all writers flushed / 已安全停止")
@@ -250,3 +266,18 @@ enum Daemon {
         }
     }
 }
+
+/// Connections, segment files, the database and the admin socket all need
+/// descriptors: take the hard limit (the unit sets it) as the soft one, so the
+/// connection caps, not the descriptor table, are what bounds the network.
+func raiseDescriptorLimit(logger: Logger) {
+    var limit = rlimit()
+    guard getrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    let before = limit.rlim_cur
+    limit.rlim_cur = limit.rlim_max
+    if setrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0 {
+        logger.debug("descriptor limit raised", metadata: ["from": .string(String(before)), "to": .string(String(limit.rlim_max))])
+    }
+}
+
+private let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)

@@ -44,12 +44,12 @@ struct CheckInProcessTests {
             guard notify.wait(for: "READY=1", timeout: 60) else { throw TestFailure("no READY=1; log:\n\(daemon.log)") }
         }
 
-        func importRoster(e01: String = "张三") throws {
+        func importRoster(e01: String = "张三", session: String = "ZC-2026-118") throws {
             let roster = try room.dir.write("roster.json", #"""
                 [{"id":"E01","name":"\#(e01)","idNumber":"11010519491231002X","role":"expert"},
                  {"id":"E02","name":"李四","idNumber":"110101198003071239","role":"expert"}]
                 """#)
-            let imported = try run(Binaries.roomctl, ["roster", "import", "--session", "ZC-2026-118", roster, "--socket", socket])
+            let imported = try run(Binaries.roomctl, ["roster", "import", "--session", session, roster, "--socket", socket])
             guard imported.status == 0 else { throw TestFailure("roster import: \(imported.stderr)") }
         }
 
@@ -134,12 +134,20 @@ struct CheckInProcessTests {
         let (replayCode, replay) = try r.answer(request, ecdsa)
         #expect(replayCode == 422 && replay["reason"] as? String == "nonce-replayed", "\(replay)")
 
-        // SM2 raw and RSA-PSS raw: accepted.
-        for (leaf, algorithm) in [("sm2/leaf", "sm2"), ("rsa/leaf", "rsa-pss")] {
-            let (id, bytes) = try r.challenge()
+        // SM2 raw and RSA-PSS raw: accepted — in sessions of their own, since
+        // one expert checks in once per session (and at one station).
+        for (leaf, algorithm, session) in [("sm2/leaf", "sm2", "ZC-2026-119"), ("rsa/leaf", "rsa-pss", "ZC-2026-120")] {
+            #expect(try run(Binaries.roomctl, ["roster", "import", "--session", session, roster, "--socket", r.socket]).status == 0)
+            let (id, bytes) = try r.challenge(session: session)
             let (code, body) = try r.answer(id, try r.sign(bytes, leaf: leaf, algorithm: algorithm, format: "raw"))
             #expect(code == 200, "\(leaf): \(body)")
         }
+        // Checked in at S01, 张三 cannot check in at S02 in the same session,
+        // nor can S01 seat a second expert.
+        let elsewhere = try r.curl("/v1/checkin/challenges", as: "S02", method: "POST", body: #"{"session":"ZC-2026-118","rosterEntry":"E01"}"#)
+        #expect(elsewhere.1 == 409 && elsewhere.2.contains("expert-checked-in-elsewhere"), "\(elsewhere)")
+        let occupied = try r.curl("/v1/checkin/challenges", as: "S01", method: "POST", body: #"{"session":"ZC-2026-118","rosterEntry":"E02"}"#)
+        #expect(occupied.1 == 409 && occupied.2.contains("station-occupied"), "\(occupied)")
 
         // The same path signs later documents: a score sheet, named by its SHA-256.
         let sheet = String(repeating: "5c", count: 32)
@@ -155,7 +163,8 @@ struct CheckInProcessTests {
                                                        try r.sign(sheetText, leaf: "ec/leaf", algorithm: "ecdsa", format: "cms"))
         #expect(sheetAnswer == 200, "\(sheetVerdict)")
 
-        // Refusals, each for its reason.
+        // Refusals, each for its reason, in a session where nobody has checked in yet.
+        #expect(try run(Binaries.roomctl, ["roster", "import", "--session", "ZC-2026-121", roster, "--socket", r.socket]).status == 0)
         let cases: [(entry: String, leaf: String, algorithm: String, tamper: Bool, reason: String)] = [
             ("E02", "ec/leaf", "ecdsa", false, "wrong-roster-entry"),
             ("E01", "ec/revoked", "ecdsa", false, "certificate-revoked"),
@@ -164,7 +173,7 @@ struct CheckInProcessTests {
             ("E01", "ec/leaf", "ecdsa", true, "digest-mismatch"),
         ]
         for item in cases {
-            let (id, bytes) = try r.challenge(item.entry)
+            let (id, bytes) = try r.challenge(item.entry, session: "ZC-2026-121")
             let signedText = item.tamper ? bytes.replacingOccurrences(of: "E01", with: "E02") : bytes
             let (code, body) = try r.answer(id, try r.sign(signedText, leaf: item.leaf, algorithm: item.algorithm, format: "cms"))
             #expect(code == 422 && body["reason"] as? String == item.reason, "\(item): \(body)")
@@ -186,9 +195,13 @@ struct CheckInProcessTests {
         let list = try r.room.curl("/v1/sessions/ZC-2026-118/signatures", as: "operator")
         #expect(list.1 == 200)
         let rows = (try? JSONSerialization.jsonObject(with: Data(list.2.utf8))) as? [[String: Any]] ?? []
-        #expect(rows.filter { $0["verdict"] as? String == "accepted" }.count == 4)
+        // The check-in and the score sheet; the replay was refused without being stored.
+        #expect(rows.filter { $0["verdict"] as? String == "accepted" }.count == 2)
         #expect(rows.contains { $0["purpose"] as? String == "score-sheet" && $0["documentSHA256"] as? String == sheet })
-        #expect(rows.filter { $0["verdict"] as? String == "rejected" }.count == 6)
+        #expect(rows.filter { $0["verdict"] as? String == "rejected" }.isEmpty)
+        let refusedList = try r.room.curl("/v1/sessions/ZC-2026-121/signatures", as: "operator")
+        let refusedRows = (try? JSONSerialization.jsonObject(with: Data(refusedList.2.utf8))) as? [[String: Any]] ?? []
+        #expect(refusedRows.filter { $0["verdict"] as? String == "rejected" }.count == 5)
         #expect(rows.first { $0["id"] as? Int == checkInID }?["handwritten"] as? Bool == true)
         let ledger = try r.room.curl("/v1/ledger/entries", as: "supervisor").2
         #expect(ledger.contains("\"kind\":\"session.checkin\""))
@@ -196,8 +209,9 @@ struct CheckInProcessTests {
         #expect(ledger.contains("\"kind\":\"session.signature-rejected\""))
         #expect(ledger.contains("\"kind\":\"session.roster-imported\""))
         #expect(ledger.contains("\"kind\":\"session.handwritten-signature\""))
+        #expect(ledger.contains("\"kind\":\"session.signature-replayed\""))
         for id in ["11010519491231002X", "110101198003071239", "320102197510104569"] {
-            #expect(!ledger.contains(id) && !list.2.contains(id))
+            #expect(!ledger.contains(id) && !list.2.contains(id) && !refusedList.2.contains(id))
         }
         #expect(r.daemon.terminate() == 0)
     }
@@ -219,14 +233,16 @@ struct CheckInProcessTests {
         while !r.daemon.log.contains("expert trust folder reloaded"), Date() < deadline { usleep(100_000) }
         #expect(r.daemon.log.contains("expert trust folder reloaded"), "\(r.daemon.log)")
 
-        let (second, text2) = try r.challenge()
+        // (The next session: in this one 钱九 is checked in at S01 already.)
+        try r.importRoster(e01: "钱九", session: "ZC-2026-119")
+        let (second, text2) = try r.challenge(session: "ZC-2026-119")
         let (after, refused) = try r.answer(second, try r.sign(text2, leaf: "ec/revoked", algorithm: "ecdsa", format: "cms"))
         #expect(after == 422 && refused["reason"] as? String == "certificate-revoked", "\(refused)")
         // A station asking for challenges in a loop is stopped (20 a minute).
         var limited = 0
         for _ in 0..<20 {
             let (_, code, _) = try r.room.curl("/v1/checkin/challenges", as: "S01", method: "POST",
-                                               body: #"{"session":"ZC-2026-118","rosterEntry":"E01"}"#)
+                                               body: #"{"session":"ZC-2026-119","rosterEntry":"E01"}"#)
             if code == 429 { limited += 1 }
         }
         #expect(limited > 0)

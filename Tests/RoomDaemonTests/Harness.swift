@@ -192,6 +192,10 @@ struct TestFailure: Error, CustomStringConvertible {
 final class RunningDaemon {
     let process = Process()
     let logPath: String
+    /// Things that must live as long as the daemon (its notify listener).
+    private var kept: [AnyObject] = []
+
+    func keep(_ object: AnyObject) { kept.append(object) }
 
     init(config: String, notifySocket: String?, logDirectory: String) throws {
         logPath = logDirectory + "/roomd.log"

@@ -4,7 +4,10 @@
 extension Ledger {
     /// `{"type":"inclusion","leaf_index","tree_size","root","leaf_hash","entry","path"}`;
     /// `treeSize` defaults to the current size.
-    public func inclusionProofDocument(entry: Int, treeSize: Int? = nil) throws -> LedgerJSON {
+    /// Without `includeEntry` (a caller who may not read entries) the proof
+    /// carries the leaf hash only; an entry holding an ID number an earlier
+    /// roomd wrote is never included.
+    public func inclusionProofDocument(entry: Int, treeSize: Int? = nil, includeEntry: Bool = true) throws -> LedgerJSON {
         let size = try treeSize ?? treeHead().size
         let proof = try inclusionProof(leafIndex: entry, treeSize: size)
         guard let bytes = try entryBytes(entry..<(entry + 1)).first else {
@@ -17,10 +20,10 @@ extension Ledger {
             "path": .array(proof.path.map { .string($0.base64) }),
         ]
         // An entry an older roomd wrote with an ID number in it is proven by its leaf hash alone.
-        if try Ledger.disclosable(Array(bytes), seq: entry) == Array(bytes) {
-            document["entry"] = .string(String(decoding: bytes, as: UTF8.self))
-        } else {
+        if try Ledger.disclosable(Array(bytes), seq: entry) != Array(bytes) {
             document["withheld"] = .string(WithheldEntry.reason)
+        } else if includeEntry {
+            document["entry"] = .string(String(decoding: bytes, as: UTF8.self))
         }
         return .object(document)
     }

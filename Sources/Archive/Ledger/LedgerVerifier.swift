@@ -89,7 +89,7 @@ public enum LedgerExportVerifier {
         else { throw LedgerExportError.malformed("\(LedgerExportFile.proofs) lacks format, first_seq, count, inclusion or history") }
         guard manifest["tree_size"]?.integerValue == Int64(checkpoint.size),
             manifest["root"]?.stringValue == checkpoint.root.base64, manifest["origin"]?.stringValue == checkpoint.origin,
-            first >= 0, first + count == checkpoint.size, inclusion.count == count
+            first >= 0, count >= 0, first <= checkpoint.size, count == checkpoint.size - first, inclusion.count == count
         else {
             report.add(.malformed, "\(LedgerExportFile.proofs) does not describe the range [first_seq, size) of \(LedgerExportFile.checkpoint)")
             return report.build()

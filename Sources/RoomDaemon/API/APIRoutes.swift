@@ -15,6 +15,7 @@ struct APIRoutes: Sendable {
     let events: EventRecorder
     let recording: RecordingService
     let ledger: RoomLedger
+    let connections: ConnectionLimiter
 
     /// Every route registered here must have an entry in AccessPolicy.table.
     static let routes: [(HTTPRequest.Method, String)] = [
@@ -56,21 +57,22 @@ struct APIRoutes: Sendable {
             guard let peer = context.peer, let id = peer.stationID else {
                 return Response.problem(.forbidden, code: "not-a-station", chinese: "仅评审终端可上报状态。", english: "not a station")
             }
-            let body = try await request.body.collect(upTo: 16 * 1024)
-            let bytes = Array(buffer: body)
-            guard (try? JSONSerialization.jsonObject(with: Data(bytes))) is [String: Any] else {
+            let bytes = Array(buffer: try await request.body.collect(upTo: 16 * 1024))
+            guard bytes.first == UInt8(ascii: "{"), StrictJSON.problem(in: bytes) == nil else {
                 return Response.problem(.badRequest, code: "bad-heartbeat", chinese: "终端状态报告格式错误，请升级终端程序。",
-                                        english: "heartbeat body must be a JSON object")
+                                        english: "heartbeat body must be a JSON object (\(StrictJSON.problem(in: bytes) ?? "not an object"))")
             }
             try await store.recordHeartbeat(station: id, at: Clock.wallNanoseconds(), address: context.remoteAddress,
                                             report: String(decoding: bytes, as: UTF8.self))
             return Response(status: .noContent)
         }
         router.get("/v1/events") { request, _ in
-            let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 50, 1), 1000)
+            let limit = try request.bounded("limit", in: 1...1000) ?? 50
             return try Response.json(try await store.recentEvents(limit: limit))
         }
-        LedgerRoutes(ledger: ledger).register(on: router)
+        LedgerRoutes(ledger: ledger).register(on: router) { context in
+            context.peer.map { AccessPolicy.decide(method: .get, path: "/v1/ledger/entries", role: $0.role) == .allow } ?? false
+        }
     }
 
     private struct ReadyBody: Encodable {
@@ -81,6 +83,10 @@ struct APIRoutes: Sendable {
     /// Gauges that describe current state are computed at scrape time.
     private func refreshGauges() async {
         recording.refreshMetrics()
+        let counts = connections.counts
+        Gauge(label: "roomd_api_connections").record(counts.open)
+        Gauge(label: "roomd_api_connections_peak").record(counts.peak)
+        Gauge(label: "roomd_api_connections_evicted").record(counts.evicted)
         guard let snapshot = try? await status.snapshot(events: 0) else { return }
         Gauge(label: "roomd_stations_online").record(snapshot.stations.filter { $0.state == "online" }.count)
         Gauge(label: "roomd_uptime_seconds").record(snapshot.daemon.uptimeSeconds)

@@ -12,10 +12,10 @@ struct AdminRoutes: Sendable {
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/v1/status") { request, _ in
-            let events = min(max(request.uri.queryParameters.get("events", as: Int.self) ?? 10, 0), 500)
+            let events = try request.bounded("events", in: 0...500) ?? 10
             return try Response.json(try await status.snapshot(events: events))
         }
-        LedgerRoutes(ledger: ledger).register(on: router)
+        LedgerRoutes(ledger: ledger).register(on: router) { _ in true }
         stations.register(on: router)
         // A milestone checkpoint on the operator's request (e.g. before handing
         // a checkpoint to a supervisor by hand).
@@ -24,7 +24,7 @@ struct AdminRoutes: Sendable {
             return LedgerRoutes.text(stored.checkpoint.text, type: "text/plain; charset=utf-8")
         }
         router.post("/v1/ledger/export") { request, _ in
-            let from = max(request.uri.queryParameters.get("from", as: Int.self) ?? 0, 0)
+            let from = try request.bounded("from", in: LedgerRoutes.positions) ?? 0
             let includePersonal = request.uri.queryParameters.get("include_personal") == "1"
             do {
                 let path = try await onThread { try ledger.export(firstSeq: from, includePersonalData: includePersonal) }

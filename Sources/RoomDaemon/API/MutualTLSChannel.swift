@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Identity
 import HummingbirdCore
@@ -16,22 +17,36 @@ import NIOTLS
 struct MutualTLSChannel<Base: ServerChildChannel>: ServerChildChannel {
     typealias Value = Base.Value
 
+    struct Refused: Error {}
+
     let base: Base
     let context: NIOSSLContext
-    let events: EventRecorder
+    let refusals: EventAggregator
     let gate: CertificateGate
+    let limiter: ConnectionLimiter
 
-    init(_ base: Base, tlsConfiguration: TLSConfiguration, events: EventRecorder, gate: CertificateGate) throws {
+    init(_ base: Base, tlsConfiguration: TLSConfiguration, refusals: EventAggregator, gate: CertificateGate,
+         limiter: ConnectionLimiter) throws {
         self.base = base
         self.context = try NIOSSLContext(configuration: tlsConfiguration)
-        self.events = events
+        self.refusals = refusals
         self.gate = gate
+        self.limiter = limiter
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        channel.eventLoop.makeCompletedFuture {
+        let remote = channel.remoteAddress?.ipAddress ?? "?"
+        if let refused = limiter.admit(remote, channel: channel) {
+            refusals.report(kind: "access.denied", severity: "warning", subject: remote, code: refused.rawValue,
+                            detail: ["remote": remote, "reason": "connection refused: \(limiter.limits.maxConnections) in all or \(limiter.limits.maxConnectionsPerAddress) from one address are open"])
+            channel.close(promise: nil)
+            return channel.eventLoop.makeFailedFuture(Refused())
+        }
+        let limiter = self.limiter
+        channel.closeFuture.whenComplete { _ in limiter.release(remote, channel: channel) }
+        return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
-            try channel.pipeline.syncOperations.addHandler(HandshakeRefusalLogger(events: events, logger: logger, gate: gate))
+            try channel.pipeline.syncOperations.addHandler(HandshakeGuard(refusals: refusals, logger: logger, gate: gate, limiter: limiter))
         }.flatMap {
             base.setup(channel: channel, logger: logger)
         }
@@ -53,54 +68,14 @@ struct CertificateGate: Sendable {
 
     /// nil when the peer may proceed to HTTP. Unmappable certificates pass
     /// here: the access middleware refuses them with a precise HTTP answer.
-    func refusal(for certificate: Certificate) -> StationCertificates.Refusal? {
+    /// Validity is checked here too: a resumed TLS session skips the chain
+    /// verification its first handshake had, so a certificate that expired
+    /// since would otherwise keep working.
+    func refusal(for certificate: Certificate, at now: Date = Date()) -> StationCertificates.Refusal? {
         guard let fingerprint = try? certificate.sha256Fingerprint() else { return nil }
+        if certificate.notAfter < now { return .expired(fingerprint: fingerprint, notAfter: certificate.notAfter) }
+        if certificate.notBefore > now { return .notYetValid(fingerprint: fingerprint, notBefore: certificate.notBefore) }
         let station = (try? mapper.identify(certificate).get())?.stationID
         return certificates.check(fingerprint: fingerprint, stationID: station)
-    }
-}
-
-/// Sees TLS errors and the handshake's end before the HTTP handlers do;
-/// reports handshake refusals and closes connections of revoked certificates.
-final class HandshakeRefusalLogger: ChannelInboundHandler, RemovableChannelHandler, Sendable {
-    typealias InboundIn = NIOAny
-
-    let events: EventRecorder
-    let logger: Logger
-    let gate: CertificateGate
-
-    init(events: EventRecorder, logger: Logger, gate: CertificateGate) {
-        self.events = events
-        self.logger = logger
-        self.gate = gate
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .handshakeCompleted? = event as? TLSUserEvent,
-           let tls = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self),
-           let peer = tls.peerCertificate, let der = try? peer.toDERBytes(),
-           let certificate = try? Certificate(der: der), let refusal = gate.refusal(for: certificate) {
-            let remote = context.remoteAddress?.ipAddress ?? "?"
-            logger.warning("access denied at handshake", metadata: ["remote": .string(remote), "reason": .string(refusal.description)])
-            let events = self.events
-            let subject = certificate.subject
-            Task { await events.record(kind: "access.denied", severity: "warning", subject: subject,
-                                       detail: ["remote": remote, "reason": refusal.description, "code": refusal.code]) }
-            context.close(promise: nil)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is NIOSSLError || error is BoringSSLError {
-            let remote = context.remoteAddress?.ipAddress ?? "?"
-            let reason = "TLS handshake refused: \(error)"
-            logger.warning("access denied", metadata: ["remote": .string(remote), "reason": .string(reason)])
-            let events = self.events
-            Task { await events.record(kind: "access.denied", severity: "warning", subject: "unidentified",
-                                       detail: ["remote": remote, "reason": reason, "code": "tls-handshake-refused"]) }
-        }
-        context.fireErrorCaught(error)
     }
 }

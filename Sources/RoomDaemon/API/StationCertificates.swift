@@ -1,3 +1,5 @@
+import Foundation
+import RoomConfig
 import Synchronization
 
 /// Which station certificates the room accepts beyond what TLS checks (chain
@@ -9,16 +11,24 @@ final class StationCertificates: Sendable {
     enum Refusal: Error, Equatable, CustomStringConvertible {
         case revoked(fingerprint: String, station: String)
         case notEnrolled(fingerprint: String, station: String)
+        case expired(fingerprint: String, notAfter: Date)
+        case notYetValid(fingerprint: String, notBefore: Date)
 
         var code: String {
             switch self {
             case .revoked: "certificate-revoked"
             case .notEnrolled: "certificate-not-enrolled"
+            case .expired: "certificate-expired"
+            case .notYetValid: "certificate-not-yet-valid"
             }
         }
 
         var description: String {
             switch self {
+            case .expired(let fp, let notAfter):
+                "certificate sha256:\(fp) expired at \(Text.iso8601(nanoseconds: Int64(notAfter.timeIntervalSince1970) * 1_000_000_000))"
+            case .notYetValid(let fp, let notBefore):
+                "certificate sha256:\(fp) is valid only from \(Text.iso8601(nanoseconds: Int64(notBefore.timeIntervalSince1970) * 1_000_000_000))"
             case .revoked(let fp, let station):
                 "certificate sha256:\(fp) of station \(station) is revoked"
             case .notEnrolled(let fp, let station):
@@ -28,6 +38,10 @@ final class StationCertificates: Sendable {
 
         var chinese: String {
             switch self {
+            case .expired:
+                "客户端证书已过期，请联系代理机构管理员重新签发证书。"
+            case .notYetValid:
+                "客户端证书尚未生效，请核对终端时间或联系代理机构管理员。"
             case .revoked(_, let station):
                 "终端 \(station) 的证书已被吊销，请联系代理机构管理员重新登记（roomctl station enroll \(station)）。"
             case .notEnrolled(_, let station):

@@ -16,6 +16,7 @@ struct CheckInService: Sendable {
     let challengeSeconds: Int
     let trustDirectory: String
     let logger: Logger
+    let answers = StationRateLimiter(perMinute: answersPerMinute)
 
     init(config: RoomConfiguration, identity: RoomConfiguration.Identity, store: StateStore, logger: Logger) throws {
         let trust = try TrustStore.load(directory: identity.expertTrustDirectory)
@@ -41,6 +42,11 @@ struct CheckInService: Sendable {
 
     /// At most this many challenges per station per minute.
     static let challengesPerMinute = 20
+    /// At most this many answers per station per minute (each costs a signature verification).
+    static let answersPerMinute = 30
+    /// The largest answer accepted; a CMS answer is stored as received, so this
+    /// bounds what one answer adds to the evidence (docs/formats.md).
+    static let maximumAnswerBytes = 256 * 1024
 
     /// Every route here, for AccessPolicy's table check.
     static let routes: [(HTTPRequest.Method, String)] = [
@@ -96,15 +102,12 @@ struct CheckInService: Sendable {
         var signerFingerprint: String?
     }
 
-    func registerStationRoutes(on router: Router<RoomRequestContext>) {
+    func registerStationRoutes(on router: Router<RoomRequestContext>, refusals: EventAggregator) {
         router.post("/v1/checkin/challenges") { request, context in
             guard let station = context.peer?.stationID else { return Self.notAStation }
-            let body: ChallengeRequest
-            do {
-                body = try JSONDecoder().decode(ChallengeRequest.self, from: Data(buffer: try await request.body.collect(upTo: 16 * 1024)))
-            } catch {
-                return .problem(.badRequest, code: "bad-challenge-request", chinese: "签名请求格式错误，请升级终端程序。",
-                                english: "body must be {session, rosterEntry, purpose?, documentSHA256?}: \(error)")
+            let body = try await request.decodeStrict(ChallengeRequest.self, limit: 16 * 1024) { why in
+                Refusal(.badRequest, code: "bad-challenge-request", chinese: "签名请求格式错误，请升级终端程序。",
+                        english: "body must be {session, rosterEntry, purpose?, documentSHA256?}: \(why)")
             }
             guard SigningChallenge.isPlainIdentifier(body.session), SigningChallenge.isPlainIdentifier(body.rosterEntry) else {
                 return .problem(.badRequest, code: "bad-challenge-request", chinese: "场次编号或名单编号含有非法字符。",
@@ -119,15 +122,22 @@ struct CheckInService: Sendable {
                 return .problem(.notFound, code: "roster-entry-unknown", chinese: "名单中没有编号 \(body.rosterEntry)，请核对座位安排。",
                                 english: "roster of session \(body.session) has no entry \(body.rosterEntry)")
             }
-            // A station asks for a challenge when a person is about to sign; dozens
-            // a minute means a broken or hostile station filling the evidence tables.
-            let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
-            if try await store.challengeCount(station: station, sinceMs: nowMs - 60_000) >= Self.challengesPerMinute {
-                return .problem(.tooManyRequests, code: "too-many-challenges",
-                                chinese: "签名请求过于频繁，请稍候一分钟再试；如持续出现请联系代理机构管理员检查终端。",
-                                english: "station \(station) asked for \(Self.challengesPerMinute) challenges within a minute")
-            }
             let purpose = body.purpose ?? .checkIn
+            // One expert at one station, one expert per station, per session; and
+            // a station signs only for the expert checked in at it.
+            let seating = CheckInSeating(try await store.checkIns(session: body.session))
+            if purpose == .checkIn, let conflict = seating.conflict(entry: body.rosterEntry, station: station) {
+                refusals.report(kind: "session.checkin-refused", severity: "warning", subject: "\(body.session) \(station)",
+                                code: conflict.code, detail: ["station": station, "roster_entry": body.rosterEntry, "reason": conflict.english])
+                return .problem(.conflict, code: conflict.code, chinese: conflict.chinese, english: conflict.english)
+            }
+            if purpose != .checkIn, !seating.holds(entry: body.rosterEntry, station: station) {
+                let english = "roster entry \(body.rosterEntry) is not checked in at station \(station); a station signs only for its own expert"
+                AccessMiddleware.deny(refusals, request: request, context: context, who: context.peer?.description ?? station,
+                                      reason: english, code: "not-checked-in-here")
+                return .problem(.conflict, code: "not-checked-in-here",
+                                chinese: "名单编号 \(body.rosterEntry) 的专家未在本终端签到，不能在本终端签署文件。", english: english)
+            }
             var document: String?
             let documentSHA: String
             if let given = body.documentSHA256?.lowercased() {
@@ -144,10 +154,20 @@ struct CheckInService: Sendable {
                 return .problem(.badRequest, code: "bad-challenge-request", chinese: "签署\(purpose.chinese)时必须提供文件摘要。",
                                 english: "documentSHA256 is required for purpose \(purpose.rawValue)")
             }
+            let now = Date()
             let challenge = try SigningChallenge.issue(room: room, session: body.session, station: station,
                                                        rosterEntry: body.rosterEntry, purpose: purpose, documentSHA256: documentSHA,
-                                                       now: Date(), lifetime: TimeInterval(challengeSeconds))
-            try await store.storeChallenge(challenge)
+                                                       now: now, lifetime: TimeInterval(challengeSeconds))
+            // A station asks for a challenge when a person is about to sign; dozens
+            // a minute means a broken or hostile station filling the evidence tables.
+            guard try await store.storeChallenge(challenge, limit: Self.challengesPerMinute,
+                                                 sinceMs: challenge.issuedMs - 60_000) else {
+                refusals.report(kind: "session.rate-limited", severity: "warning", subject: station, code: "too-many-challenges",
+                                detail: ["station": station, "limit_per_minute": String(Self.challengesPerMinute)])
+                return .problem(.tooManyRequests, code: "too-many-challenges",
+                                chinese: "签名请求过于频繁，请稍候一分钟再试；如持续出现请联系代理机构管理员检查终端。",
+                                english: "station \(station) asked for \(Self.challengesPerMinute) challenges within a minute")
+            }
             let base = "/v1/checkin/challenges/\(challenge.request)"
             return try Response.json(ChallengeResponse(
                 request: challenge.request, nonce: challenge.nonce, session: challenge.session, station: station,
@@ -158,11 +178,11 @@ struct CheckInService: Sendable {
                 status: .created)
         }
         for ext in ["svg", "png"] {
-            router.get("/v1/checkin/challenges/:request/qr.\(ext)") { _, context in
+            router.get("/v1/checkin/challenges/:request/qr.\(ext)") { request, context in
                 guard let station = context.peer?.stationID else { return Self.notAStation }
                 let id = try context.parameters.require("request")
-                guard let challenge = try await store.challenge(request: id, room: room), challenge.station == station,
-                      let bytes = try await store.challengeSignedBytes(request: id) else { return Self.unknownChallenge(id) }
+                _ = try await ownChallenge(id, station: station, request: request, context: context, refusals: refusals)
+                guard let bytes = try await store.challengeSignedBytes(request: id) else { return Self.unknownChallenge(id) }
                 let code = try QRCode(bytes: bytes, errorCorrection: .medium)
                 if ext == "svg" { return Self.body(Array(code.svg().utf8), type: "image/svg+xml") }
                 return Self.body(try code.png(), type: "image/png")
@@ -172,24 +192,37 @@ struct CheckInService: Sendable {
             guard let peer = context.peer, let station = peer.stationID else { return Self.notAStation }
             let id = try context.parameters.require("request")
             let received = Date()
-            guard let challenge = try await store.challenge(request: id, room: room), challenge.station == station,
-                  let signedBytes = try await store.challengeSignedBytes(request: id) else { return Self.unknownChallenge(id) }
-            let answer: Answer
+            // Verifying a signature costs; a station answering in a loop is stopped before it.
+            guard answers.admit(station, now: received) else {
+                refusals.report(kind: "session.rate-limited", severity: "warning", subject: station, code: "too-many-answers",
+                                detail: ["station": station, "limit_per_minute": String(Self.answersPerMinute)])
+                return .problem(.tooManyRequests, code: "too-many-answers",
+                                chinese: "签名提交过于频繁，请稍候一分钟再试；如持续出现请联系代理机构管理员检查终端。",
+                                english: "station \(station) sent \(Self.answersPerMinute) answers within a minute")
+            }
+            let challenge = try await ownChallenge(id, station: station, request: request, context: context, refusals: refusals)
+            guard let signedBytes = try await store.challengeSignedBytes(request: id) else { return Self.unknownChallenge(id) }
+            let answer = try await request.decodeStrict(Answer.self, limit: Self.maximumAnswerBytes) { why in
+                Refusal(.badRequest, code: "bad-signature-answer", chinese: "签名数据格式错误，请重新签名或升级终端程序。",
+                        english: "body must be {format: raw|cms, signature: base64, certificate: PEM (raw), intermediates?}: \(why)")
+            }
             let submission: SubmittedSignature
             let signatureBytes: [UInt8]
             do {
-                answer = try JSONDecoder().decode(Answer.self, from: Data(buffer: try await request.body.collect(upTo: 256 * 1024)))
                 (submission, signatureBytes) = try Self.submission(answer)
             } catch {
                 return .problem(.badRequest, code: "bad-signature-answer", chinese: "签名数据格式错误，请重新签名或升级终端程序。",
                                 english: "body must be {format: raw|cms, signature: base64, certificate: PEM (raw), intermediates?}: \(error)")
             }
+            // A replay is refused before any work, and its body is not stored again.
+            if try await store.isAnswered(request: id) {
+                return Self.replayed(id, signature: signatureBytes, station: station, session: challenge.session, refusals: refusals)
+            }
             let roster = try await store.roster(session: challenge.session)
-            let answered = try await store.isAnswered(request: id)
             let checkIn = self.checkIn
             let verdict = try await onThread {
                 checkIn.evaluate(challenge: challenge, signedBytes: signedBytes, submission: submission, roster: roster?.roster,
-                                 alreadyAnswered: answered, receivedAt: received)
+                                 alreadyAnswered: false, receivedAt: received)
             }
             let attempt = StateStore.SignatureAttempt(
                 requestID: id, receivedNanoseconds: Int64(received.timeIntervalSince1970 * 1e9), accepted: verdict.accepted,
@@ -198,15 +231,15 @@ struct CheckInService: Sendable {
                 signerName: verdict.signer?.name,
                 certificatePEM: verdict.verified.flatMap { try? String(decoding: $0.certificate.pem(), as: UTF8.self) },
                 signature: signatureBytes)
-            let outcome = try await store.recordSignature(attempt, challenge: challenge, actor: peer.description)
-            let (recordID, accepted, reason, message, detail): (Int64, Bool, String, String, String)
-            switch outcome {
-            case .recorded(let rowID):
-                (recordID, accepted, reason, message, detail) = (rowID, verdict.accepted, verdict.reason, verdict.message, verdict.detail)
-            case .replay(let rowID):
-                (recordID, accepted, reason, message, detail) = (rowID, false, CheckInReason.nonceReplayed,
-                                                                 "该签名请求已提交过，不能重复使用，请在终端上重新获取二维码后再签名。",
-                                                                 "challenge \(id) was answered concurrently; this answer is a replay")
+            let (recordID, accepted, reason, detail, message): (Int64, Bool, String, String, String)
+            switch try await store.recordSignature(attempt, challenge: challenge, actor: peer.description) {
+            case .recorded(let rowID, nil):
+                (recordID, accepted, reason, detail, message) = (rowID, verdict.accepted, verdict.reason, verdict.detail, verdict.message)
+            case .recorded(let rowID, let conflict?):
+                (recordID, accepted, reason, detail, message) = (rowID, false, conflict.code, conflict.english, conflict.chinese)
+            case .replay:
+                // Another answer to the same challenge won the race.
+                return Self.replayed(id, signature: signatureBytes, station: station, session: challenge.session, refusals: refusals)
             }
             if !accepted {
                 logger.warning("signature rejected", metadata: ["request": .string(id), "reason": .string(reason), "detail": .string(detail)])
@@ -226,10 +259,14 @@ struct CheckInService: Sendable {
                 return .problem(.conflict, code: "checkin-not-accepted", chinese: "签到未通过验证，不能提交手写签名，请先完成签到。",
                                 english: "signature \(id) is not an accepted check-in")
             }
-            let strokes = Data(buffer: try await request.body.collect(upTo: HandwrittenSignature.maximumJSONBytes + 1))
+            let strokes = Array(buffer: try await request.body.collect(upTo: HandwrittenSignature.maximumJSONBytes))
+            if let problem = StrictJSON.problem(in: strokes) {
+                return .problem(.badRequest, code: HandwrittenSignatureError.Reason.malformedJSON.rawValue,
+                                chinese: "手写签名数据格式错误，请点击“重写”后重新签名。", english: problem)
+            }
             let handwriting: HandwrittenSignature
             do {
-                handwriting = try HandwrittenSignature(json: strokes)
+                handwriting = try HandwrittenSignature(json: Data(strokes))
             } catch let error as HandwrittenSignatureError {
                 return .problem(.badRequest, code: error.reason.rawValue, chinese: error.message, english: error.detail)
             }
@@ -243,13 +280,46 @@ struct CheckInService: Sendable {
         }
     }
 
+    /// The challenge `id` if it was issued to `station`. Another station's
+    /// challenge is as unknown to it as one never issued (404), but the probe
+    /// leaves an `access.denied` trace.
+    private func ownChallenge(_ id: String, station: String, request: Request, context: RoomRequestContext,
+                              refusals: EventAggregator) async throws -> SigningChallenge {
+        guard let challenge = try await store.challenge(request: id, room: room) else { throw Self.unknownChallengeRefusal(id) }
+        guard challenge.station == station else {
+            AccessMiddleware.deny(refusals, request: request, context: context, who: context.peer?.description ?? station,
+                                  reason: "station \(station) asked for challenge \(id) of station \(challenge.station)",
+                                  code: "challenge-of-another-station")
+            throw Self.unknownChallengeRefusal(id)
+        }
+        return challenge
+    }
+
+    /// 422 `nonce-replayed`, without storing the answer: an aggregated event
+    /// names the challenge and the hash of what was sent.
+    private static func replayed(_ id: String, signature: [UInt8], station: String, session: String,
+                                 refusals: EventAggregator) -> Response {
+        refusals.report(kind: "session.signature-replayed", severity: "warning", subject: station, code: CheckInReason.nonceReplayed,
+                        detail: ["request": id, "session": session, "signature_sha256": Digest.sha256Hex(signature)])
+        let message = "该签名请求已提交过，不能重复使用，请在终端上重新获取二维码后再签名。"
+        let detail = "challenge \(id) was already answered; its nonce is used"
+        return (try? Response.json(VerdictResponse(verdict: "rejected", reason: CheckInReason.nonceReplayed, message: message,
+                                                   detail: detail, signature: 0, rosterEntry: nil, signerName: nil,
+                                                   signerFingerprint: nil), status: .unprocessableContent))
+            ?? .problem(.unprocessableContent, code: CheckInReason.nonceReplayed, chinese: message, english: detail)
+    }
+
     func registerOperatorRoutes<Context: RequestContext>(on router: Router<Context>, actor: @escaping @Sendable (Context) -> String) {
         router.post("/v1/sessions/:session/roster") { request, context -> Response in
             let session = try context.parameters.require("session")
             guard SigningChallenge.isPlainIdentifier(session) else {
                 return .problem(.badRequest, code: "bad-session", chinese: "场次编号含有非法字符。", english: "session id must be printable ASCII")
             }
-            let body = Data(buffer: try await request.body.collect(upTo: Roster.maximumImportBytes + 1))
+            let body = Data(buffer: try await request.body.collect(upTo: Roster.maximumImportBytes))
+            if let problem = StrictJSON.problem(in: Array(body)) {
+                return .problem(.unprocessableContent, code: "roster-invalid", chinese: "名单文件不是有效的JSON，请检查后重新导入。",
+                                english: "the roster is not valid JSON: \(problem)")
+            }
             let roster: Roster
             do {
                 roster = try Roster.importJSON(body, secret: checkIn.secret, today: Date())
@@ -317,9 +387,11 @@ struct CheckInService: Sendable {
 
     static let notAStation = Response.problem(.forbidden, code: "not-a-station", chinese: "仅评审终端可发起签名。", english: "not a station")
 
-    static func unknownChallenge(_ id: String) -> Response {
-        .problem(.notFound, code: "challenge-unknown", chinese: "找不到该签名请求，请在终端上重新获取二维码。",
-                 english: "no challenge \(id) for this station")
+    static func unknownChallenge(_ id: String) -> Response { unknownChallengeRefusal(id).response }
+
+    static func unknownChallengeRefusal(_ id: String) -> Refusal {
+        Refusal(.notFound, code: "challenge-unknown", chinese: "找不到该签名请求，请在终端上重新获取二维码。",
+                english: "no challenge \(id) for this station")
     }
 
     static func body(_ bytes: [UInt8], type: String) -> Response {

@@ -12,8 +12,13 @@ struct LedgerRoutes: Sendable {
 
     /// At most this many entries per `/entries` request.
     static let pageLimit = 10_000
+    /// Entry numbers and tree sizes a request may name: far beyond any real
+    /// ledger, and small enough that no sum of two of them overflows.
+    static let positions = 0...(1 << 53)
 
-    func register<Context: RequestContext>(on router: Router<Context>) {
+    /// `mayReadEntries`: whether the caller may read entries themselves (the
+    /// roles of `/v1/ledger/entries`); others get inclusion proofs without the entry.
+    func register<Context: RequestContext>(on router: Router<Context>, mayReadEntries: @escaping @Sendable (Context) -> Bool) {
         // The latest stored checkpoint. Reading signs nothing: checkpoints come
         // from the schedule and milestones, so a client polling cannot make
         // the room sign (and store) one per poll.
@@ -24,24 +29,26 @@ struct LedgerRoutes: Sendable {
             }
             return Self.text(stored.checkpoint.text, type: "text/plain; charset=utf-8")
         }
-        router.get("/v1/ledger/proof/inclusion") { request, _ in
-            guard let entry = request.uri.queryParameters.get("entry", as: Int.self) else {
+        router.get("/v1/ledger/proof/inclusion") { request, context in
+            guard let entry = try request.bounded("entry", in: Self.positions) else {
                 return Self.badRequest("query parameter entry (the entry's seq) is required")
             }
-            let size = request.uri.queryParameters.get("size", as: Int.self)
-            return try await Self.answer { try ledger.ledger.inclusionProofDocument(entry: entry, treeSize: size) }
+            let size = try request.bounded("size", in: Self.positions)
+            let includeEntry = mayReadEntries(context)
+            return try await Self.answer { try ledger.ledger.inclusionProofDocument(entry: entry, treeSize: size, includeEntry: includeEntry) }
         }
         router.get("/v1/ledger/proof/consistency") { request, _ in
-            guard let from = request.uri.queryParameters.get("from", as: Int.self) else {
+            guard let from = try request.bounded("from", in: Self.positions) else {
                 return Self.badRequest("query parameter from (the older tree size) is required")
             }
-            let to = request.uri.queryParameters.get("to", as: Int.self)
+            let to = try request.bounded("to", in: Self.positions)
             return try await Self.answer { try ledger.ledger.consistencyProofDocument(from: from, to: to) }
         }
         router.get("/v1/ledger/entries") { request, _ in
-            let from = max(request.uri.queryParameters.get("from", as: Int.self) ?? 0, 0)
+            let from = try request.bounded("from", in: Self.positions) ?? 0
+            let requestedTo = try request.bounded("to", in: Self.positions)
             let size = try await onThread { try ledger.ledger.treeHead().size }
-            let to = min(request.uri.queryParameters.get("to", as: Int.self) ?? size, size, from + Self.pageLimit)
+            let to = min(requestedTo ?? size, size, from + Self.pageLimit)
             guard from <= to else { return Self.badRequest("from \(from) is beyond the ledger's \(size) entries") }
             let lines = try await onThread {
                 try ledger.ledger.entryBytes(from..<to).enumerated().map { try Ledger.disclosable(Array($1), seq: from + $0) }

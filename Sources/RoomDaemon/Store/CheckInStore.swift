@@ -79,7 +79,7 @@ extension StateStore {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let json = String(decoding: try encoder.encode(roster.entries), as: UTF8.self)
         let sha = Digest.sha256Hex(Array(json.utf8))
-        return try await pool.write { db in
+        return try await write { db in
             let time = Clock.wallNanoseconds()
             try db.execute(sql: "INSERT INTO rosters (session_id, imported_ns, imported_by, entries_json, sha256) VALUES (?, ?, ?, ?, ?)",
                            arguments: [session, time, actor, json, sha])
@@ -100,8 +100,7 @@ extension StateStore {
         }
     }
 
-    func storeChallenge(_ challenge: SigningChallenge) async throws {
-        try await pool.write { db in
+    static func insertChallenge(_ db: Database, _ challenge: SigningChallenge) throws {
             try db.execute(sql: """
                 INSERT INTO challenges (request_id, nonce, session_id, station_id, roster_entry, purpose, document_sha256,
                                         issued_ms, expires_ms, signed_bytes)
@@ -109,15 +108,31 @@ extension StateStore {
                 """, arguments: [challenge.request, challenge.nonce, challenge.session, challenge.station, challenge.rosterEntry,
                                  challenge.purpose.rawValue, challenge.documentSHA256, challenge.issuedMs, challenge.expiresMs,
                                  Data(challenge.signedBytes())])
+    }
+
+    /// Stores `challenge` unless its station was issued `limit` challenges
+    /// since `sinceMs`: count and insert in one write transaction, so parallel
+    /// requests cannot all pass the count (60 at once issue at most `limit`).
+    func storeChallenge(_ challenge: SigningChallenge, limit: Int, sinceMs: Int64) async throws -> Bool {
+        try await write { db in
+            let issued = try Int.fetchOne(db, sql: "SELECT count(*) FROM challenges WHERE station_id = ? AND issued_ms >= ?",
+                                          arguments: [challenge.station, sinceMs]) ?? 0
+            guard issued < limit else { return false }
+            try Self.insertChallenge(db, challenge)
+            return true
         }
     }
 
-    /// Challenges issued to `station` since `sinceMs` (for the issuance limit).
-    func challengeCount(station: String, sinceMs: Int64) async throws -> Int {
-        try await pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM challenges WHERE station_id = ? AND issued_ms >= ?",
-                             arguments: [station, sinceMs]) ?? 0
-        }
+    /// Accepted check-ins of a session: who sits where (roster entry → station).
+    func checkIns(session: String) async throws -> [(entry: String, station: String)] {
+        try await pool.read { db in try Self.checkIns(db, session: session) }
+    }
+
+    static func checkIns(_ db: Database, session: String) throws -> [(entry: String, station: String)] {
+        try Row.fetchAll(db, sql: """
+            SELECT c.roster_entry, c.station_id FROM signatures s JOIN challenges c ON c.request_id = s.request_id
+            WHERE c.session_id = ? AND c.purpose = ? AND s.verdict = 'accepted' ORDER BY s.id
+            """, arguments: [session, SigningPurpose.checkIn.rawValue]).map { ($0[0], $0[1]) }
     }
 
     func isAnswered(request: String) async throws -> Bool {
@@ -179,24 +194,34 @@ extension StateStore {
     }
 
     enum AttemptOutcome: Sendable {
-        case recorded(id: Int64)
-        /// Another answer to the same challenge was recorded first: this one
-        /// was stored as a replay instead.
-        case replay(id: Int64)
+        /// Stored; `conflict` when a check-in the verifier accepted was refused
+        /// because of who sits where (and stored as that refusal).
+        case recorded(id: Int64, conflict: CheckInSeating.Conflict?)
+        /// The challenge had been answered already (a replay, or the loser of
+        /// two racing answers): nothing was stored, its body included.
+        case replay(firstAnswer: Int64)
     }
 
     /// Records an answer. Inside the transaction it re-checks that the
     /// challenge was not answered before, so two racing answers cannot both
-    /// use the nonce: the loser is stored as `nonce-replayed`.
+    /// use the nonce, and — for a check-in — that the expert is not checked in
+    /// at another station and the station holds no other expert of the session.
     func recordSignature(_ attempt: SignatureAttempt, challenge: SigningChallenge, actor: String) async throws -> AttemptOutcome {
-        try await pool.write { db in
-            let answered = try Bool.fetchOne(db, sql: "SELECT 1 FROM signatures WHERE request_id = ?", arguments: [attempt.requestID]) ?? false
+        try await write { db in
+            if let first = try Int64.fetchOne(db, sql: "SELECT id FROM signatures WHERE request_id = ? ORDER BY id LIMIT 1",
+                                              arguments: [attempt.requestID]) {
+                return .replay(firstAnswer: first)
+            }
             var attempt = attempt
-            let overridden = answered && attempt.reason != CheckInReason.nonceReplayed
-            if overridden {
+            var conflict: CheckInSeating.Conflict?
+            if attempt.accepted, challenge.purpose == .checkIn {
+                conflict = CheckInSeating(try Self.checkIns(db, session: challenge.session))
+                    .conflict(entry: challenge.rosterEntry, station: challenge.station)
+            }
+            if let conflict {
                 attempt.accepted = false
-                attempt.reason = CheckInReason.nonceReplayed
-                attempt.detail = "challenge \(attempt.requestID) was already answered; its nonce is used"
+                attempt.reason = conflict.code
+                attempt.detail = conflict.english
             }
             let signatureSHA = Digest.sha256Hex(attempt.signature)
             let salt = try Digest.randomHex(16)
@@ -224,7 +249,7 @@ extension StateStore {
                                         : "session.signature-rejected"
             try Self.insertEvent(db, attempt.receivedNanoseconds, kind, attempt.accepted ? "notice" : "warning", challenge.session,
                                  try Self.detailJSON(detail), detail, actor)
-            return overridden ? .replay(id: id) : .recorded(id: id)
+            return .recorded(id: id, conflict: conflict)
         }
     }
 
@@ -261,7 +286,7 @@ extension StateStore {
     /// Binds a handwritten signature to an accepted check-in; one per check-in.
     func storeHandwriting(signatureID: Int64, signature: HandwrittenSignature, session: String, actor: String) async throws -> Int64 {
         let json = String(decoding: signature.canonicalJSON(), as: UTF8.self)
-        return try await pool.write { db in
+        return try await write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM handwritten_signatures WHERE signature_id = ?", arguments: [signatureID]) == true {
                 throw CheckInConflict(description: "check-in \(signatureID) already has a handwritten signature")
             }
@@ -287,4 +312,42 @@ extension StateStore {
 
 struct CheckInConflict: Error, CustomStringConvertible {
     var description: String
+}
+
+/// One expert at one station per session, one expert per station: who sits
+/// where is decided by the session's accepted check-ins.
+struct CheckInSeating {
+    let seats: [(entry: String, station: String)]
+
+    init(_ seats: [(entry: String, station: String)]) { self.seats = seats }
+
+    struct Conflict: Sendable {
+        var code: String
+        var chinese: String
+        var english: String
+    }
+
+    /// Why `entry` may not check in at `station`, or nil.
+    func conflict(entry: String, station: String) -> Conflict? {
+        if let elsewhere = seats.first(where: { $0.entry == entry && $0.station != station }) {
+            return Conflict(code: "expert-checked-in-elsewhere",
+                            chinese: "名单编号 \(entry) 的专家已在终端 \(elsewhere.station) 签到，同一场评审中不能在其他终端再次签到；如需更换座位请联系代理机构操作员。",
+                            english: "roster entry \(entry) is checked in at station \(elsewhere.station) already; one expert, one station per session")
+        }
+        if let holder = seats.first(where: { $0.station == station && $0.entry != entry }) {
+            return Conflict(code: "station-occupied",
+                            chinese: "本终端已由名单编号 \(holder.entry) 的专家签到使用，一台终端只能供一位专家使用；请到分配给您的终端签到。",
+                            english: "station \(station) holds roster entry \(holder.entry) already; one expert per station per session")
+        }
+        if seats.contains(where: { $0.station == station && $0.entry == entry }) {
+            return Conflict(code: "already-checked-in", chinese: "您已在本终端签到，无需重复签到。",
+                            english: "roster entry \(entry) is checked in at station \(station) already")
+        }
+        return nil
+    }
+
+    /// Whether `entry` is checked in at `station` (needed before it signs anything else there).
+    func holds(entry: String, station: String) -> Bool {
+        seats.contains { $0.entry == entry && $0.station == station }
+    }
 }

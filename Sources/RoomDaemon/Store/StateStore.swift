@@ -22,6 +22,11 @@ final class StateStore: Sendable {
     /// The audit ledger, in the same file: an event and its ledger entry commit
     /// in one transaction, so neither exists without the other.
     let ledger: Ledger
+    /// SQLite has one writer, and GRDB queues writes first come, first served.
+    /// Writes caused by the network (events, check-in, heartbeats) pass here
+    /// one at a time, so however many requests arrive, a recorder's segment-
+    /// index write waits behind at most one of them (plus its fsync), never a queue.
+    private let networkWrites = AsyncGate(permits: 1)
 
     enum OpenError: Error, CustomStringConvertible {
         case newerSchema(found: Int, known: Int, path: String)
@@ -68,6 +73,12 @@ final class StateStore: Sendable {
         if !unknown.isEmpty { throw OpenError.unknownMigrations(unknown.sorted(), path: path) }
         try migrator.migrate(pool)
         ledger = try Ledger(database: pool)
+    }
+
+    /// A write on behalf of the network: through ``networkWrites``. Recorders
+    /// and start-up use `pool.write` directly.
+    func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await networkWrites.run { try await self.pool.write(updates) }
     }
 
     static var migrator: DatabaseMigrator {
@@ -207,7 +218,7 @@ final class StateStore: Sendable {
     }
 
     func recordHeartbeat(station: String, at time: Int64, address: String?, report: String) async throws {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(sql: "UPDATE stations SET last_seen_ns = ?, last_seen_address = ?, last_report = ? WHERE id = ?",
                            arguments: [time, address, report, station])
         }
@@ -230,7 +241,7 @@ final class StateStore: Sendable {
     func appendEvent(kind: String, severity: String, subject: String?, detail: [String: String],
                      actor: String = "system", at time: Int64 = Clock.wallNanoseconds()) async throws {
         let json = try Self.detailJSON(detail)
-        try await pool.write { db in
+        try await write { db in
             try Self.insertEvent(db, time, kind, severity, subject, json, detail, actor)
         }
     }
@@ -271,7 +282,7 @@ final class StateStore: Sendable {
     /// Returns the event kind recorded, or nil when nothing changed.
     @discardableResult
     func recordConfiguration(path: String, text: String, sha256: String, actor: String = "system") async throws -> String? {
-        try await pool.write { db in
+        try await write { db in
             let previous = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'config.sha256'")
             guard previous != sha256 else { return nil }
             let kind = previous == nil ? "config.initial" : "config.changed"

@@ -35,7 +35,7 @@ extension StateStore {
 
     func enroll(station: String, fingerprint: String, subject: String, notAfter: Int64, pem: String,
                 actor: String, at time: Int64 = Clock.wallNanoseconds()) async throws -> Enrollment {
-        try await pool.write { db in
+        try await write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM certificate_revocations WHERE fingerprint = ?", arguments: [fingerprint]) == true {
                 throw EnrollmentError.revoked(fingerprint: fingerprint)
             }
@@ -58,7 +58,7 @@ extension StateStore {
     /// Revokes one certificate, or (fingerprint nil) every certificate of the station.
     func revoke(station: String, fingerprint: String?, reason: String, actor: String,
                 at time: Int64 = Clock.wallNanoseconds()) async throws -> Revocation {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(sql: """
                 INSERT INTO certificate_revocations (station_id, fingerprint, revoked_ns, revoked_by, reason) VALUES (?, ?, ?, ?, ?)
                 """, arguments: [station, fingerprint, time, actor, reason])
