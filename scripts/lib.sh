@@ -11,7 +11,7 @@ BUILD_PACKAGES=(
   libv4l-dev libasound2-dev
   libqrencode-dev zlib1g-dev
 )
-TEST_PACKAGES=(curl openssl python3 ca-certificates ffmpeg zbar-tools librsvg2-bin)
+TEST_PACKAGES=(curl openssl python3 ca-certificates ffmpeg zbar-tools librsvg2-bin python3-seccomp systemd)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
