@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include "CProcess.h"
 
 #include <errno.h>
@@ -282,4 +283,8 @@ int roomd_seccomp_confine(void) {
 
 int roomd_name_thread(const char *name) {
     return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+}
+
+int roomd_malloc_trim(void) {
+    return malloc_trim(0);
 }

@@ -82,4 +82,8 @@ int roomd_seccomp_confine(void);
 /// shows). Cut to 15 bytes by the kernel. 0, or -1 with errno.
 int roomd_name_thread(const char *name);
 
+/// Hands memory malloc keeps free back to the kernel (glibc's malloc_trim(0));
+/// 1 if any was returned.
+int roomd_malloc_trim(void);
+
 #endif

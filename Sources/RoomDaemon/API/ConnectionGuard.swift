@@ -1,3 +1,4 @@
+import CProcess
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -30,6 +31,8 @@ final class ConnectionLimiter: Sendable {
         var total = 0
         var peak = 0
         var evicted = 0
+        /// The most open since memory was last handed back.
+        var sinceTrim = 0
         var perAddress: [String: Int] = [:]
         /// Connections not past their TLS handshake, oldest first.
         var handshaking: [(id: ObjectIdentifier, channel: any Channel)] = []
@@ -54,6 +57,7 @@ final class ConnectionLimiter: Sendable {
             }
             state.total += 1
             state.peak = max(state.peak, state.total)
+            state.sinceTrim = max(state.sinceTrim, state.total)
             state.perAddress[address, default: 0] += 1
             state.handshaking.append((ObjectIdentifier(channel as AnyObject), channel))
             return (nil, evict)
@@ -70,13 +74,23 @@ final class ConnectionLimiter: Sendable {
 
     func release(_ address: String, channel: any Channel) {
         let id = ObjectIdentifier(channel as AnyObject)
-        state.withLock { state in
+        let burstOver = state.withLock { state -> Bool in
             state.total -= 1
             let left = state.perAddress[address, default: 1] - 1
             state.perAddress[address] = left > 0 ? left : nil
             state.handshaking.removeAll { $0.id == id }
+            // A burst of connections is over (a flood released, or timed out):
+            // hand the memory malloc kept for them back to the kernel, or it
+            // stays with roomd (measured: 30 MB after 20,000 connections).
+            guard state.sinceTrim >= Self.burst, state.total <= Self.burst / 8 else { return false }
+            state.sinceTrim = state.total
+            return true
         }
+        if burstOver { _ = roomd_malloc_trim() }
     }
+
+    /// Connections open at once that count as a burst worth trimming memory after.
+    static let burst = 64
 
     var counts: (open: Int, peak: Int, evicted: Int) { state.withLock { ($0.total, $0.peak, $0.evicted) } }
 }
