@@ -9,9 +9,9 @@ let strict: [SwiftSetting] = [
     .unsafeFlags(["-warnings-as-errors"]),
 ]
 
+// Linux only (V4L2, ALSA, Landlock, seccomp, pidfds): no Apple platforms are declared.
 let package = Package(
     name: "roomd",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "roomd", targets: ["RoomDaemon"]),
         .executable(name: "roomctl", targets: ["RoomControl"]),
@@ -101,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "RoomDaemon",
             dependencies: [
-                "RoomConfig", "Identity", "CaptureProtocol", "CaptureSupervisor", "Archive", "Evaluation",
+                "RoomConfig", "Identity", "CaptureProtocol", "CaptureSupervisor", "Archive", "Evaluation", "CProcess",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -183,7 +183,8 @@ let package = Package(
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                           .product(name: "NIOHTTP1", package: "swift-nio")],
+                           .product(name: "NIOHTTP1", package: "swift-nio"),
+                           .product(name: "NIOEmbedded", package: "swift-nio")],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
