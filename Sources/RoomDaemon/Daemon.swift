@@ -190,7 +190,7 @@ enum Daemon {
 
         await events.record(kind: "daemon.started", severity: "info", subject: config.room.id,
                             detail: ["version": StatusReporter.version, "config": config.sourcePath, "pid": "\(getpid())"])
-        _ = try await onThread { try ledger.checkpoint(reason: "daemon.started", force: true) }
+        _ = try await runBlocking { try ledger.checkpoint(reason: "daemon.started", force: true) }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if witness.isEnabled { services.append(.init(service: LedgerWitnessService(witness: witness))) }
         if let checkIn { services.append(.init(service: TrustReloadService(checkIn: checkIn, events: events, logger: logger))) }
@@ -217,7 +217,7 @@ enum Daemon {
         }
         await events.record(kind: "daemon.stopped", severity: "info", subject: config.room.id, detail: ["reason": "signal"])
         // Milestone: the last checkpoint covers everything this run appended.
-        _ = try await onThread { try ledger.checkpoint(reason: "daemon.stopped", force: false) }
+        _ = try await runBlocking { try ledger.checkpoint(reason: "daemon.stopped", force: false) }
         if witness.isEnabled {
             // One last pass for the final checkpoint, bounded: stopping must not
             // wait on an unreachable TSA or platform (the next start retries).

@@ -20,14 +20,14 @@ struct AdminRoutes: Sendable {
         // A milestone checkpoint on the operator's request (e.g. before handing
         // a checkpoint to a supervisor by hand).
         router.post("/v1/ledger/checkpoint") { _, _ in
-            let stored = try await onThread { try ledger.currentCheckpoint() }
+            let stored = try await runBlocking { try ledger.currentCheckpoint() }
             return LedgerRoutes.text(stored.checkpoint.text, type: "text/plain; charset=utf-8")
         }
         router.post("/v1/ledger/export") { request, _ in
             let from = try request.bounded("from", in: LedgerRoutes.positions) ?? 0
             let includePersonal = request.uri.queryParameters.get("include_personal") == "1"
             do {
-                let path = try await onThread { try ledger.export(firstSeq: from, includePersonalData: includePersonal) }
+                let path = try await runBlocking { try ledger.export(firstSeq: from, includePersonalData: includePersonal) }
                 return try Response.json(["path": path])
             } catch let error as LedgerExportError {
                 return .problem(.badRequest, code: "bad-ledger-export", chinese: "账本导出参数有误。", english: error.description)

@@ -220,7 +220,7 @@ struct CheckInService: Sendable {
             }
             let roster = try await store.roster(session: challenge.session)
             let checkIn = self.checkIn
-            let verdict = try await onThread {
+            let verdict = try await runBlocking {
                 checkIn.evaluate(challenge: challenge, signedBytes: signedBytes, submission: submission, roster: roster?.roster,
                                  alreadyAnswered: false, receivedAt: received)
             }

@@ -23,7 +23,7 @@ struct TrustReloadService: Service {
 
     func reload() async {
         do {
-            let identifier = try await onThread { try checkIn.reloadTrust() }
+            let identifier = try await runBlocking { try checkIn.reloadTrust() }
             logger.notice("expert trust folder reloaded / 已重新加载云签信任证书与吊销列表",
                           metadata: ["folder": .string(checkIn.trustDirectory), "identifier": .string(identifier)])
             await events.record(kind: "identity.trust-reloaded", severity: "notice", subject: checkIn.trustDirectory,

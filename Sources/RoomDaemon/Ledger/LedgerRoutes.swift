@@ -23,7 +23,7 @@ struct LedgerRoutes: Sendable {
         // from the schedule and milestones, so a client polling cannot make
         // the room sign (and store) one per poll.
         router.get("/v1/ledger/checkpoint") { _, _ -> Response in
-            guard let stored = try await onThread({ try ledger.ledger.latestCheckpoint() }) else {
+            guard let stored = try await runBlocking({ try ledger.ledger.latestCheckpoint() }) else {
                 return .problem(.notFound, code: "no-checkpoint", chinese: "账本尚无已签名的检查点。",
                                 english: "no checkpoint has been signed yet")
             }
@@ -47,10 +47,10 @@ struct LedgerRoutes: Sendable {
         router.get("/v1/ledger/entries") { request, _ in
             let from = try request.bounded("from", in: Self.positions) ?? 0
             let requestedTo = try request.bounded("to", in: Self.positions)
-            let size = try await onThread { try ledger.ledger.treeHead().size }
+            let size = try await runBlocking { try ledger.ledger.treeHead().size }
             let to = min(requestedTo ?? size, size, from + Self.pageLimit)
             guard from <= to else { return Self.badRequest("from \(from) is beyond the ledger's \(size) entries") }
-            let lines = try await onThread {
+            let lines = try await runBlocking {
                 try ledger.ledger.entryBytes(from..<to).enumerated().map { try Ledger.disclosable(Array($1), seq: from + $0) }
             }
             var buffer = ByteBuffer()
@@ -68,7 +68,7 @@ struct LedgerRoutes: Sendable {
     /// caller's mistake (400), not the daemon's.
     static func answer(_ work: @escaping @Sendable () throws -> LedgerJSON) async throws -> Response {
         do {
-            let document = try await onThread(work)
+            let document = try await runBlocking(work)
             var bytes = try document.canonicalBytes()
             bytes.append(UInt8(ascii: "\n"))
             return text(String(decoding: bytes, as: UTF8.self), type: "application/json; charset=utf-8")

@@ -73,7 +73,7 @@ final class LedgerWitness: Sendable {
 
     private func timestampPending(_ tsa: TSA) async -> Bool {
         do {
-            for stored in try await onThread({ try self.ledger.ledger.checkpointsWithoutTimestamp() }) {
+            for stored in try await runBlocking({ try self.ledger.ledger.checkpointsWithoutTimestamp() }) {
                 let query = try TimestampQuery(for: Array(stored.checkpoint.text.utf8))
                 var request = HTTPClientRequest(url: tsa.url)
                 request.method = .POST
@@ -86,7 +86,7 @@ final class LedgerWitness: Sendable {
                 }
                 let token = try TimestampToken(response: Array(buffer: body), answering: query, trusting: tsa.anchors)
                 let record = CheckpointTimestamp(checkpointID: stored.id, token: token.der, time: token.time, tsa: tsa.url)
-                try await onThread { try self.ledger.ledger.storeTimestamp(record, receivedNs: Clock.wallNanoseconds()) }
+                try await runBlocking { try self.ledger.ledger.storeTimestamp(record, receivedNs: Clock.wallNanoseconds()) }
                 logger.info("ledger checkpoint timestamped", metadata: [
                     "size": .string(String(stored.checkpoint.size)), "tsa": .string(tsa.url),
                     "time": .string(Text.iso8601(nanoseconds: Int64(token.time.timeIntervalSince1970) * 1_000_000_000)),
@@ -102,7 +102,7 @@ final class LedgerWitness: Sendable {
 
     private func deliverPending(_ platform: Platform) async -> Bool {
         do {
-            for stored in try await onThread({ try self.ledger.ledger.checkpointsNotDelivered(to: platform.endpoint) }) {
+            for stored in try await runBlocking({ try self.ledger.ledger.checkpointsNotDelivered(to: platform.endpoint) }) {
                 var request = HTTPClientRequest(url: platform.endpoint)
                 request.method = .POST
                 request.headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
@@ -112,7 +112,7 @@ final class LedgerWitness: Sendable {
                 guard (200..<300).contains(Int(response.status.code)) else {
                     throw WitnessFailure(description: "platform \(platform.endpoint) answered HTTP \(response.status.code): \(body.prefix(200))")
                 }
-                try await onThread {
+                try await runBlocking {
                     try self.ledger.ledger.recordDelivery(checkpointID: stored.id, endpoint: platform.endpoint,
                                                           status: Int(response.status.code), response: body,
                                                           deliveredNs: Clock.wallNanoseconds())

@@ -115,7 +115,7 @@ struct CheckpointService: Service {
                 while true {
                     try await Task.sleep(for: interval)
                     do {
-                        _ = try await onThread { try ledger.checkpoint(reason: "periodic", force: false) }
+                        _ = try await runBlocking { try ledger.checkpoint(reason: "periodic", force: false) }
                     } catch {
                         ledger.logger.error("periodic ledger checkpoint failed; will retry / 账本检查点签名失败",
                                             metadata: ["error": .string("\(error)")])

@@ -120,7 +120,7 @@ final class RecordingService: Service, Sendable {
     func recover() async throws {
         let index = self.index, sink = self.sink, logger = self.logger, root = recordingsDirectory
         let repairer = SegmentRepairRunner(helperPath: helperPath, sandbox: sandbox)
-        try await onThread {
+        try await runBlocking {
             try IndexRecovery(index: index, sink: sink, logger: logger, root: root, repair: repairer.repair(path:)).run()
         }
     }
@@ -134,7 +134,7 @@ final class RecordingService: Service, Sendable {
         let processes = self.processes
         // Every helper closes its segments at the same time.
         let forkServer = self.forkServer
-        await onThread {
+        await runBlocking {
             onThreadsConcurrently(processes, name: "roomd-capture-stop") { $0.stop() }
             forkServer?.stop()
         }
@@ -192,25 +192,3 @@ final class RecordingService: Service, Sendable {
 }
 
 /// Runs blocking work on a dedicated thread, not the Swift concurrency pool.
-func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            nameCurrentThread("roomd-blocking")
-            do { continuation.resume(returning: try work()) } catch { continuation.resume(throwing: error) }
-        }
-        thread.name = "roomd-blocking"
-        thread.start()
-    }
-}
-
-func onThread(_ work: @escaping @Sendable () -> Void) async {
-    await withCheckedContinuation { continuation in
-        let thread = Thread {
-            nameCurrentThread("roomd-blocking")
-            work()
-            continuation.resume()
-        }
-        thread.name = "roomd-blocking"
-        thread.start()
-    }
-}
