@@ -16,6 +16,15 @@ struct VideoFrame {
     var monotonicNanoseconds: Int64
     /// Frames the source lost just before this one (sequence gaps, error buffers).
     var droppedBefore: Int
+
+    /// Bytes a whole raw frame of this size holds, packed (no row padding); 0 for MJPEG.
+    var requiredBytes: Int {
+        switch layout {
+        case .mjpeg: 0
+        case .yuyv: width * height * 2
+        case .nv12, .yuv420p: width * height * 3 / 2
+        }
+    }
 }
 
 /// A period of 16-bit mono PCM at 48 kHz.

@@ -73,6 +73,11 @@ final class VideoEncoder {
     }
 
     private func convert(_ input: VideoFrame) throws(CaptureError) {
+        // The scaler and the plane copies read width × height of the input:
+        // never hand them less (SegmentWriter drops such frames before here).
+        guard input.width == Int(width), input.height == Int(height), input.bytes.count >= input.requiredBytes else {
+            throw CaptureError.ffmpeg("encode: frame of \(input.bytes.count) bytes, \(input.width)×\(input.height)", roomd_averror(EINVAL))
+        }
         let source: AVPixelFormat
         switch input.layout {
         case .yuv420p:

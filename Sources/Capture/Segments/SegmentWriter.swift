@@ -133,6 +133,15 @@ final class SegmentWriter {
             packet.pointee.flags |= AV_PKT_FLAG_KEY
             try writeVideo(packet, monotonic: frame.monotonicNanoseconds)
         } else if let encoder = videoEncoder {
+            // A raw frame the encoder would read past the end of (a driver's
+            // short buffer), or of another size than the stream's, is lost —
+            // counted as a drop, never handed to the scaler. Longer is fine:
+            // the encoder reads only what one frame holds.
+            guard frame.width == width, frame.height == height, frame.bytes.count >= frame.requiredBytes else {
+                noteDropped(1)
+                forceKeyframe = forceKeyframe || keyframe
+                return
+            }
             try encoder.encode(frame, pts: pts, keyframe: keyframe) { (p: UnsafeMutablePointer<AVPacket>) throws(CaptureError) in
                 try self.writeVideo(p, monotonic: frame.monotonicNanoseconds)
             }

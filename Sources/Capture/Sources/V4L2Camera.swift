@@ -182,21 +182,26 @@ final class V4L2Camera: SourceThread, @unchecked Sendable {
                 pendingDrops += Int(buffer.sequence &- last &- 1)
             }
             lastSequence = buffer.sequence
-            if buffer.flags & UInt32(V4L2_BUF_FLAG_ERROR) != 0 || buffer.bytesused == 0 {
+            // What the driver says it filled, never past what was mapped; a raw
+            // frame shorter than a whole one (a driver fault, a disconnect
+            // mid-frame) is a dropped frame, not a partly black one.
+            let index = Int(buffer.index)
+            let used = index < buffers.count ? min(Int(buffer.bytesused), buffers[index].length) : 0
+            if buffer.flags & UInt32(V4L2_BUF_FLAG_ERROR) != 0 || used == 0 || (layout != .mjpeg && used < minimumFrameBytes) {
                 pendingDrops += 1
             } else {
                 let monotonic = buffer.flags & UInt32(V4L2_BUF_FLAG_TIMESTAMP_MASK) == UInt32(V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC)
                     ? Int64(buffer.timestamp.tv_sec) * 1_000_000_000 + Int64(buffer.timestamp.tv_usec) * 1_000
                     : MonotonicClock.now()
-                let mapped = buffers[Int(buffer.index)].pointer
+                let mapped = buffers[index].pointer
                 var frame = VideoFrame(layout: layout, width: width, height: height,
                                        monotonicNanoseconds: monotonic, droppedBefore: pendingDrops)
                 if layout == .mjpeg {
                     // One copy, out of the driver's buffer into a refcounted
                     // FFmpeg buffer the muxer then takes by reference.
-                    frame.buffer = FrameBuffer(copying: UnsafeRawBufferPointer(start: mapped, count: Int(buffer.bytesused)))
+                    frame.buffer = FrameBuffer(copying: UnsafeRawBufferPointer(start: mapped, count: used))
                 } else {
-                    frame.bytes = copyFrame(mapped, used: Int(buffer.bytesused))
+                    frame.bytes = copyFrame(mapped, used: used)
                 }
                 if layout == .mjpeg, frame.buffer == nil {
                     pendingDrops += 1  // out of memory: lost, and counted as such
@@ -209,6 +214,17 @@ final class V4L2Camera: SourceThread, @unchecked Sendable {
                 queue.push(.sourceFailed(.deviceLost(device: path, reason: "VIDIOC_QBUF: \(String(cString: strerror(errno)))"), video: true))
                 return
             }
+        }
+    }
+
+    /// The fewest bytes a whole raw frame occupies in the driver's buffer:
+    /// every row at its stride, the last without its padding.
+    private var minimumFrameBytes: Int {
+        switch layout {
+        case .mjpeg: 1
+        case .yuyv: bytesPerLine * (height - 1) + width * 2
+        case .nv12: bytesPerLine * (height * 3 / 2 - 1) + width
+        case .yuv420p: bytesPerLine * height + (bytesPerLine / 2) * (height - 1) + width / 2
         }
     }
 
