@@ -34,6 +34,13 @@ public final class PrivateKey: @unchecked Sendable {
         self.init(owning: key)
     }
 
+    /// Whether `certificate` carries this key's public half.
+    public func matches(_ certificate: Certificate) -> Bool {
+        let ok = X509_check_private_key(certificate.handle, handle) == 1
+        ERR_clear_error()
+        return ok
+    }
+
     /// The key as unencrypted PKCS#8 PEM. Whoever writes it to disk must use mode 0600.
     public func pkcs8PEM() throws -> [UInt8] {
         let bio = try MemoryBIO()

@@ -332,6 +332,27 @@ private final class Builder {
         return true
     }
 
+    /// The key file holds a private key, and it is the one of the certificate
+    /// (its first certificate, the leaf): otherwise roomd would pass the check
+    /// and then refuse to start (exit 78) — or, for the ledger key, sign
+    /// checkpoints nobody can verify against the certificate.
+    func keyPairMatches(_ map: YAMLReader.Mapping, certificate: String, key: String, keyName: String, certificateName: String) -> Bool {
+        let keyPath = path(key), certificatePath = path(certificate)
+        guard let keyBytes = FileManager.default.contents(atPath: keyPath),
+              let certificateBytes = FileManager.default.contents(atPath: certificatePath),
+              let leaf = try? Certificate.all(pem: Array(certificateBytes)).first else { return false }
+        guard let privateKey = try? PrivateKey(pem: Array(keyBytes)) else {
+            reader.problem(map.child(keyName), map.value(keyName), "file \(keyPath) holds no PEM private key (or an encrypted one)")
+            return false
+        }
+        guard privateKey.matches(leaf) else {
+            reader.problem(map.child(keyName), map.value(keyName),
+                           "the key in \(keyPath) is not the key of the certificate \(certificatePath) (\(map.child(certificateName))); give the key that was issued with it")
+            return false
+        }
+        return true
+    }
+
     func buildTLS(_ top: YAMLReader.Mapping) -> RoomConfiguration.TLS? {
         guard let map = reader.mapping(top.value("tls"), path: "tls") else { return nil }
         var ok = true
@@ -339,6 +360,7 @@ private final class Builder {
         if let cert { ok = readableFile(map, map.child("certificate"), path: cert, node: map.value("certificate"), certificate: true) && ok }
         let key = reader.string(map, "key")
         if let key { ok = readableFile(map, map.child("key"), path: key, node: map.value("key"), certificate: false) && ok }
+        if ok, let cert, let key { ok = keyPairMatches(map, certificate: cert, key: key, keyName: "key", certificateName: "certificate") }
         var clientCAs: [String] = []
         if let nodes = reader.sequence(map.value("client_ca"), path: map.child("client_ca")) {
             for (index, node) in nodes.enumerated() {
@@ -448,6 +470,9 @@ private final class Builder {
             reader.problem(map.child(key == nil ? "signing_key" : "signing_certificate"), map.node,
                            "signing_key and signing_certificate go together: give both or neither (then the TLS key signs)")
             keyOK = false
+        }
+        if keyOK, let key, let cert {
+            keyOK = keyPairMatches(map, certificate: cert, key: key, keyName: "signing_key", certificateName: "signing_certificate")
         }
         let minutes = reader.int(map, "checkpoint_minutes", default: 10, range: 1...1440)
         let tsa = reader.string(map, "tsa_url", required: false)

@@ -203,3 +203,21 @@ struct TextTests {
         #expect(!Text.isALSAName("bad mic!") && !Text.isALSAName("hw:CARD=S01, DEV=0"))
     }
 }
+
+/// `check-config` checks that the TLS key is the certificate's (it used to
+/// pass a mismatched pair, and roomd then refused to start).
+struct KeyPairTests {
+    @Test func aKeyThatIsNotTheCertificatesIsAProblemNamingBoth() throws {
+        let fixture = try ConfigLoaderTests.Fixture()
+        #expect(fixture.problems(ConfigLoaderTests.valid).isEmpty)
+        let mismatched = ConfigLoaderTests.valid.replacingOccurrences(of: "key: pki/server.key", with: "key: pki/clients/S01.key")
+        let problems = fixture.problems(mismatched)
+        #expect(problems.count == 1 && problems.first?.path == "tls.key", "\(problems)")
+        #expect(problems.first?.message.contains("is not the key of the certificate") == true)
+        let notAKey = ConfigLoaderTests.valid.replacingOccurrences(of: "key: pki/server.key", with: "key: pki/room-ca.crt")
+        #expect(fixture.problems(notAKey).first?.message.contains("holds no PEM private key") == true)
+        // The ledger's own pair too.
+        let ledger = ConfigLoaderTests.valid + "ledger: { signing_key: pki/clients/S01.key, signing_certificate: pki/server.crt }\n"
+        #expect(fixture.problems(ledger).first?.path == "ledger.signing_key")
+    }
+}
