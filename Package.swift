@@ -58,10 +58,12 @@ let package = Package(
         .target(name: "CProcess", cSettings: [.define("_GNU_SOURCE")]),
 
         // MARK: Domain modules
-        .target(name: "Evaluation", swiftSettings: strict),
+        // The one encoding of evidence (JSON that is hashed or signed): a leaf, Foundation only.
+        .target(name: "Canonical", swiftSettings: strict),
+        .target(name: "Evaluation", dependencies: ["Canonical"], swiftSettings: strict),
         .target(
             name: "Identity",
-            dependencies: ["COpenSSL", "CQRencode", "CZlib"],
+            dependencies: ["Canonical", "COpenSSL", "CQRencode", "CZlib"],
             swiftSettings: strict
         ),
         // What the daemon and its capture helper say to each other: no C, no FFmpeg.
@@ -83,7 +85,7 @@ let package = Package(
         .target(
             name: "Archive",
             dependencies: [
-                "Identity", "COpenSSL",
+                "Canonical", "Identity", "COpenSSL",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
@@ -101,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "RoomDaemon",
             dependencies: [
-                "RoomConfig", "Identity", "CaptureProtocol", "CaptureSupervisor", "Archive", "Evaluation", "CProcess",
+                "Canonical", "RoomConfig", "Identity", "CaptureProtocol", "CaptureSupervisor", "Archive", "Evaluation", "CProcess",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -130,18 +132,18 @@ let package = Package(
         .executableTarget(
             name: "RoomControl",
             dependencies: [
-                "RoomConfig", "Identity", "Archive",
+                "Canonical", "RoomConfig", "Identity", "Archive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
 
         // MARK: Benchmarks (scripts/bench-*)
-        .executableTarget(name: "EvaluationBench", dependencies: ["Evaluation"], swiftSettings: strict),
+        .executableTarget(name: "EvaluationBench", dependencies: ["Canonical", "Evaluation"], swiftSettings: strict),
         .executableTarget(name: "IdentityBench", dependencies: ["Identity"], swiftSettings: strict),
         .executableTarget(
             name: "LedgerBench",
-            dependencies: ["Archive", "Identity", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Canonical", "Archive", "Identity", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -152,6 +154,7 @@ let package = Package(
         ),
 
         // MARK: Tests
+        .testTarget(name: "CanonicalTests", dependencies: ["Canonical"], swiftSettings: strict),
         .testTarget(name: "RoomConfigTests", dependencies: ["RoomConfig"], swiftSettings: strict),
         .testTarget(
             name: "IdentityTests",
@@ -163,14 +166,14 @@ let package = Package(
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "CaptureProtocol", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(
             name: "ArchiveTests",
-            dependencies: ["Archive", "Identity", "LedgerBench", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Canonical", "Archive", "Identity", "LedgerBench", .product(name: "GRDB", package: "GRDB.swift")],
             exclude: ["rfc9162_check.py"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "EvaluationTests",
             dependencies: [
-                "Evaluation",
+                "Canonical", "Evaluation",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict
@@ -178,7 +181,8 @@ let package = Package(
         // Whole-process tests: they run the built `roomd` and `roomctl` binaries.
         .testTarget(
             name: "RoomDaemonTests",
-            dependencies: ["RoomDaemon", "CaptureHelper", "CaptureProtocol", "CaptureSupervisor", "RoomConfig", "Identity", "Archive", .product(name: "GRDB", package: "GRDB.swift"),
+            dependencies: ["RoomDaemon", "CaptureHelper", "CaptureProtocol", "CaptureSupervisor", "RoomConfig", "Identity", "Archive", "Canonical",
+                           .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "NIOCore", package: "swift-nio"),

@@ -1,18 +1,19 @@
+public import Canonical
 /// OCDS 1.1 release for the lot (RULES.md "Exports"). Our own figures (evaluated price, scores,
 /// deductions) go in extension fields prefixed `roomd`. Per-member scores stay internal; the panel
 /// is public with the result.
 public enum OCDSExport {
     /// `ocidPrefix` is the publisher's registered prefix, e.g. "ocds-abc123".
-    public static func release(_ state: SessionState, ocidPrefix: String) -> JSONValue {
+    public static func release(_ state: SessionState, ocidPrefix: String) -> CanonicalJSON {
         let report = state.reports.last ?? state.buildReport(version: state.reports.count + 1, ranking: state.ranking(),
                                                              at: state.lastEventAt)
         let project = state.definition.project
         let lot = state.lot
         let d = lot.decimals
-        func money(_ f: Fraction) -> JSONValue {
-            .object(["amount": .number(f.display(decimals: 2)), "currency": .string("CNY")])
+        func money(_ f: Fraction) -> CanonicalJSON {
+            .object(["amount": .decimal(f.display(decimals: 2)), "currency": .string("CNY")])
         }
-        func num(_ f: Fraction) -> JSONValue { .number(f.display(decimals: max(d, 2))) }
+        func num(_ f: Fraction) -> CanonicalJSON { .decimal(f.display(decimals: max(d, 2))) }
 
         let scale: (SMEClass) -> String = { c in
             switch c {
@@ -21,7 +22,7 @@ public enum OCDSExport {
             case .large: "large"
             }
         }
-        var parties: [JSONValue] = [
+        var parties: [CanonicalJSON] = [
             .object(["id": .string("buyer"), "name": .string(project.purchaser), "roles": .array([.string("buyer")])]),
         ]
         if let agency = project.agency {
@@ -29,7 +30,7 @@ public enum OCDSExport {
         }
         let candidates = Set(report.candidates)
         for b in report.bidders {
-            var roles: [JSONValue] = [.string("tenderer")]
+            var roles: [CanonicalJSON] = [.string("tenderer")]
             if report.candidates.first == b.id { roles.append(.string("supplier")) }
             parties.append(.object(["id": .string(b.id), "name": .string(b.name), "roles": .array(roles),
                                     "details": .object(["scale": .string(scale(b.smeClass))])]))
@@ -45,7 +46,7 @@ public enum OCDSExport {
         case .invitedTender: "selective"
         case .competitiveNegotiation, .competitiveConsultation, .inquiry, .singleSource: "limited"
         }
-        var breakdown: [JSONValue] = []
+        var breakdown: [CanonicalJSON] = []
         if lot.scored {
             for group in [CriterionGroup.technical, .commercial, .price] {
                 let items = lot.criteria.filter { $0.group == group }
@@ -63,12 +64,12 @@ public enum OCDSExport {
             }
         } else {
             breakdown.append(.object(["type": .string("price"), "description": .string("价格"),
-                                      "numbers": .array([.object(["number": .number("100"), "weight": .string("percentageExact")])])]))
+                                      "numbers": .array([.object(["number": .decimal("100"), "weight": .string("percentageExact")])])]))
         }
 
-        var details: [JSONValue] = []
+        var details: [CanonicalJSON] = []
         for b in report.bidders {
-            var bid: [String: JSONValue] = [
+            var bid: [String: CanonicalJSON] = [
                 "id": .string("\(lot.id)-\(b.id)"),
                 "status": .string(b.status == .invalid ? "disqualified" : "valid"),
                 "tenderers": .array([.object(["id": .string(b.id), "name": .string(b.name)])]),
@@ -78,7 +79,7 @@ public enum OCDSExport {
                 "roomdDeductionPercent": .object(["sme": num(b.price.smeDeductionPercent),
                                                   "domesticProduct": num(b.price.domesticDeductionPercent)]),
             ]
-            if let rank = b.rank { bid["rank"] = .number(String(rank)) }
+            if let rank = b.rank { bid["rank"] = .decimal(String(rank)) }
             if let s = b.priceScore { bid["roomdPriceScore"] = num(s) }
             if let s = b.meanScore { bid["roomdMeanScore"] = num(s) }
             if let s = b.total { bid["roomdTotalScore"] = num(s) }
@@ -90,15 +91,15 @@ public enum OCDSExport {
         let valid = report.bidders.filter { $0.status != .invalid }.count
         let lowPrice = report.bidders.filter { $0.lowPriceDecision != nil }.count
         let sme = report.bidders.filter { $0.smeClass != .large }.count
-        let statistics: [JSONValue] = [
+        let statistics: [CanonicalJSON] = [
             ("validBids", valid), ("disqualifiedBidders", report.bidders.count - valid),
             ("tendersAbnormallyLow", lowPrice), ("smeBids", sme),
         ].map { measure, value in
-            .object(["id": .string(measure), "measure": .string(measure), "value": .number(String(value)),
+            .object(["id": .string(measure), "measure": .string(measure), "value": .decimal(String(value)),
                      "relatedLot": .string(lot.id)])
         }
 
-        var awards: [JSONValue] = []
+        var awards: [CanonicalJSON] = []
         if let first = report.candidates.first, let b = report.bidders.first(where: { $0.id == first }) {
             awards.append(.object([
                 "id": .string("\(lot.id)-award-v\(report.version)"),
@@ -114,7 +115,7 @@ public enum OCDSExport {
         }
 
         let date = isoDateTime(report.confirmedAt ?? report.generatedAt ?? state.lastEventAt ?? 0)
-        let tender: [String: JSONValue] = [
+        let tender: [String: CanonicalJSON] = [
             "id": .string(project.number),
             "title": .string(project.name),
             "procurementMethod": .string(methodCode),

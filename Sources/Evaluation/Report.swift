@@ -1,3 +1,4 @@
+import Canonical
 /// One bidder's line in the report.
 public struct ReportBidder: Codable, Sendable, Equatable {
     public var id: String

@@ -1,3 +1,4 @@
+import Canonical
 // Benchmark for the Evaluation engine (issue 5): a 7-member panel, 50 bidders, 40 criteria.
 // Measures (1) summary + ranking and (2) replaying a 10,000-event session, each next to a
 // baseline measured in the same run. Run with `scripts/bench-evaluation` (release build).

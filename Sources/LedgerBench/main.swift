@@ -6,6 +6,7 @@
 //   LedgerBench crash-writer --db PATH --key PEM --origin O [--batch B] [--checkpoint-every K]
 //
 // Output is one JSON object per line so the script and the test can parse it.
+import Canonical
 import Archive
 import Foundation
 import GRDB
@@ -50,7 +51,7 @@ func sampleDraft(_ n: Int, time: Int64) -> LedgerDraft {
         ])
 }
 
-func emit(_ object: LedgerJSON) {
+func emit(_ object: CanonicalJSON) {
     // Unbuffered: the crash test must see every acknowledgement printed before the kill.
     let line = (try? object.canonicalData()) ?? Data()
     FileHandle.standardOutput.write(line + Data([0x0A]))
@@ -111,7 +112,7 @@ func runProve() throws {
         verified += 1
     }
     times.sort()
-    func us(_ q: Double) -> LedgerJSON { .integer(Int64(times[min(times.count - 1, Int(Double(times.count) * q))] * 1e6)) }
+    func us(_ q: Double) -> CanonicalJSON { .integer(Int64(times[min(times.count - 1, Int(Double(times.count) * q))] * 1e6)) }
     emit([
         "mode": "prove", "mmap_mb": .integer(Int64(mmap)), "tree_size": .integer(Int64(head.size)), "samples": .integer(Int64(samples)),
         "verified": .integer(Int64(verified)), "p50_us": us(0.5), "p99_us": us(0.99), "max_us": us(1.0),

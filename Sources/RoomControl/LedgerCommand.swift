@@ -1,3 +1,4 @@
+import Canonical
 import ArgumentParser
 import Archive
 import Foundation
@@ -43,7 +44,7 @@ struct LedgerCommand: ParsableCommand {
 
         func run() throws {
             let ledger = try Ledger.openReadOnly(path: db)
-            let output: LedgerJSON
+            let output: CanonicalJSON
             if let entry {
                 output = try ledger.inclusionProofDocument(entry: entry, treeSize: size)
             } else if let from {
@@ -82,7 +83,7 @@ struct LedgerCommand: ParsableCommand {
                 try SignedCheckpoint(parsing: try String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8))
             }
             let proofs = try consistencyProofs.map { path in
-                try ConsistencyProof(json: try LedgerJSON(parsing: Array(try Data(contentsOf: URL(fileURLWithPath: path)))))
+                try ConsistencyProof(json: try CanonicalJSON(parsing: Array(try Data(contentsOf: URL(fileURLWithPath: path)))))
             }
             let report = try LedgerExportVerifier.verify(
                 directory: URL(fileURLWithPath: export), trustedKey: key, checkpoints: others, consistencyProofs: proofs)

@@ -1,20 +1,21 @@
+import Canonical
 import Archive
 import Foundation
 import Testing
 
 @Suite("Canonical JSON")
 struct CanonicalJSONTests {
-    func text(_ value: LedgerJSON) throws -> String { String(decoding: try value.canonicalBytes(), as: UTF8.self) }
+    func text(_ value: CanonicalJSON) throws -> String { String(decoding: try value.canonicalBytes(), as: UTF8.self) }
 
     @Test func keysAreSortedByTheirUTF8Bytes() throws {
-        let value: LedgerJSON = ["b": 1, "a": 2, "aa": 3, "Z": 4, "é": 5, "中": 6, "_": 7]
+        let value: CanonicalJSON = ["b": 1, "a": 2, "aa": 3, "Z": 4, "é": 5, "中": 6, "_": 7]
         // Uppercase before "_" before lowercase; multi-byte UTF-8 after ASCII, "é" (C3 A9) before "中" (E4 B8 AD).
         #expect(try text(value) == #"{"Z":4,"_":7,"a":2,"aa":3,"b":1,"é":5,"中":6}"#)
     }
 
     @Test func stringsAndKeysAreNFCNormalised() throws {
         let decomposed = "e\u{301}"  // e + COMBINING ACUTE
-        let bytes = try LedgerJSON.object([decomposed: .string("Cafe\u{301}")]).canonicalBytes()
+        let bytes = try CanonicalJSON.object([decomposed: .string("Cafe\u{301}")]).canonicalBytes()
         #expect(bytes == Array("{\"\u{E9}\":\"Caf\u{E9}\"}".utf8))
         #expect(bytes.contains(0xCC) == false, "no combining mark bytes remain")
         // Hangul jamo compose too.
@@ -22,18 +23,18 @@ struct CanonicalJSONTests {
     }
 
     @Test func onlyRequiredCharactersAreEscaped() throws {
-        let value = LedgerJSON.string("q\" b\\ / \u{8}\u{C}\n\r\t \u{0}\u{1F} \u{7F} \u{2028} 中")
+        let value = CanonicalJSON.string("q\" b\\ / \u{8}\u{C}\n\r\t \u{0}\u{1F} \u{7F} \u{2028} 中")
         #expect(try text(value) == "\"q\\\" b\\\\ / \\b\\f\\n\\r\\t \\u0000\\u001f \u{7F} \u{2028} 中\"")
     }
 
     @Test func integersAndLiteralsHaveOneSpelling() throws {
-        let value: LedgerJSON = [.integer(Int64.min), .integer(Int64.max), 0, -1, true, false, nil, [], [:]]
+        let value: CanonicalJSON = [.integer(Int64.min), .integer(Int64.max), 0, -1, true, false, nil, [], [:]]
         #expect(try text(value) == "[-9223372036854775808,9223372036854775807,0,-1,true,false,null,[],{}]")
     }
 
     @Test func parsingThenEncodingRemovesInsignificantWhitespaceAndEscapes() throws {
         let loose = " { \"b\" : [ 1 , 2 ] ,\n \"a\" : \"\\u00e9\\/\\ud83d\\ude00\" } "
-        #expect(try text(try LedgerJSON(parsing: loose)) == "{\"a\":\"é/😀\",\"b\":[1,2]}")
+        #expect(try text(try CanonicalJSON(parsing: loose)) == "{\"a\":\"é/😀\",\"b\":[1,2]}")
     }
 
     @Test(arguments: [
@@ -41,7 +42,7 @@ struct CanonicalJSONTests {
         "{\"e\u{301}\":1,\"\u{E9}\":2}", "99999999999999999999",
     ])
     func parserRejectsWhatHasNoCanonicalForm(_ input: String) {
-        #expect(throws: LedgerJSONError.self) { try LedgerJSON(parsing: input) }
+        #expect(throws: CanonicalJSONError.self) { try CanonicalJSON(parsing: input) }
     }
 
     @Test func entryBytesMustAlreadyBeCanonical() throws {
@@ -67,27 +68,35 @@ struct CanonicalJSONTests {
 
     @Test func nestingTheVerifierCouldNotReadIsRefusedOnAppend() throws {
         // Depth counts from the entry object (0); the payload is at depth 1.
-        func nested(_ levels: Int) -> LedgerJSON {
-            var value: LedgerJSON = 1
+        func nested(_ levels: Int) -> CanonicalJSON {
+            var value: CanonicalJSON = 1
             for _ in 0..<levels { value = [value] }
             return value
         }
-        func entry(_ payload: LedgerJSON) -> LedgerEntry {
+        func entry(_ payload: CanonicalJSON) -> LedgerEntry {
             LedgerEntry(seq: 0, draft: LedgerDraft(time: 0, kind: "k", actor: "a", payload: payload))
         }
-        let deepest = entry(nested(LedgerJSON.maximumDepth - 2))
+        let deepest = entry(nested(CanonicalJSON.maximumDepth - 2))
         let bytes = try deepest.canonicalBytes()
         #expect(try LedgerEntry(canonical: bytes) == deepest)
-        #expect(throws: LedgerJSONError.tooDeep) { try entry(nested(LedgerJSON.maximumDepth - 1)).canonicalBytes() }
-        #expect(throws: LedgerJSONError.tooDeep) { try entry(nested(LedgerJSON.maximumDepth - 1)).json.canonicalBytes() }
+        #expect(throws: CanonicalJSONError.tooDeep) { try entry(nested(CanonicalJSON.maximumDepth - 1)).canonicalBytes() }
+        #expect(throws: CanonicalJSONError.tooDeep) { try entry(nested(CanonicalJSON.maximumDepth - 1)).json.canonicalBytes() }
         // The parser draws the line at the same place.
         let oneDeeper = String(decoding: bytes, as: UTF8.self)
             .replacingOccurrences(of: #""payload":"#, with: #""payload":["#)
             .replacingOccurrences(of: #","seq""#, with: #"],"seq""#)
-        #expect(throws: LedgerJSONError.tooDeep) { try LedgerJSON(parsing: oneDeeper) }
+        #expect(throws: CanonicalJSONError.tooDeep) { try CanonicalJSON(parsing: oneDeeper) }
         let t = try TestLedger()
-        #expect(throws: LedgerJSONError.tooDeep) {
-            try t.ledger.append(LedgerDraft(time: 0, kind: "k", actor: "a", payload: nested(LedgerJSON.maximumDepth)))
+        #expect(throws: CanonicalJSONError.tooDeep) {
+            try t.ledger.append(LedgerDraft(time: 0, kind: "k", actor: "a", payload: nested(CanonicalJSON.maximumDepth)))
+        }
+        #expect(try t.ledger.treeHead().size == 0)
+    }
+
+    @Test func theLedgerHoldsIntegersOnly() throws {
+        let t = try TestLedger()
+        #expect(throws: CanonicalJSONError.self) {
+            try t.ledger.append(LedgerDraft(time: 0, kind: "k", actor: "a", payload: ["price": .decimal("1234.50")]))
         }
         #expect(try t.ledger.treeHead().size == 0)
     }

@@ -1,3 +1,4 @@
+import Canonical
 import Archive
 import Foundation
 import GRDB
@@ -61,7 +62,7 @@ struct LedgerCrashTests {
             while let newline = buffer.firstIndex(of: 0x0A) {
                 let line = buffer[buffer.startIndex..<newline]
                 buffer = Data(buffer[(newline + 1)...])
-                guard let value = try? LedgerJSON(parsing: line) else { continue }
+                guard let value = try? CanonicalJSON(parsing: line) else { continue }
                 if let ack = value["ack"]?.integerValue {
                     lastAck = max(lastAck, Int(ack))
                     acks += 1

@@ -1,3 +1,4 @@
+import Canonical
 import Foundation
 import Testing
 @testable import Evaluation
@@ -29,7 +30,7 @@ import Testing
 
     @Test func ocdsReleaseHasAwardCriteriaBidsAndScale() throws {
         let r = try closedSession()
-        let text = OCDSExport.release(r.state, ocidPrefix: "ocds-test").canonicalText
+        let text = try OCDSExport.release(r.state, ocidPrefix: "ocds-test").canonicalText
         let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         let tender = try #require(object["tender"] as? [String: Any])
         #expect(tender["awardCriteria"] as? String == "ratedCriteria")

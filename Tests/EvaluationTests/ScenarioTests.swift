@@ -1,3 +1,4 @@
+import Canonical
 import Testing
 @testable import Evaluation
 
@@ -309,7 +310,7 @@ import Testing
         try r.run(.concludeCompliance)
         #expect(r.state.invalid["D"] == .abnormallyLowPrice(reason: "未能提供成本证明"))
         #expect(r.order == ["B", "A", "C"])
-        let ocds = OCDSExport.release(r.state, ocidPrefix: "ocds-test").canonicalText
+        let ocds = try OCDSExport.release(r.state, ocidPrefix: "ocds-test").canonicalText
         #expect(ocds.contains("\"measure\":\"tendersAbnormallyLow\",\"relatedLot\":\"L1\",\"value\":1"))
     }
 

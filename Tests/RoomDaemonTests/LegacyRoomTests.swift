@@ -1,3 +1,4 @@
+import Canonical
 import Foundation
 import Glibc
 import GRDB
@@ -76,6 +77,39 @@ struct LegacyRoomTests {
         let json = try run(Binaries.roomctl, ["ledger", "scan-personal", "--export", export, "--json"])
         let report = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         #expect((report?["findings"] as? [[String: Any]])?.first?["idNumber"] as? String == "…1922")
+    }
+
+    /// The one canonical encoding reproduces, byte for byte, what the five
+    /// encoders it replaced wrote: the challenges the experts signed, the
+    /// handwriting's hashed form, the roster's hashed text.
+    @Test func whatTheEarlierRoomSignedAndHashedIsReproducedByTheCanonicalEncoding() throws {
+        let room = try Room()
+        let queue = try DatabaseQueue(path: room.database)
+        try queue.read { db in
+            let challenges = try Row.fetchAll(db, sql: "SELECT * FROM challenges")
+            #expect(challenges.count >= 4)
+            for row in challenges {
+                let challenge = SigningChallenge(
+                    request: row["request_id"], nonce: row["nonce"], room: "LEGACY-ROOM", session: row["session_id"],
+                    station: row["station_id"], rosterEntry: row["roster_entry"], purpose: SigningPurpose(rawValue: row["purpose"]) ?? .checkIn,
+                    documentSHA256: row["document_sha256"], issuedMs: row["issued_ms"], expiresMs: row["expires_ms"])
+                #expect(challenge.signedBytes() == Array(row["signed_bytes"] as Data))
+            }
+            let handwriting = try Row.fetchAll(db, sql: "SELECT strokes_json, sha256 FROM handwritten_signatures")
+            #expect(handwriting.count == 1)
+            for row in handwriting {
+                let stored: String = row["strokes_json"]
+                let parsed = try HandwrittenSignature(json: Data(stored.utf8))
+                #expect(parsed.canonicalJSON() == Array(stored.utf8) && parsed.sha256 == row["sha256"] as String)
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT entries_json, sha256 FROM rosters") {
+                let stored: String = row["entries_json"]
+                #expect(Digest.sha256Hex(Array(stored.utf8)) == row["sha256"] as String)
+                let entries = try JSONDecoder().decode([RosterEntry].self, from: Data(stored.utf8))
+                #expect(try CanonicalJSON.canonicalBytes(encoding: entries) == Array(stored.utf8))
+            }
+        }
+        try queue.close()
     }
 
     @Test func todaysRoomdTakesOverTheDatabaseAndNeverShowsTheLeakedNumberAgain() throws {

@@ -1,3 +1,4 @@
+import Canonical
 public import Foundation
 public import GRDB
 public import Identity
@@ -144,7 +145,7 @@ public final class Ledger: Sendable {
             var hash = MerkleHash.leaf(bytes)
             // Unchecked: the argument count is fixed by the code above, not by input.
             insertEntry.setUncheckedArguments([
-                size, draft.time, LedgerJSON.nfc(draft.kind), LedgerJSON.nfc(draft.actor), Data(bytes),
+                size, draft.time, CanonicalJSON.nfc(draft.kind), CanonicalJSON.nfc(draft.actor), Data(bytes),
             ])
             try insertEntry.execute()
             // Each odd index completes a subtree with the peak to its left; only

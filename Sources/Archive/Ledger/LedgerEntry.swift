@@ -1,3 +1,4 @@
+public import Canonical
 /// What a producer hands the ledger. The sequence number is assigned by the
 /// ledger inside the append transaction, so producers cannot collide.
 public struct LedgerDraft: Sendable, Hashable {
@@ -9,9 +10,9 @@ public struct LedgerDraft: Sendable, Hashable {
     public var kind: String
     /// Who did it: a certificate subject, "operator:<name>", "system", ...
     public var actor: String
-    public var payload: LedgerJSON
+    public var payload: CanonicalJSON
 
-    public init(time: Int64, kind: String, actor: String, payload: LedgerJSON) {
+    public init(time: Int64, kind: String, actor: String, payload: CanonicalJSON) {
         self.time = time
         self.kind = kind
         self.actor = actor
@@ -28,7 +29,7 @@ public struct LedgerEntry: Sendable, Hashable {
     public let time: Int64
     public let kind: String
     public let actor: String
-    public let payload: LedgerJSON
+    public let payload: CanonicalJSON
 
     public init(seq: Int, draft: LedgerDraft) {
         self.seq = seq
@@ -38,7 +39,7 @@ public struct LedgerEntry: Sendable, Hashable {
         payload = draft.payload
     }
 
-    public var json: LedgerJSON {
+    public var json: CanonicalJSON {
         .object([
             "actor": .string(actor), "kind": .string(kind), "payload": payload,
             "seq": .integer(Int64(seq)), "time": .integer(time),
@@ -53,11 +54,11 @@ public struct LedgerEntry: Sendable, Hashable {
         var out: [UInt8] = []
         out.reserveCapacity(256)
         out.append(contentsOf: #"{"actor":"#.utf8)
-        LedgerJSON.encodeString(LedgerJSON.nfc(actor), into: &out)
+        CanonicalJSON.encodeString(CanonicalJSON.nfc(actor), into: &out)
         out.append(contentsOf: #","kind":"#.utf8)
-        LedgerJSON.encodeString(LedgerJSON.nfc(kind), into: &out)
+        CanonicalJSON.encodeString(CanonicalJSON.nfc(kind), into: &out)
         out.append(contentsOf: #","payload":"#.utf8)
-        try payload.encode(into: &out, depth: 1)
+        try payload.encode(into: &out, depth: 1, decimals: false)
         out.append(contentsOf: #","seq":"#.utf8)
         out.append(contentsOf: String(seq).utf8)
         out.append(contentsOf: #","time":"#.utf8)
@@ -73,7 +74,7 @@ public struct LedgerEntry: Sendable, Hashable {
     /// verifier must hash what it was given, never a re-encoding of it.
     public init(canonical bytes: some Collection<UInt8>) throws {
         let given = Array(bytes)
-        let value = try LedgerJSON(parsing: given)
+        let value = try CanonicalJSON(parsing: given)
         guard case .object(let members) = value, members.count == 5,
             let actor = members["actor"]?.stringValue, let kind = members["kind"]?.stringValue,
             let payload = members["payload"], let seq = members["seq"]?.integerValue, seq >= 0,

@@ -1,3 +1,4 @@
+public import Canonical
 public import Foundation
 public import Identity
 internal import GRDB
@@ -15,7 +16,7 @@ public enum LedgerExportFile {
 
 extension InclusionProof {
     /// `{"leaf_index":…,"path":[base64…],"tree_size":…}`
-    public var json: LedgerJSON {
+    public var json: CanonicalJSON {
         ["leaf_index": .integer(Int64(leafIndex)), "tree_size": .integer(Int64(treeSize)),
          "path": .array(path.map { .string($0.base64) })]
     }
@@ -23,19 +24,19 @@ extension InclusionProof {
 
 extension ConsistencyProof {
     /// `{"new_size":…,"old_size":…,"path":[base64…]}`
-    public var json: LedgerJSON {
+    public var json: CanonicalJSON {
         ["old_size": .integer(Int64(oldSize)), "new_size": .integer(Int64(newSize)),
          "path": .array(path.map { .string($0.base64) })]
     }
 
-    public init(json: LedgerJSON) throws {
+    public init(json: CanonicalJSON) throws {
         guard let old = json["old_size"]?.integerValue, let new = json["new_size"]?.integerValue,
             let path = try json["path"].map(Self.hashes)
         else { throw LedgerExportError.malformed("a consistency proof needs old_size, new_size and path") }
         self.init(oldSize: Int(old), newSize: Int(new), path: path)
     }
 
-    static func hashes(_ value: LedgerJSON) throws -> [MerkleHash] {
+    static func hashes(_ value: CanonicalJSON) throws -> [MerkleHash] {
         guard let items = value.arrayValue else { throw LedgerExportError.malformed("proof path is not an array") }
         return try items.map { item in
             guard let text = item.stringValue, let hash = MerkleHash(base64: text) else {
@@ -115,13 +116,13 @@ extension Ledger {
             else { throw LedgerExportError.malformed("cannot create \(LedgerExportFile.entries) in \(directory.path)") }
             let out = try FileHandle(forWritingTo: directory.appendingPathComponent(LedgerExportFile.entries))
             defer { try? out.close() }
-            var inclusion: [LedgerJSON] = []
+            var inclusion: [CanonicalJSON] = []
             var buffer = Data()
             let cursor = try Data.fetchCursor(
                 db, sql: "SELECT entry FROM ledger_entry WHERE seq >= ? AND seq < ? ORDER BY seq", arguments: [firstSeq, size])
             var reader = SubtreeReader(db: db)
             var seq = firstSeq
-            var withheld: [LedgerJSON] = []
+            var withheld: [CanonicalJSON] = []
             while let bytes = try cursor.next() {
                 if withholdPersonalData, LedgerEntry.mayHoldPersonalData(Array(bytes)),
                    !(try LedgerEntry(canonical: bytes)).personalData.isEmpty {
@@ -152,13 +153,13 @@ extension Ledger {
             let inside = try Ledger.checkpoints(
                 db, sql: "SELECT id, created_ns, note FROM ledger_checkpoint WHERE tree_size > ? AND tree_size <= ? ORDER BY id",
                 arguments: [firstSeq, size])
-            var history: [LedgerJSON] = []
+            var history: [CanonicalJSON] = []
             for stored in before + inside {
                 let old = stored.checkpoint
                 let path = try RFC9162.consistencyPath(oldSize: old.size, newSize: size) { lo, hi in try reader.hash(lo, hi) }
                 history.append(["checkpoint": .string(old.text), "consistency": .array(path.map { .string($0.base64) })])
             }
-            var members: [String: LedgerJSON] = [
+            var members: [String: CanonicalJSON] = [
                 "format": .string(LedgerExportFile.format),
                 "origin": .string(checkpoint.origin),
                 "key_name": .string(keyName),
@@ -171,7 +172,7 @@ extension Ledger {
                 "history": .array(history),
             ]
             if !withheld.isEmpty { members["withheld"] = .array(withheld) }
-            let manifest = LedgerJSON.object(members)
+            let manifest = CanonicalJSON.object(members)
             let manifestBytes = try manifest.canonicalData()
             try manifestBytes.write(to: directory.appendingPathComponent(LedgerExportFile.proofs))
             try Data(LedgerManifestSignature.make(manifestBytes, keyName: keyName, key: key).utf8)

@@ -1,3 +1,4 @@
+import Canonical
 public import Identity
 
 /// Resident ID numbers in ledger entries. roomd writes none (formats.md,
@@ -25,7 +26,7 @@ extension LedgerEntry {
                 findings.append(LedgerPersonalFinding(seq: seq, time: time, kind: kind, field: field, occurrence: occurrence))
             }
         }
-        func walk(_ value: LedgerJSON, _ field: String) {
+        func walk(_ value: CanonicalJSON, _ field: String) {
             switch value {
             case .string(let text): visit(text, field)
             case .array(let items): for (index, item) in items.enumerated() { walk(item, "\(field)[\(index)]") }
@@ -34,7 +35,7 @@ extension LedgerEntry {
                     visit(key, "\(field) (key)")
                     walk(member, "\(field).\(key)")
                 }
-            case .null, .bool, .integer: break
+            case .null, .bool, .integer, .decimal: break
             }
         }
         visit(actor, "actor")
@@ -65,7 +66,7 @@ public enum WithheldEntry {
     public static let reason = "personal-data"
 
     static func line(seq: Int, leafHash: MerkleHash) throws -> [UInt8] {
-        try LedgerJSON.object([
+        try CanonicalJSON.object([
             "leaf_hash": .string(leafHash.base64), "seq": .integer(Int64(seq)), "withheld": .string(reason),
         ]).canonicalBytes()
     }
@@ -73,7 +74,7 @@ public enum WithheldEntry {
     /// (seq, leaf hash) when `line` is a withheld-entry line in canonical form.
     static func parse(_ line: some Collection<UInt8>) -> (seq: Int, leafHash: MerkleHash)? {
         let bytes = Array(line)
-        guard let value = try? LedgerJSON(parsing: bytes), case .object(let members) = value, members.count == 3,
+        guard let value = try? CanonicalJSON(parsing: bytes), case .object(let members) = value, members.count == 3,
               members["withheld"]?.stringValue == reason, let seq = members["seq"]?.integerValue, seq >= 0,
               let text = members["leaf_hash"]?.stringValue, let hash = MerkleHash(base64: text),
               (try? value.canonicalBytes()) == bytes

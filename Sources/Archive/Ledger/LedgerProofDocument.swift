@@ -1,3 +1,4 @@
+public import Canonical
 /// The JSON documents `roomctl ledger proof` prints and the HTTPS API serves:
 /// one shape in both places, so a proof fetched from either can be handed to
 /// `roomctl ledger verify --consistency-proof` or to any RFC 9162 checker.
@@ -7,13 +8,13 @@ extension Ledger {
     /// Without `includeEntry` (a caller who may not read entries) the proof
     /// carries the leaf hash only; an entry holding an ID number an earlier
     /// roomd wrote is never included.
-    public func inclusionProofDocument(entry: Int, treeSize: Int? = nil, includeEntry: Bool = true) throws -> LedgerJSON {
+    public func inclusionProofDocument(entry: Int, treeSize: Int? = nil, includeEntry: Bool = true) throws -> CanonicalJSON {
         let size = try treeSize ?? treeHead().size
         let proof = try inclusionProof(leafIndex: entry, treeSize: size)
         guard let bytes = try entryBytes(entry..<(entry + 1)).first else {
             throw LedgerError.indexOutOfRange(index: entry, size: size)
         }
-        var document: [String: LedgerJSON] = [
+        var document: [String: CanonicalJSON] = [
             "type": "inclusion", "leaf_index": .integer(Int64(entry)), "tree_size": .integer(Int64(size)),
             "root": .string(try rootHash(size: size).base64),
             "leaf_hash": .string(MerkleHash.leaf(bytes).base64),
@@ -30,7 +31,7 @@ extension Ledger {
 
     /// `{"type":"consistency","old_size","new_size","old_root","new_root","path"}`;
     /// `newSize` defaults to the current size.
-    public func consistencyProofDocument(from oldSize: Int, to newSize: Int? = nil) throws -> LedgerJSON {
+    public func consistencyProofDocument(from oldSize: Int, to newSize: Int? = nil) throws -> CanonicalJSON {
         let size = try newSize ?? treeHead().size
         let proof = try consistencyProof(oldSize: oldSize, newSize: size)
         return [

@@ -1,3 +1,4 @@
+import Canonical
 public import Foundation
 public import Identity
 
@@ -81,7 +82,7 @@ public enum LedgerExportVerifier {
             report.add(.badSignature, "\(LedgerExportFile.proofs): signature does not verify; the export's range or proofs were altered (导出清单签名无效)")
             return report.build()
         }
-        let manifest = try LedgerJSON(parsing: manifestBytes)
+        let manifest = try CanonicalJSON(parsing: manifestBytes)
         guard manifest["format"]?.stringValue == LedgerExportFile.format,
             let first = manifest["first_seq"]?.integerValue.map(Int.init),
             let count = manifest["count"]?.integerValue.map(Int.init),
@@ -145,7 +146,7 @@ public enum LedgerExportVerifier {
     /// authentic line after a higher seq was moved, a seq nobody holds was
     /// deleted, and missing seqs running to the end were truncated.
     static func checkEntries(
-        _ data: Data, first: Int, checkpoint: SignedCheckpoint, inclusion: [LedgerJSON], withheld: Set<Int> = [],
+        _ data: Data, first: Int, checkpoint: SignedCheckpoint, inclusion: [CanonicalJSON], withheld: Set<Int> = [],
         report: inout Builder
     ) {
         let size = checkpoint.size
@@ -166,7 +167,7 @@ public enum LedgerExportVerifier {
             let claimedSeq: Int? =
                 standIn?.seq
                 ?? (try? LedgerEntry(canonical: line)).map(\.seq)
-                ?? (try? LedgerJSON(parsing: line))?["seq"]?.integerValue.map(Int.init)
+                ?? (try? CanonicalJSON(parsing: line))?["seq"]?.integerValue.map(Int.init)
             guard let seq = claimedSeq, seq >= first, seq < size else {
                 report.add(.edited, "line \(lineNo): entry is not a canonical ledger entry of this range (条目被篡改)")
                 continue
@@ -218,7 +219,7 @@ public enum LedgerExportVerifier {
 
     /// The export's own earlier checkpoints must all be prefixes of its checkpoint.
     static func checkHistory(
-        _ history: [LedgerJSON], key: RoomVerificationKey, checkpoint: SignedCheckpoint, report: inout Builder
+        _ history: [CanonicalJSON], key: RoomVerificationKey, checkpoint: SignedCheckpoint, report: inout Builder
     ) throws {
         for item in history {
             guard let text = item["checkpoint"]?.stringValue, let path = item["consistency"] else {
@@ -240,7 +241,7 @@ public enum LedgerExportVerifier {
     /// that disagrees with the exported history is a fork.
     static func checkIndependent(
         _ others: [SignedCheckpoint], proofs: [ConsistencyProof], key: RoomVerificationKey,
-        exported: SignedCheckpoint, history: [LedgerJSON], report: inout Builder
+        exported: SignedCheckpoint, history: [CanonicalJSON], report: inout Builder
     ) {
         let historyCheckpoints = history.compactMap { $0["checkpoint"]?.stringValue }.compactMap { try? SignedCheckpoint(parsing: $0) }
         for other in others {

@@ -1,3 +1,4 @@
+import Canonical
 public import Foundation
 
 /// A signature handwritten on the station's canvas, as the station sends it:
@@ -104,30 +105,31 @@ public struct HandwrittenSignature: Codable, Sendable, Hashable {
     /// `description`, which is valid JSON). Fixed by construction, so the
     /// hash does not depend on how the station spelled its JSON.
     public func canonicalJSON() -> [UInt8] {
-        var out = "{\"height\":\(height),\"strokes\":["
-        for (s, stroke) in strokes.enumerated() {
-            if s > 0 { out += "," }
-            out += "["
-            for (i, point) in stroke.enumerated() {
-                if i > 0 { out += "," }
-                out += "{"
-                if let p = point.p { out += "\"p\":\(Self.canonicalNumber(p)),\"t\":" } else { out += "\"t\":" }
-                out += "\(Self.canonicalNumber(point.t)),\"x\":\(Self.canonicalNumber(point.x)),\"y\":\(Self.canonicalNumber(point.y))}"
-            }
-            out += "]"
-        }
-        out += "],\"width\":\(width)}"
-        return Array(out.utf8)
+        let value: CanonicalJSON = [
+            "height": .integer(Int64(height)), "width": .integer(Int64(width)),
+            "strokes": .array(strokes.map { stroke in
+                .array(stroke.map { point in
+                    var members: [String: CanonicalJSON] = [
+                        "t": Self.canonicalNumber(point.t), "x": Self.canonicalNumber(point.x), "y": Self.canonicalNumber(point.y),
+                    ]
+                    if let p = point.p { members["p"] = Self.canonicalNumber(p) }
+                    return .object(members)
+                })
+            }),
+        ]
+        // Cannot fail: fixed keys, numbers written by canonicalNumber.
+        return (try? value.canonicalBytes()) ?? []
     }
 
     /// SHA-256 of `canonicalJSON()`, lowercase hex: what a signed check-in
     /// record refers to.
     public var sha256: String { Digest.sha256Hex(canonicalJSON()) }
 
-    static func canonicalNumber(_ value: Double) -> String {
-        // Validated values are finite and below 2^53, where integers are exact.
-        if value == value.rounded(), abs(value) <= maximumTime { return String(Int64(value)) }
-        return value.description
+    /// Validated values are finite and below 2^53, where integers are exact;
+    /// others are written as Swift's shortest round-trip decimal.
+    static func canonicalNumber(_ value: Double) -> CanonicalJSON {
+        if value == value.rounded(), abs(value) <= maximumTime { return .integer(Int64(value)) }
+        return .decimal(value.description)
     }
 }
 

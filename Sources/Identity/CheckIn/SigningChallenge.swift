@@ -1,5 +1,6 @@
 public import Foundation
 internal import COpenSSL
+import Canonical
 
 /// Reason codes of check-in outcomes that are not about the signature itself
 /// (those are ``SignatureRejectionCode``) nor the roster (``RosterMatchResult``).
@@ -88,13 +89,14 @@ public struct SigningChallenge: Codable, Sendable, Hashable {
     /// value a string or an integer. Identifiers are restricted to printable
     /// ASCII without quotes or backslashes when issued, so no escaping arises.
     public func signedBytes() -> [UInt8] {
-        let fields: [(String, String)] = [
-            ("document_sha256", quoted(documentSHA256)), ("expires_ms", String(expiresMs)), ("format", quoted(Self.format)),
-            ("issued_ms", String(issuedMs)), ("nonce", quoted(nonce)), ("purpose", quoted(purpose.rawValue)),
-            ("request", quoted(request)), ("room", quoted(room)), ("roster_entry", quoted(rosterEntry)),
-            ("session", quoted(session)), ("station", quoted(station)),
+        let fields: CanonicalJSON = [
+            "document_sha256": .string(documentSHA256), "expires_ms": .integer(expiresMs), "format": .string(Self.format),
+            "issued_ms": .integer(issuedMs), "nonce": .string(nonce), "purpose": .string(purpose.rawValue),
+            "request": .string(request), "room": .string(room), "roster_entry": .string(rosterEntry),
+            "session": .string(session), "station": .string(station),
         ]
-        return Array(("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}").utf8)
+        // Cannot fail: eleven distinct keys, no decimals.
+        return (try? fields.canonicalBytes()) ?? []
     }
 
     /// Whether `text` may appear in a challenge field (see ``signedBytes()``).
@@ -102,8 +104,6 @@ public struct SigningChallenge: Codable, Sendable, Hashable {
         !text.isEmpty && text.utf8.count <= 128
             && text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
     }
-
-    private func quoted(_ text: String) -> String { "\"\(text)\"" }
 
     private static func randomHex(_ count: Int) throws -> String { try Digest.randomHex(count) }
 }

@@ -1,3 +1,4 @@
+import Canonical
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -101,142 +102,17 @@ extension Request {
     }
 }
 
-/// RFC 8259 syntax, nothing more lenient: no trailing commas, comments,
-/// single quotes, NaN or bare control characters; duplicate keys refused;
-/// nesting bounded. Validates without building anything.
+/// Bodies are strict RFC 8259 JSON, checked by the same parser that reads
+/// evidence (``CanonicalJSON``): no trailing commas, comments, single quotes,
+/// NaN or bare control characters; duplicate keys refused; nesting bounded.
 enum StrictJSON {
-    static let maximumDepth = 64
-
     /// nil when `bytes` is one valid JSON text; otherwise what is wrong, and where.
     static func problem(in bytes: [UInt8]) -> String? {
-        var parser = Parser(bytes: bytes)
         do {
-            parser.skipSpace()
-            try parser.value(depth: 0)
-            parser.skipSpace()
-            guard parser.index == bytes.count else { throw parser.error("unexpected data after the JSON value") }
+            _ = try CanonicalJSON(parsing: bytes, decimals: true)
             return nil
-        } catch let error as Parser.Failure {
-            return error.description
         } catch {
             return "\(error)"
-        }
-    }
-
-    struct Parser {
-        struct Failure: Error, CustomStringConvertible {
-            var description: String
-        }
-
-        let bytes: [UInt8]
-        var index = 0
-
-        init(bytes: [UInt8]) { self.bytes = bytes }
-
-        func error(_ what: String) -> Failure { Failure(description: "invalid JSON at byte \(index): \(what)") }
-
-        var current: UInt8? { index < bytes.count ? bytes[index] : nil }
-
-        mutating func skipSpace() {
-            while let byte = current, byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { index += 1 }
-        }
-
-        mutating func expect(_ literal: String) throws {
-            for byte in literal.utf8 {
-                guard current == byte else { throw error("expected \(literal)") }
-                index += 1
-            }
-        }
-
-        mutating func value(depth: Int) throws {
-            guard depth < StrictJSON.maximumDepth else { throw error("nested deeper than \(StrictJSON.maximumDepth)") }
-            switch current {
-            case UInt8(ascii: "{"):
-                index += 1
-                skipSpace()
-                var keys = Set<[UInt8]>()
-                if current == UInt8(ascii: "}") { index += 1; return }
-                while true {
-                    skipSpace()
-                    guard current == UInt8(ascii: "\"") else { throw error("expected a string key") }
-                    let start = index
-                    try string()
-                    guard keys.insert(Array(bytes[start..<index])).inserted else { throw error("duplicate key") }
-                    skipSpace()
-                    try expect(":")
-                    skipSpace()
-                    try value(depth: depth + 1)
-                    skipSpace()
-                    if current == UInt8(ascii: ",") { index += 1; continue }
-                    try expect("}")
-                    return
-                }
-            case UInt8(ascii: "["):
-                index += 1
-                skipSpace()
-                if current == UInt8(ascii: "]") { index += 1; return }
-                while true {
-                    skipSpace()
-                    try value(depth: depth + 1)
-                    skipSpace()
-                    if current == UInt8(ascii: ",") { index += 1; continue }
-                    try expect("]")
-                    return
-                }
-            case UInt8(ascii: "\""): try string()
-            case UInt8(ascii: "t"): try expect("true")
-            case UInt8(ascii: "f"): try expect("false")
-            case UInt8(ascii: "n"): try expect("null")
-            case let byte? where byte == UInt8(ascii: "-") || (0x30...0x39).contains(byte): try number()
-            default: throw error("expected a value")
-            }
-        }
-
-        mutating func string() throws {
-            index += 1  // the opening quote
-            while let byte = current {
-                switch byte {
-                case UInt8(ascii: "\""):
-                    index += 1
-                    return
-                case UInt8(ascii: "\\"):
-                    index += 1
-                    guard let escaped = current else { throw error("unterminated escape") }
-                    if escaped == UInt8(ascii: "u") {
-                        for _ in 0..<4 {
-                            index += 1
-                            guard let hex = current, (0x30...0x39).contains(hex) || (0x41...0x46).contains(hex)
-                                || (0x61...0x66).contains(hex) else { throw error("bad \\u escape") }
-                        }
-                    } else if !"\"\\/bfnrt".utf8.contains(escaped) {
-                        throw error("bad escape")
-                    }
-                    index += 1
-                case 0..<0x20:
-                    throw error("control character in a string")
-                default:
-                    index += 1
-                }
-            }
-            throw error("unterminated string")
-        }
-
-        mutating func number() throws {
-            if current == UInt8(ascii: "-") { index += 1 }
-            guard let first = current, (0x30...0x39).contains(first) else { throw error("bad number") }
-            index += 1
-            if first != UInt8(ascii: "0") { while let d = current, (0x30...0x39).contains(d) { index += 1 } }
-            if current == UInt8(ascii: ".") {
-                index += 1
-                guard let d = current, (0x30...0x39).contains(d) else { throw error("bad fraction") }
-                while let d = current, (0x30...0x39).contains(d) { index += 1 }
-            }
-            if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
-                index += 1
-                if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
-                guard let d = current, (0x30...0x39).contains(d) else { throw error("bad exponent") }
-                while let d = current, (0x30...0x39).contains(d) { index += 1 }
-            }
         }
     }
 }

@@ -1,3 +1,4 @@
+import Canonical
 import Archive
 import Foundation
 import HTTPTypes
@@ -66,7 +67,7 @@ struct LedgerRoutes: Sendable {
 
     /// Proof requests that name sizes or entries outside the tree are the
     /// caller's mistake (400), not the daemon's.
-    static func answer(_ work: @escaping @Sendable () throws -> LedgerJSON) async throws -> Response {
+    static func answer(_ work: @escaping @Sendable () throws -> CanonicalJSON) async throws -> Response {
         do {
             let document = try await runBlocking(work)
             var bytes = try document.canonicalBytes()

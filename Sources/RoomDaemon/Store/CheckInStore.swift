@@ -1,3 +1,4 @@
+import Canonical
 import Foundation
 import GRDB
 import Identity
@@ -75,9 +76,7 @@ extension StateStore {
     /// Stores a new roster version for the session (event + ledger entry: the
     /// roster's hash and entry ids, no names or ID digits).
     func importRoster(session: String, roster: Roster, actor: String) async throws -> StoredRoster {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let json = String(decoding: try encoder.encode(roster.entries), as: UTF8.self)
+        let json = String(decoding: try CanonicalJSON.canonicalBytes(encoding: roster.entries), as: UTF8.self)
         let sha = Digest.sha256Hex(Array(json.utf8))
         return try await write { db in
             let time = Clock.wallNanoseconds()

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Canonical
 import Foundation
 import Archive
 import GRDB
@@ -258,7 +259,7 @@ final class StateStore: Sendable {
     /// `.sortedKeys`: that sorts through a Locale, which loads ICU's data
     /// (~5 MB of resident memory) on the first event.
     static func detailJSON(_ detail: [String: String]) throws -> String {
-        String(decoding: try LedgerJSON.object(detail.mapValues { .string($0) }).canonicalBytes(), as: UTF8.self)
+        String(decoding: try CanonicalJSON.object(detail.mapValues { .string($0) }).canonicalBytes(), as: UTF8.self)
     }
 
     /// Inside the caller's transaction: the event row, then the ledger entry
@@ -267,7 +268,7 @@ final class StateStore: Sendable {
                             _ subject: String?, _ json: String, _ detail: [String: String], _ actor: String) throws {
         try db.execute(sql: "INSERT INTO events (time_ns, kind, severity, subject, detail) VALUES (?, ?, ?, ?, ?)",
                        arguments: [time, kind, severity, subject, json])
-        var payload: [String: LedgerJSON] = [
+        var payload: [String: CanonicalJSON] = [
             "event": .integer(db.lastInsertedRowID),
             "severity": .string(severity),
             "detail": .object(detail.mapValues { .string($0) }),

@@ -1,39 +1,57 @@
 public import Foundation
 
-/// A JSON value as the ledger stores it. Ledger entries are hashed as bytes, so
-/// the bytes must not depend on who encoded them: `canonicalBytes` is the only
-/// encoding used for hashing, and docs/formats.md ("Canonical JSON") specifies it.
+/// The one encoding of evidence: every byte roomd hashes or signs that is
+/// JSON — ledger entries and their payloads, signing challenges, handwritten
+/// signatures, rosters, the engine's results and notices — is produced here
+/// (docs/formats.md, "Canonical JSON", with test vectors). Its anchor is RFC
+/// 8785 (JCS); it differs from JCS where evidence needs it:
 ///
-/// Numbers are integers only (Int64). Binary floating point has no single
-/// canonical text and money must not be rounded: amounts and ratios go into the
-/// ledger as decimal strings ("1234.50").
-public enum LedgerJSON: Sendable, Hashable {
+/// - strings are NFC-normalised before they are written, and object keys
+///   sorted by the bytes of their NFC UTF-8 form (JCS: no normalisation,
+///   keys sorted by UTF-16 code units) — the same name typed on two systems
+///   hashes the same;
+/// - numbers are integers (Int64, exact: ledger times are nanoseconds beyond
+///   2^53, which JCS's IEEE doubles cannot hold) or decimal literals written as
+///   given (`decimal`: amounts already rounded to the decimals the documents
+///   fix, e.g. "150000.00"); no binary floating point is ever formatted;
+/// - escapes are RFC 8259's minimum (quote, backslash, C0 controls; \b \f \n
+///   \r \t short forms, else \u00xx lowercase) — identical to JCS's;
+/// - duplicate keys (after NFC) are an error, and nesting is bounded.
+///
+/// Foundation only: Evaluation, which must stay pure, builds on it too.
+public enum CanonicalJSON: Sendable, Hashable {
     case null
     case bool(Bool)
     case integer(Int64)
+    /// A decimal number literal, written as given (validated: RFC 8259 number
+    /// syntax). Never in ledger entries, which hold integers only.
+    case decimal(String)
     case string(String)
-    case array([LedgerJSON])
-    case object([String: LedgerJSON])
+    case array([CanonicalJSON])
+    case object([String: CanonicalJSON])
 }
 
-public enum LedgerJSONError: Error, CustomStringConvertible, Sendable, Equatable {
+public enum CanonicalJSONError: Error, CustomStringConvertible, Sendable, Equatable {
     /// Two object keys are equal after NFC normalisation, so their order would be ambiguous.
     case duplicateKey(String)
     case syntax(offset: Int, reason: String)
-    /// Deeper than `LedgerJSON.maximumDepth`: refused on append so every stored
+    /// Deeper than `CanonicalJSON.maximumDepth`: refused on append so every stored
     /// entry stays readable by the verifier, which has the same bound.
     case tooDeep
+    /// A `decimal` whose text is not a JSON number.
+    case badNumber(String)
 
     public var description: String {
         switch self {
+        case .badNumber(let text): "\"\(text)\" is not a JSON number literal"
         case .duplicateKey(let key): "duplicate JSON object key \"\(key)\" (after NFC normalisation)"
         case .syntax(let offset, let reason): "invalid JSON at byte \(offset): \(reason)"
-        case .tooDeep: "JSON nested deeper than \(LedgerJSON.maximumDepth) levels"
+        case .tooDeep: "JSON nested deeper than \(CanonicalJSON.maximumDepth) levels"
         }
     }
 }
 
-extension LedgerJSON {
+extension CanonicalJSON {
     /// The canonical encoding: object keys sorted by the bytes of their NFC UTF-8
     /// form, strings NFC-normalised, minimal escapes, no whitespace.
     public func canonicalBytes() throws -> [UInt8] {
@@ -48,41 +66,46 @@ extension LedgerJSON {
     /// Arrays and objects nest at most this deep (the entry object itself not counted).
     public static let maximumDepth = 64
 
-    func encode(into out: inout [UInt8], depth: Int) throws {
-        guard depth < Self.maximumDepth else { throw LedgerJSONError.tooDeep }
+    /// Appends the canonical bytes; with `decimals: false` (the ledger) a
+    /// decimal anywhere is an error.
+    public func encode(into out: inout [UInt8], depth: Int, decimals: Bool = true) throws {
+        guard depth < Self.maximumDepth else { throw CanonicalJSONError.tooDeep }
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
         case .integer(let value): out.append(contentsOf: String(value).utf8)
+        case .decimal(let literal):
+            guard decimals, Self.isNumberLiteral(Array(literal.utf8)) else { throw CanonicalJSONError.badNumber(literal) }
+            out.append(contentsOf: literal.utf8)
         case .string(let value): Self.encodeString(Self.nfc(value), into: &out)
         case .array(let values):
             out.append(UInt8(ascii: "["))
             for (i, value) in values.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                try value.encode(into: &out, depth: depth + 1)
+                try value.encode(into: &out, depth: depth + 1, decimals: decimals)
             }
             out.append(UInt8(ascii: "]"))
         case .object(let members):
-            var keyed: [(key: [UInt8], value: LedgerJSON)] = members.map { (Array(Self.nfc($0.key).utf8), $0.value) }
+            var keyed: [(key: [UInt8], value: CanonicalJSON)] = members.map { (Array(Self.nfc($0.key).utf8), $0.value) }
             keyed.sort { $0.key.lexicographicallyPrecedes($1.key) }
             out.append(UInt8(ascii: "{"))
             for (i, member) in keyed.enumerated() {
                 if i > 0 {
                     if keyed[i - 1].key == member.key {
-                        throw LedgerJSONError.duplicateKey(String(decoding: member.key, as: UTF8.self))
+                        throw CanonicalJSONError.duplicateKey(String(decoding: member.key, as: UTF8.self))
                     }
                     out.append(UInt8(ascii: ","))
                 }
                 Self.encodeString(String(decoding: member.key, as: UTF8.self), into: &out)
                 out.append(UInt8(ascii: ":"))
-                try member.value.encode(into: &out, depth: depth + 1)
+                try member.value.encode(into: &out, depth: depth + 1, decimals: decimals)
             }
             out.append(UInt8(ascii: "}"))
         }
     }
 
     /// NFC, skipping ICU for ASCII (which is always NFC) because most ledger text is ASCII.
-    static func nfc(_ s: String) -> String {
+    public static func nfc(_ s: String) -> String {
         if s.utf8.allSatisfy({ $0 < 0x80 }) { return s }
         return s.precomposedStringWithCanonicalMapping
     }
@@ -92,7 +115,7 @@ extension LedgerJSON {
     /// Escapes only what RFC 8259 requires: quote, backslash and C0 controls
     /// (short forms where they exist, else \u00xx in lowercase). Everything else,
     /// including "/", DEL and U+2028, is written as raw UTF-8.
-    static func encodeString(_ s: String, into out: inout [UInt8]) {
+    public static func encodeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Fast path, the common case: nothing to escape, copy the bytes at once.
         if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
@@ -122,25 +145,34 @@ extension LedgerJSON {
 
 // MARK: - Parsing
 
-extension LedgerJSON {
-    /// Parses RFC 8259 JSON (any whitespace, any escapes) into a value. Numbers
-    /// must be integers that fit Int64; duplicate keys and lone surrogates are
-    /// rejected. Use `canonicalBytes()` on the result to test canonical form.
-    public init(parsing bytes: some Collection<UInt8>) throws {
-        var parser = Parser(bytes: Array(bytes))
+extension CanonicalJSON {
+    /// Parses RFC 8259 JSON (any whitespace, any escapes) into a value, and
+    /// nothing more lenient: no trailing commas, comments or NaN; duplicate keys
+    /// and lone surrogates are rejected; nesting is bounded. Numbers must be
+    /// integers that fit Int64, unless `decimals`, when other numbers are kept
+    /// as their literal text (`decimal`). Use `canonicalBytes()` on the result
+    /// to test canonical form.
+    public init(parsing bytes: some Collection<UInt8>, decimals: Bool = false) throws {
+        var parser = Parser(bytes: Array(bytes), decimals: decimals)
         parser.skipWhitespace()
         self = try parser.value(depth: 0)
         parser.skipWhitespace()
         guard parser.index == parser.bytes.count else { throw parser.error("trailing characters after the value") }
     }
 
-    public init(parsing text: String) throws { try self.init(parsing: Array(text.utf8)) }
+    public init(parsing text: String, decimals: Bool = false) throws { try self.init(parsing: Array(text.utf8), decimals: decimals) }
 
     private struct Parser {
         let bytes: [UInt8]
+        let decimals: Bool
         var index = 0
 
-        func error(_ reason: String) -> LedgerJSONError { .syntax(offset: index, reason: reason) }
+        init(bytes: [UInt8], decimals: Bool) {
+            self.bytes = bytes
+            self.decimals = decimals
+        }
+
+        func error(_ reason: String) -> CanonicalJSONError { .syntax(offset: index, reason: reason) }
 
         mutating func skipWhitespace() {
             while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
@@ -154,9 +186,9 @@ extension LedgerJSON {
             index += lit.count
         }
 
-        mutating func value(depth: Int) throws -> LedgerJSON {
+        mutating func value(depth: Int) throws -> CanonicalJSON {
             // Bounded so hostile exports cannot exhaust the stack of the verifier.
-            guard depth < LedgerJSON.maximumDepth else { throw LedgerJSONError.tooDeep }
+            guard depth < CanonicalJSON.maximumDepth else { throw CanonicalJSONError.tooDeep }
             guard index < bytes.count else { throw error("unexpected end of input") }
             switch bytes[index] {
             case UInt8(ascii: "n"): try expect("null"); return .null
@@ -165,7 +197,7 @@ extension LedgerJSON {
             case UInt8(ascii: "\""): return .string(try string())
             case UInt8(ascii: "["):
                 index += 1
-                var values: [LedgerJSON] = []
+                var values: [CanonicalJSON] = []
                 skipWhitespace()
                 if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(values) }
                 while true {
@@ -179,7 +211,7 @@ extension LedgerJSON {
                 }
             case UInt8(ascii: "{"):
                 index += 1
-                var members: [String: LedgerJSON] = [:]
+                var members: [String: CanonicalJSON] = [:]
                 skipWhitespace()
                 if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
                 while true {
@@ -193,7 +225,7 @@ extension LedgerJSON {
                     let member = try value(depth: depth + 1)
                     // String equality is canonical equivalence, so keys equal after NFC collide here too.
                     if members[key] != nil {
-                        throw LedgerJSONError.duplicateKey(key)
+                        throw CanonicalJSONError.duplicateKey(key)
                     }
                     members[key] = member
                     skipWhitespace()
@@ -203,13 +235,13 @@ extension LedgerJSON {
                     throw error("expected , or } in object")
                 }
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                return .integer(try integer())
+                return try number()
             default:
                 throw error("unexpected character")
             }
         }
 
-        mutating func integer() throws -> Int64 {
+        mutating func number() throws -> CanonicalJSON {
             let start = index
             if bytes[index] == UInt8(ascii: "-") { index += 1 }
             let digitsStart = index
@@ -217,12 +249,27 @@ extension LedgerJSON {
             guard index > digitsStart else { throw error("expected digits") }
             if bytes[digitsStart] == UInt8(ascii: "0") && index - digitsStart > 1 { throw error("leading zero") }
             if index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) {
-                throw error("only integers are allowed; write decimals as strings")
+                guard decimals else { throw error("only integers are allowed; write decimals as strings") }
+                if bytes[index] == UInt8(ascii: ".") {
+                    index += 1
+                    let fraction = index
+                    while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+                    guard index > fraction else { throw error("expected digits after the decimal point") }
+                }
+                if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+                    index += 1
+                    if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+                    let exponent = index
+                    while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+                    guard index > exponent else { throw error("expected exponent digits") }
+                }
+                return .decimal(String(decoding: bytes[start..<index], as: UTF8.self))
             }
             guard let value = Int64(String(decoding: bytes[start..<index], as: UTF8.self)) else {
-                throw error("integer out of the Int64 range")
+                guard decimals else { throw error("integer out of the Int64 range") }
+                return .decimal(String(decoding: bytes[start..<index], as: UTF8.self))
             }
-            return value
+            return .integer(value)
         }
 
         mutating func hex4() throws -> UInt32 {
@@ -289,26 +336,66 @@ extension LedgerJSON {
     }
 }
 
-extension LedgerJSON {
+extension CanonicalJSON {
+    /// Whether `bytes` are exactly one RFC 8259 number.
+    static func isNumberLiteral(_ bytes: [UInt8]) -> Bool {
+        guard let first = bytes.first, first == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else {
+            return false
+        }
+        var parser = Parser(bytes: bytes, decimals: true)
+        guard let value = try? parser.number(), parser.index == bytes.count else { return false }
+        return value.isNumber
+    }
+
+    var isNumber: Bool {
+        switch self {
+        case .integer, .decimal: true
+        default: false
+        }
+    }
+
+    /// The canonical bytes of any Encodable value: Foundation's encoder makes
+    /// JSON of it, which is parsed (numbers kept as literals) and written out
+    /// canonically. Values with binary floating point have no place in evidence.
+    public static func canonicalBytes(encoding value: some Encodable) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return try CanonicalJSON(parsing: Array(try encoder.encode(value)), decimals: true).canonicalBytes()
+    }
+
+    /// `canonicalBytes(encoding:)` as Data.
+    public static func encode(_ value: some Encodable) throws -> Data { Data(try canonicalBytes(encoding: value)) }
+
+    /// Decodes what `encode` (or any strict JSON) wrote.
+    public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        _ = try CanonicalJSON(parsing: Array(data), decimals: true)
+        return try JSONDecoder().decode(type, from: data)
+    }
+
+    /// The canonical bytes as text.
+    public var canonicalText: String {
+        get throws { String(decoding: try canonicalBytes(), as: UTF8.self) }
+    }
+
     /// Convenience accessors for readers of entries.
-    public subscript(key: String) -> LedgerJSON? {
+    public subscript(key: String) -> CanonicalJSON? {
         if case .object(let members) = self { return members[key] }
         return nil
     }
 
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
     public var integerValue: Int64? { if case .integer(let i) = self { i } else { nil } }
-    public var arrayValue: [LedgerJSON]? { if case .array(let a) = self { a } else { nil } }
+    public var arrayValue: [CanonicalJSON]? { if case .array(let a) = self { a } else { nil } }
 }
 
-extension LedgerJSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
+extension CanonicalJSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
 {
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int64) { self = .integer(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
-    public init(arrayLiteral elements: LedgerJSON...) { self = .array(elements) }
-    public init(dictionaryLiteral elements: (String, LedgerJSON)...) {
+    public init(arrayLiteral elements: CanonicalJSON...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, CanonicalJSON)...) {
         self = .object(Dictionary(uniqueKeysWithValues: elements))
     }
     public init(nilLiteral: ()) { self = .null }
