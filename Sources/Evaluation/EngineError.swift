@@ -45,6 +45,56 @@ public enum EngineError: RuleViolation, Equatable {
     case notLeader(String)
     case notScored
 
+    /// A stable code for programs (the refusal body's `error`), one per rule.
+    public var code: String {
+        switch self {
+        case .invalidDefinition: "invalid-definition"
+        case .wrongPhase: "wrong-phase"
+        case .sequenceGap: "sequence-gap"
+        case .timeWentBackwards: "time-went-backwards"
+        case .unknownMember: "unknown-member"
+        case .unknownBidder: "unknown-bidder"
+        case .unknownItem: "unknown-item"
+        case .unknownCriterion: "unknown-criterion"
+        case .bidderNotInPlay: "bidder-not-in-play"
+        case .notCheckedIn: "not-checked-in"
+        case .alreadyDone: "already-done"
+        case .identityNotVerified: "identity-not-verified"
+        case .authorizationLetterMissing: "authorization-letter-missing"
+        case .commitmentIncomplete: "commitment-incomplete"
+        case .purchaserRepresentativeIneligible: "purchaser-representative-ineligible"
+        case .missingReason: "missing-reason"
+        case .incomplete: "incomplete"
+        case .notAwaitingReplacement: "not-awaiting-replacement"
+        case .replacementInvalid: "replacement-invalid"
+        case .duplicateID: "duplicate-id"
+        case .clarificationUnknown: "clarification-unknown"
+        case .clarificationAlreadyAnswered: "clarification-already-answered"
+        case .answerAfterDeadline: "answer-after-deadline"
+        case .openClarifications: "open-clarifications"
+        case .noCorrectionToConfirm: "no-correction-to-confirm"
+        case .notAbnormallyLow: "not-abnormally-low"
+        case .undecidedAbnormallyLowPrices: "undecided-abnormally-low-prices"
+        case .unconfirmedPriceCorrections: "unconfirmed-price-corrections"
+        case .noNegotiationRound: "no-negotiation-round"
+        case .nonPositivePrice: "non-positive-price"
+        case .scoreOutOfRange: "score-out-of-range"
+        case .scoreNotAllowed: "score-not-allowed"
+        case .scoreTooPrecise: "score-too-precise"
+        case .priceScoreIsComputed: "price-score-is-computed"
+        case .alreadySubmitted: "already-submitted"
+        case .reasonDoesNotApply: "reason-does-not-apply"
+        case .unchangedScore: "unchanged-score"
+        case .unknownFlag: "unknown-flag"
+        case .objectiveDisagreements: "objective-disagreements"
+        case .unresolvedFlags: "unresolved-flags"
+        case .noTieToDraw: "no-tie-to-draw"
+        case .lotteryPending: "lottery-pending"
+        case .notLeader: "not-leader"
+        case .notScored: "not-scored"
+        }
+    }
+
     public var chineseMessage: String {
         switch self {
         case .invalidDefinition(let e): "评审会定义不符合规则：" + e.chineseMessage

@@ -1,6 +1,9 @@
+public import Canonical
 /// Errors carry a message for people at stations and the operator console (Chinese) and one for
 /// logs and installers (English). Both say what was wrong, where, and what to do.
-public protocol RuleViolation: Error, Sendable {
+public protocol RuleViolation: ExplainedRefusal, Sendable {
+    /// Stable, for programs: what the refusal body carries as `error`.
+    var code: String { get }
     var chineseMessage: String { get }
     var englishMessage: String { get }
 }
@@ -47,6 +50,44 @@ public enum DefinitionError: RuleViolation, Equatable {
     case technicalTieBreakWithoutScores
     /// Additive deductions must leave a positive evaluated price.
     case deductionsTooLarge(total: Fraction)
+
+    /// A stable code for programs (the refusal body's `error`), one per rule.
+    public var code: String {
+        switch self {
+        case .unsupportedVersion: "unsupported-version"
+        case .lotNotFound: "lot-not-found"
+        case .emptyText: "empty-text"
+        case .duplicateID: "duplicate-id"
+        case .nonPositiveAmount: "non-positive-amount"
+        case .evenPanel: "even-panel"
+        case .panelTooSmall: "panel-too-small"
+        case .tooFewExperts: "too-few-experts"
+        case .agencyStaffOnPanel: "agency-staff-on-panel"
+        case .expertFromPurchaser: "expert-from-purchaser"
+        case .methodMismatch: "method-mismatch"
+        case .missingPriceWeight: "missing-price-weight"
+        case .priceWeightOutOfRange: "price-weight-out-of-range"
+        case .criteriaNotAllowed: "criteria-not-allowed"
+        case .priceCriterionCount: "price-criterion-count"
+        case .priceCriterionMaximum: "price-criterion-maximum"
+        case .criteriaSum: "criteria-sum"
+        case .criterionMaximum: "criterion-maximum"
+        case .priceCriterionGroup: "price-criterion-group"
+        case .allowedValuesMissing: "allowed-values-missing"
+        case .allowedValueOutOfRange: "allowed-value-out-of-range"
+        case .allowedValuesOnSubjective: "allowed-values-on-subjective"
+        case .qualificationAsCriterion: "qualification-as-criterion"
+        case .deductionOutOfBand: "deduction-out-of-band"
+        case .deductionOnReservedProject: "deduction-on-reserved-project"
+        case .smeShareOutOfRange: "sme-share-out-of-range"
+        case .candidateCount: "candidate-count"
+        case .displayDecimals: "display-decimals"
+        case .thresholdOutOfRange: "threshold-out-of-range"
+        case .tooManyDecimals: "too-many-decimals"
+        case .technicalTieBreakWithoutScores: "technical-tie-break-without-scores"
+        case .deductionsTooLarge: "deductions-too-large"
+        }
+    }
 
     public var chineseMessage: String {
         switch self {
@@ -308,4 +349,8 @@ extension SessionDefinition {
         if d.stacking == .additive, stacked >= .hundred { errors.append(.deductionsTooLarge(total: stacked)) }
         return errors
     }
+}
+
+extension RuleViolation {
+    public var explanation: Explanation { Explanation(code: code, chinese: chineseMessage, english: englishMessage) }
 }

@@ -140,14 +140,15 @@ enum Daemon {
         let router = Router(context: RoomRequestContext.self)
         router.add(middleware: RefusalMiddleware(logger: logger))
         router.add(middleware: AccessMiddleware(gate: gate, refusals: refusals))
+        let apiRoutes = APIRouteTable(router: router, refusals: refusals)
         APIRoutes(store: store, status: status, health: health, metrics: registry, events: events, recording: recording,
                   ledger: ledger, connections: limiter)
-            .register(on: router)
+            .register(on: apiRoutes)
         if let checkIn {
-            checkIn.registerStationRoutes(on: router, refusals: refusals)
-            checkIn.registerOperatorRoutes(on: router) { context in context.peer?.description ?? "unknown" }
+            checkIn.registerStationRoutes(on: apiRoutes, refusals: refusals)
+            checkIn.registerOperatorRoutes(on: apiRoutes) { context in context.peer?.description ?? "unknown" }
         } else {
-            CheckInService.registerUnavailable(on: router)
+            CheckInService.registerUnavailable(on: apiRoutes)
         }
         let api = Application(
             router: router,
@@ -169,9 +170,11 @@ enum Daemon {
         try UnixSocketFile.removeStale(config.api.adminSocket)
         let adminRouter = Router()
         adminRouter.add(middleware: RefusalMiddleware(logger: logger))
+        let adminRoutes = AdminRouteTable(router: adminRouter)
         AdminRoutes(status: status, ledger: ledger, stations: StationEnrollment(
-            store: store, gate: gate, stationIDs: Set(config.stations.map(\.id)), logger: logger)).register(on: adminRouter)
-        checkIn?.registerOperatorRoutes(on: adminRouter) { _ in "roomctl" }
+            store: store, gate: gate, stationIDs: Set(config.stations.map(\.id)), logger: logger))
+            .register(on: adminRoutes, apiRoutes: apiRoutes.declared)
+        checkIn?.registerOperatorRoutes(on: adminRoutes) { _ in "roomctl" }
         let socketPath = config.api.adminSocket
         // The admin socket has an event loop of its own: whatever the network
         // does to the API's loops (floods of handshakes), roomctl is answered.

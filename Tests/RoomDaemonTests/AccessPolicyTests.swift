@@ -1,24 +1,46 @@
 import Identity
 import RoomConfig
+import Foundation
+import NIOHTTP1
 import Testing
 
 @testable import RoomDaemon
 
 struct AccessPolicyTests {
-    @Test func everyRouteHasExactlyOnePolicyEntryAndViceVersa() {
-        let routes = Set((APIRoutes.routes + CheckInService.routes).map { "\($0.0) \($0.1)" })
-        let policy = AccessPolicy.table.map { "\($0.method) \($0.path)" }
-        #expect(Set(policy) == routes)
-        #expect(policy.count == Set(policy).count, "duplicate entries in the access table")
-    }
-
-    @Test func decisions() {
-        #expect(AccessPolicy.decide(method: .get, path: "/healthz", role: .station) == .allow)
-        #expect(AccessPolicy.decide(method: .get, path: "/v1/station/self", role: .supervisor) == .forbidden([.station]))
-        #expect(AccessPolicy.decide(method: .post, path: "/healthz", role: .operator) == .notFound)
-        #expect(AccessPolicy.decide(method: .get, path: "/healthz/extra", role: .operator) == .notFound)
-        #expect(AccessPolicy.matches(pattern: "/v1/stations/:id", path: "/v1/stations/S01"))
-        #expect(!AccessPolicy.matches(pattern: "/v1/stations/:id", path: "/v1/stations"))
+    /// The access policy is what the registrations declared (`GET /v1/routes`
+    /// on the admin socket). Every declared route is called with every role's
+    /// certificate against the running roomd: the roles it declared get past
+    /// the gate, every other role gets 403 `role-not-permitted`; a path nobody
+    /// declared is 404 `no-such-route`.
+    @Test func everyDeclaredRouteAdmitsExactlyItsRoles() async throws {
+        let room = try DemoRoom(extraYAML: "identity: { expert_trust_dir: trust }\n")
+        try FileManager.default.createDirectory(atPath: room.dir.path + "/trust/anchors", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: room.pki + "/room-ca.crt", toPath: room.dir.path + "/trust/anchors/ca.crt")
+        let daemon = try room.start()
+        defer { _ = daemon.terminate() }
+        let routes = try room.declaredRoutes()
+        #expect(routes.count >= 20, "\(routes)")
+        #expect(routes.contains { $0.method == "GET" && $0.path == "/v1/ledger/entries" && $0.roles == ["platform", "supervisor"] })
+        #expect(routes.contains { $0.method == "GET" && $0.path == "/healthz" && Set($0.roles) == Set(Role.allCases.map(\.rawValue)) })
+        #expect(Set(routes.map { "\($0.method) \($0.path)" }).count == routes.count, "a route declared twice")
+        var clients: [Role: APIClient] = [:]
+        for role in Role.allCases { clients[role] = try APIClient(room, as: role == .station ? "S01" : role.rawValue) }
+        for route in routes {
+            let path = "/" + route.path.split(separator: "/").map { $0.hasPrefix(":") ? "ZC-1" : String($0) }.joined(separator: "/")
+            for role in Role.allCases {
+                let answer = try await clients[role]!.send(route.method == "POST" ? .POST : .GET, path,
+                                                            body: route.method == "POST" ? Array("{}".utf8) : nil)
+                let code = answer.json?["error"] as? String
+                if route.roles.contains(role.rawValue) {
+                    #expect(code != "role-not-permitted" && code != "no-such-route", "\(role) on \(route.method) \(path): \(answer.text.prefix(200))")
+                } else {
+                    #expect(answer.status == 403 && code == "role-not-permitted", "\(role) on \(route.method) \(path): \(answer.text.prefix(200))")
+                }
+            }
+        }
+        let unknown = try await clients[.operator]!.send(.GET, "/v1/no/such/route")
+        #expect(unknown.status == 404 && unknown.json?["error"] as? String == "no-such-route")
+        for client in clients.values { await client.shutdown() }
     }
 
     @Test func certificateMapsToExactlyOneRole() throws {

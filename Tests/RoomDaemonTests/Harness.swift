@@ -163,6 +163,19 @@ final class DemoRoom {
 
         """
 
+    struct DeclaredRoute: Decodable {
+        var method: String
+        var path: String
+        var roles: [String]
+        var purpose: String
+    }
+
+    /// The HTTPS API's routes and roles, as the running roomd declared them (admin socket).
+    func declaredRoutes() throws -> [DeclaredRoute] {
+        let result = try run("/usr/bin/curl", ["-s", "--unix-socket", dir.path + "/state/admin.sock", "http://roomd/v1/routes"])
+        return try JSONDecoder().decode([DeclaredRoute].self, from: Data(result.stdout.utf8))
+    }
+
     /// `roomctl status --json` of this room's running roomd, decoded.
     func status() throws -> [String: Any] {
         let result = try run(Binaries.roomctl, ["status", "--json", "--config", configPath])

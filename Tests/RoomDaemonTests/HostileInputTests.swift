@@ -23,9 +23,9 @@ struct HostileInputTests {
                            "99999999999999999999999999", "1e3", "0x10", "NaN", "", "%00", " 1", "1.5", "+1",
                            String(repeating: "9", count: 4000)]
 
-    static func role(for entry: AccessPolicy.Entry) -> String {
-        if entry.roles.contains(.station) { return "S01" }
-        return [.supervisor, .operator, .platform].first { entry.roles.contains($0) }?.rawValue ?? "operator"
+    static func role(for route: DemoRoom.DeclaredRoute) -> String {
+        if route.roles.contains("station") { return "S01" }
+        return ["supervisor", "operator", "platform"].first { route.roles.contains($0) } ?? "operator"
     }
 
     static func concrete(_ path: String) -> String {
@@ -60,7 +60,7 @@ struct HostileInputTests {
         for name in ["S01", "operator", "supervisor", "platform"] { clients[name] = try APIClient(room, as: name) }
         var random = SeededGenerator(seed: 20261204)
         var checked = 0
-        for entry in AccessPolicy.table {
+        for entry in try room.declaredRoutes() {
             let client = clients[Self.role(for: entry)]!
             let path = Self.concrete(entry.path)
             let reads = Self.numericParameters[entry.path] ?? []
@@ -69,8 +69,8 @@ struct HostileInputTests {
                 for _ in 0..<4 { values.append(String(Int64.random(in: Int64.min...Int64.max, using: &random))) }
                 for value in values {
                     let encoded = value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value
-                    let answer = try await client.send(entry.method == .post ? .POST : .GET, "\(path)?\(name)=\(encoded)",
-                                                       body: entry.method == .post ? Array("{}".utf8) : nil)
+                    let answer = try await client.send(entry.method == "POST" ? .POST : .GET, "\(path)?\(name)=\(encoded)",
+                                                       body: entry.method == "POST" ? Array("{}".utf8) : nil)
                     checked += 1
                     #expect(answer.status < 500, "\(entry.method) \(path)?\(name)=\(value.prefix(30)): \(answer.status) \(answer.text.prefix(200))")
                     if answer.status >= 400 {

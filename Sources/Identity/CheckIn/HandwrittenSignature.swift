@@ -1,4 +1,4 @@
-import Canonical
+public import Canonical
 public import Foundation
 
 /// A signature handwritten on the station's canvas, as the station sends it:
@@ -168,4 +168,8 @@ public struct HandwrittenSignatureError: Error, Sendable, Hashable, CustomString
     }
 
     public var description: String { "handwritten signature refused (\(reason.rawValue)): \(detail)" }
+}
+
+extension HandwrittenSignatureError: ExplainedRefusal {
+    public var explanation: Explanation { Explanation(code: reason.rawValue, chinese: message, english: detail) }
 }

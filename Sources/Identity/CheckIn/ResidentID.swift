@@ -1,3 +1,4 @@
+public import Canonical
 public import Foundation
 
 /// A citizen identity number (公民身份号码) as GB 11643-1999 defines it:
@@ -175,4 +176,8 @@ extension ResidentID {
         }
         return String(decoding: out, as: UTF8.self)
     }
+}
+
+extension ResidentIDError: ExplainedRefusal {
+    public var explanation: Explanation { Explanation(code: reason.rawValue, chinese: message, english: description) }
 }

@@ -1,3 +1,4 @@
+public import Canonical
 public import Foundation
 
 extension Roster {
@@ -209,4 +210,8 @@ public struct RosterImportError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         "roster refused, \(problems.count) problem(s): " + problems.map(\.description).joined(separator: "; ")
     }
+}
+
+extension RosterImportError: ExplainedRefusal {
+    public var explanation: Explanation { Explanation(code: "roster-invalid", chinese: message, english: description) }
 }

@@ -1,3 +1,4 @@
+public import Canonical
 import Foundation
 
 /// Why a signature was refused. The raw values go into the database and the
@@ -168,4 +169,8 @@ func chinaDate(_ date: Date) -> String {
     let c = CivilTime(Int64(date.timeIntervalSince1970.rounded(.down)) + 8 * 3600)
     func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
     return "\(c.year)-\(two(c.month))-\(two(c.day)) \(two(c.hour)):\(two(c.minute))"
+}
+
+extension SignatureRejection: ExplainedRefusal {
+    public var explanation: Explanation { Explanation(code: code.rawValue, chinese: chineseMessage, english: detail) }
 }

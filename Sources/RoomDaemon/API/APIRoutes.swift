@@ -6,7 +6,7 @@ import Prometheus
 import RoomConfig
 
 /// The HTTPS API's handlers. Who may call what is decided before these run,
-/// by ``AccessMiddleware`` from ``AccessPolicy/table``.
+/// by the roles each route declares where it is registered (``RouteRegistrar``, ``RoleGate``).
 struct APIRoutes: Sendable {
     let store: StateStore
     let status: StatusReporter
@@ -17,61 +17,54 @@ struct APIRoutes: Sendable {
     let ledger: RoomLedger
     let connections: ConnectionLimiter
 
-    /// Every route registered here must have an entry in AccessPolicy.table.
-    static let routes: [(HTTPRequest.Method, String)] = [
-        (.get, "/healthz"), (.get, "/readyz"), (.get, "/metrics"), (.get, "/v1/room"),
-        (.get, "/v1/station/self"), (.post, "/v1/station/heartbeat"), (.get, "/v1/events"),
-        (.get, "/v1/ledger/checkpoint"), (.get, "/v1/ledger/proof/inclusion"), (.get, "/v1/ledger/proof/consistency"),
-        (.get, "/v1/ledger/entries"),
-    ]
-
-    func register(on router: Router<RoomRequestContext>) {
-        router.get("/healthz") { _, _ in
+    func register(on routes: APIRouteTable) {
+        routes.get("/healthz", roles: .everyone, purpose: "liveness") { _, _ in
             try Response.json(["status": "ok"])
         }
-        router.get("/readyz") { _, _ in
+        routes.get("/readyz", roles: .everyone, purpose: "readiness with health checks") { _, _ in
             let reports = await health.evaluate()
             let ready = reports.allSatisfy(\.healthy)
             return try Response.json(ReadyBody(ready: ready, checks: reports), status: ready ? .ok : .serviceUnavailable)
         }
-        router.get("/metrics") { _, _ in
+        routes.get("/metrics", roles: [.operator, .supervisor, .platform], purpose: "Prometheus metrics") { _, _ in
             await refreshGauges()
             var buffer = ByteBuffer()
             buffer.writeBytes(metrics.emitToBuffer())
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: buffer))
         }
-        router.get("/v1/room") { _, _ in
+        routes.get("/v1/room", roles: [.operator, .supervisor, .platform], purpose: "room and station status") { _, _ in
             try Response.json(try await status.snapshot())
         }
-        router.get("/v1/station/self") { _, context in
+        routes.get("/v1/station/self", roles: [.station], purpose: "the calling station's own record") { _, context in
             guard let id = context.peer?.stationID,
                   let row = try await store.stations().first(where: { $0.id == id })
             else {
-                return Response.problem(.notFound, code: "station-unknown", chinese: "本终端未在评标室登记，请联系代理机构管理员。",
-                                        english: "station record not found")
+                throw Refusal(.notFound, code: "station-unknown", chinese: "本终端未在评标室登记，请联系代理机构管理员。",
+                              english: "station record not found")
             }
             return try Response.json(row)
         }
-        router.post("/v1/station/heartbeat") { request, context in
+        routes.post("/v1/station/heartbeat", roles: [.station], purpose: "station health report") { request, context in
             guard let peer = context.peer, let id = peer.stationID else {
-                return Response.problem(.forbidden, code: "not-a-station", chinese: "仅评审终端可上报状态。", english: "not a station")
+                throw Refusal(.forbidden, code: "not-a-station", chinese: "仅评审终端可上报状态。", english: "not a station")
             }
             let bytes = Array(buffer: try await request.body.collect(upTo: 16 * 1024))
             guard bytes.first == UInt8(ascii: "{"), StrictJSON.problem(in: bytes) == nil else {
-                return Response.problem(.badRequest, code: "bad-heartbeat", chinese: "终端状态报告格式错误，请升级终端程序。",
-                                        english: "heartbeat body must be a JSON object (\(StrictJSON.problem(in: bytes) ?? "not an object"))")
+                throw Refusal(.badRequest, code: "bad-heartbeat", chinese: "终端状态报告格式错误，请升级终端程序。",
+                              english: "heartbeat body must be a JSON object (\(StrictJSON.problem(in: bytes) ?? "not an object"))")
             }
             try await store.recordHeartbeat(station: id, at: Clock.wallNanoseconds(), address: context.remoteAddress,
                                             report: String(decoding: bytes, as: UTF8.self))
             return Response(status: .noContent)
         }
-        router.get("/v1/events") { request, _ in
+        routes.get("/v1/events", roles: [.operator, .supervisor], purpose: "recent room events") { request, _ in
             let limit = try request.bounded("limit", in: 1...1000) ?? 50
             return try Response.json(try await store.recentEvents(limit: limit))
         }
-        LedgerRoutes(ledger: ledger).register(on: router) { context in
-            context.peer.map { AccessPolicy.decide(method: .get, path: "/v1/ledger/entries", role: $0.role) == .allow } ?? false
+        let declared = routes.declared
+        LedgerRoutes(ledger: ledger).register(on: routes) { context in
+            context.peer.map { declared.roles(.get, "/v1/ledger/entries").contains($0.role) } ?? false
         }
     }
 

@@ -6,9 +6,11 @@ import NIOCore
 import NIOSSL
 import RoomConfig
 
-/// The single place where access is decided: the TLS peer certificate is
-/// mapped to a role, the role is checked against ``AccessPolicy/table``, and
-/// every refusal is logged and stored as an event.
+/// Who is calling: the TLS peer certificate is mapped to exactly one role,
+/// and a certificate revoked, not enrolled or out of its dates since the
+/// connection opened is refused. Which role may call which route is declared
+/// with the route (``RouteRegistrar``, ``RoleGate``). Every refusal is
+/// logged and reported, aggregated.
 struct AccessMiddleware: RouterMiddleware {
     typealias Context = RoomRequestContext
 
@@ -18,15 +20,12 @@ struct AccessMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let path = request.uri.path
         let identity: PeerIdentity
         let certificate: Certificate
         switch await peerIdentity(context.channel) {
         case .failure(let denial):
-            deny(request, context, who: "unidentified", reason: denial.description, code: "certificate-not-accepted")
-            return .problem(.forbidden, code: "certificate-not-accepted",
-                            chinese: "客户端证书未被本评标室接受，请联系代理机构管理员重新签发证书。",
-                            english: denial.description)
+            deny(request, context, who: "unidentified", reason: denial.description, code: denial.explanation.code)
+            throw Refusal(.forbidden, denial)
         case .success(let (peer, presented)):
             identity = peer
             certificate = presented
@@ -35,25 +34,13 @@ struct AccessMiddleware: RouterMiddleware {
         // expired, must not outlive it.
         if let refusal = gate.refusal(for: certificate) {
             deny(request, context, who: identity.description, reason: refusal.description, code: refusal.code)
-            var response = Response.problem(.forbidden, code: refusal.code, chinese: refusal.chinese, english: refusal.description)
-            response.headers[.connection] = "close"
-            return response
+            var closing = Refusal(.forbidden, refusal)
+            closing.headers[.connection] = "close"
+            throw closing
         }
-        switch AccessPolicy.decide(method: request.method, path: path, role: identity.role) {
-        case .allow:
-            context.peer = identity
-            Counter(label: "roomd_http_requests_total", dimensions: [("role", identity.role.rawValue)]).increment()
-            return try await next(request, context)
-        case .notFound:
-            return .problem(.notFound, code: "no-such-route", chinese: "请求的地址不存在。",
-                            english: "no route \(request.method) \(path)")
-        case .forbidden(let allowed):
-            let reason = "\(identity) may not call \(request.method) \(path); allowed: \(allowed.map(\.rawValue).sorted().joined(separator: ", "))"
-            deny(request, context, who: identity.description, reason: reason, code: "role-not-permitted")
-            return .problem(.forbidden, code: "role-not-permitted",
-                            chinese: "当前身份（\(identity.role.chinese)）无权执行此操作。",
-                            english: reason)
-        }
+        context.peer = identity
+        Counter(label: "roomd_http_requests_total", dimensions: [("role", identity.role.rawValue)]).increment()
+        return try await next(request, context)
     }
 
     private func peerIdentity(_ channel: any Channel) async -> Result<(PeerIdentity, Certificate), RoleMapper.Denial> {

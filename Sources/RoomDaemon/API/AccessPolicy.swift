@@ -1,3 +1,4 @@
+import Canonical
 import HTTPTypes
 import Identity
 import RoomConfig
@@ -18,80 +19,11 @@ struct PeerIdentity: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// The one table of which role may call which route. Every route the HTTPS
-/// API serves is listed here; a request for anything else is answered 404 by
-/// the access middleware before any handler runs. Keep this table and the
-/// router (`APIRoutes`) in step — a test checks they agree.
-enum AccessPolicy {
-    struct Entry: Sendable {
-        var method: HTTPRequest.Method
-        /// Path with `:name` segments for parameters.
-        var path: String
-        var roles: Set<Role>
-        var purpose: String
-    }
-
-    static let table: [Entry] = [
-        Entry(method: .get, path: "/healthz", roles: Set(Role.allCases), purpose: "liveness"),
-        Entry(method: .get, path: "/readyz", roles: Set(Role.allCases), purpose: "readiness with health checks"),
-        Entry(method: .get, path: "/metrics", roles: [.operator, .supervisor, .platform], purpose: "Prometheus metrics"),
-        Entry(method: .get, path: "/v1/room", roles: [.operator, .supervisor, .platform], purpose: "room and station status"),
-        Entry(method: .get, path: "/v1/station/self", roles: [.station], purpose: "the calling station's own record"),
-        Entry(method: .post, path: "/v1/station/heartbeat", roles: [.station], purpose: "station health report"),
-        Entry(method: .get, path: "/v1/events", roles: [.operator, .supervisor], purpose: "recent room events"),
-        Entry(method: .get, path: "/v1/ledger/checkpoint", roles: [.operator, .supervisor, .platform],
-              purpose: "the latest signed checkpoint of the audit ledger (witnesses keep it)"),
-        Entry(method: .get, path: "/v1/ledger/proof/inclusion", roles: [.operator, .supervisor, .platform],
-              purpose: "RFC 9162 inclusion proof of one entry"),
-        Entry(method: .get, path: "/v1/ledger/proof/consistency", roles: [.operator, .supervisor, .platform],
-              purpose: "RFC 9162 consistency proof between two tree sizes"),
-        Entry(method: .get, path: "/v1/ledger/entries", roles: [.supervisor, .platform],
-              purpose: "ledger entries as canonical JSON lines"),
-        // Expert check-in and signatures (CheckInService).
-        Entry(method: .post, path: "/v1/sessions/:session/roster", roles: [.operator],
-              purpose: "import the session's drawn experts and purchaser representatives"),
-        Entry(method: .get, path: "/v1/sessions/:session/signatures", roles: [.operator, .supervisor],
-              purpose: "check-ins and signatures of a session, accepted and rejected"),
-        Entry(method: .post, path: "/v1/checkin/challenges", roles: [.station],
-              purpose: "a signing challenge for the person in this seat"),
-        Entry(method: .get, path: "/v1/checkin/challenges/:request/qr.svg", roles: [.station], purpose: "the challenge as a QR code (SVG)"),
-        Entry(method: .get, path: "/v1/checkin/challenges/:request/qr.png", roles: [.station], purpose: "the challenge as a QR code (PNG)"),
-        Entry(method: .post, path: "/v1/checkin/challenges/:request/answer", roles: [.station],
-              purpose: "the expert's signature over the challenge, relayed by the station"),
-        Entry(method: .post, path: "/v1/checkin/signatures/:signature/handwriting", roles: [.station],
-              purpose: "the handwritten signature of an accepted check-in"),
-        Entry(method: .get, path: "/v1/checkin/signatures/:signature/handwriting.svg", roles: [.operator, .supervisor],
-              purpose: "a handwritten signature drawn as SVG"),
-        Entry(method: .get, path: "/v1/checkin/signatures/:signature/handwriting.png", roles: [.operator, .supervisor],
-              purpose: "a handwritten signature drawn as PNG"),
-    ]
-
-    enum Decision: Equatable {
-        case allow
-        case notFound
-        case forbidden(Set<Role>)
-    }
-
-    static func decide(method: HTTPRequest.Method, path: String, role: Role) -> Decision {
-        guard let entry = table.first(where: { $0.method == method && matches(pattern: $0.path, path: path) }) else {
-            return .notFound
-        }
-        return entry.roles.contains(role) ? .allow : .forbidden(entry.roles)
-    }
-
-    static func matches(pattern: String, path: String) -> Bool {
-        let p = pattern.split(separator: "/", omittingEmptySubsequences: true)
-        let s = path.split(separator: "/", omittingEmptySubsequences: true)
-        guard p.count == s.count else { return false }
-        return zip(p, s).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
-    }
-}
-
 /// Maps a verified client certificate to exactly one role, by the rules of
 /// `tls.roles`. A certificate that matches rules of two different roles is
 /// refused: one certificate, one role.
 struct RoleMapper: Sendable {
-    enum Denial: Error, Equatable, CustomStringConvertible {
+    enum Denial: Error, Equatable, CustomStringConvertible, ExplainedRefusal {
         case noCertificate
         case unreadable(String)
         case noRule(subject: String, uris: [String])
@@ -106,6 +38,11 @@ struct RoleMapper: Sendable {
             case .ambiguous(let subject, let roles): "certificate \(subject) matches several roles \(roles.map(\.rawValue)); refused"
             case .unknownStation(let subject, let id): "certificate \(subject) names station \(id), which this room does not have"
             }
+        }
+
+        var explanation: Explanation {
+            Explanation(code: "certificate-not-accepted", chinese: "客户端证书未被本评标室接受，请联系代理机构管理员重新签发证书。",
+                        english: description)
         }
     }
 

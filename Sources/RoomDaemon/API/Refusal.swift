@@ -25,10 +25,16 @@ struct Refusal: Error, HTTPResponseError, CustomStringConvertible {
         self.english = english
     }
 
+    init(_ status: HTTPResponse.Status, _ refused: some ExplainedRefusal) {
+        let explanation = refused.explanation
+        self.init(status, code: explanation.code, chinese: explanation.chinese, english: explanation.english)
+    }
+
     var description: String { "\(status.code) \(code): \(english)" }
 
     var response: Response {
-        var response = Response.problem(status, code: code, chinese: chinese, english: english)
+        var response = (try? Response.json(APIErrorBody(error: code, message: chinese, detail: english), status: status))
+            ?? Response(status: status)
         for field in headers { response.headers.append(field) }
         return response
     }

@@ -36,8 +36,4 @@ extension Response {
         return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: buffer))
     }
 
-    static func problem(_ status: HTTPResponse.Status, code: String, chinese: String, english: String) -> Response {
-        (try? json(APIErrorBody(error: code, message: chinese, detail: english), status: status))
-            ?? Response(status: status)
-    }
 }

@@ -1,3 +1,4 @@
+import Canonical
 import Foundation
 import RoomConfig
 import Synchronization
@@ -8,7 +9,7 @@ import Synchronization
 /// certificates enrolled for it are accepted. The rows live in the store; this
 /// is their in-memory form, consulted on every handshake and request.
 final class StationCertificates: Sendable {
-    enum Refusal: Error, Equatable, CustomStringConvertible {
+    enum Refusal: Error, Equatable, CustomStringConvertible, ExplainedRefusal {
         case revoked(fingerprint: String, station: String)
         case notEnrolled(fingerprint: String, station: String)
         case expired(fingerprint: String, notAfter: Date)
@@ -35,6 +36,8 @@ final class StationCertificates: Sendable {
                 "certificate sha256:\(fp) is not enrolled for station \(station); only enrolled certificates are accepted"
             }
         }
+
+        var explanation: Explanation { Explanation(code: code, chinese: chinese, english: description) }
 
         var chinese: String {
             switch self {

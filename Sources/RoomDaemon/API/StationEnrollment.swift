@@ -25,27 +25,27 @@ struct StationEnrollment: Sendable {
         var revokedAt: String
     }
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.post("/v1/stations/:id/enroll") { request, context in
+    func register(on router: AdminRouteTable) {
+        router.post("/v1/stations/:id/enroll", roles: [], purpose: "enroll a station's client certificate") { request, context in
             let id = try context.parameters.require("id")
-            guard stationIDs.contains(id) else { return Self.unknownStation(id) }
+            guard stationIDs.contains(id) else { throw Self.unknownStation(id) }
             let body = Array(buffer: try await request.body.collect(upTo: 64 * 1024))
             let certificate: Certificate
             do {
                 certificate = try Certificate(pem: body)
             } catch {
-                return .problem(.badRequest, code: "bad-certificate", chinese: "证书文件无法读取，请提供PEM格式的证书。",
+                throw Refusal(.badRequest, code: "bad-certificate", chinese: "证书文件无法读取，请提供PEM格式的证书。",
                                 english: "the body is not a PEM certificate: \(error)")
             }
             switch gate.mapper.identify(certificate) {
             case .success(let peer) where peer.stationID == id:
                 break
             case .success(let peer):
-                return .problem(.badRequest, code: "certificate-names-other-station",
+                throw Refusal(.badRequest, code: "certificate-names-other-station",
                                 chinese: "证书不属于终端 \(id)，请核对后重新登记。",
                                 english: "certificate \(certificate.subject) maps to \(peer), not station \(id)")
             case .failure(let denial):
-                return .problem(.badRequest, code: "certificate-not-mapped", chinese: "证书不属于任何评审终端，请核对后重新登记。",
+                throw Refusal(.badRequest, code: "certificate-not-mapped", chinese: "证书不属于任何评审终端，请核对后重新登记。",
                                 english: denial.description)
             }
             let fingerprint = try certificate.sha256Fingerprint()
@@ -56,19 +56,19 @@ struct StationEnrollment: Sendable {
                     pem: String(decoding: try certificate.pem(), as: UTF8.self), actor: "roomctl")
                 gate.certificates.add(enrollment)
             } catch let error as StateStore.EnrollmentError {
-                return .problem(.conflict, code: "enrollment-refused", chinese: "证书登记被拒绝：该证书已登记或已被吊销。",
+                throw Refusal(.conflict, code: "enrollment-refused", chinese: "证书登记被拒绝：该证书已登记或已被吊销。",
                                 english: error.description)
             }
             logger.notice("station certificate enrolled", metadata: ["station": .string(id), "fingerprint": .string(fingerprint)])
             return try Response.json(Enrolled(station: id, fingerprint: fingerprint, subject: certificate.subject,
                                               notAfter: ISO8601DateFormatter().string(from: certificate.notAfter)))
         }
-        router.post("/v1/stations/:id/revoke") { request, context in
+        router.post("/v1/stations/:id/revoke", roles: [], purpose: "revoke a station's certificate(s)") { request, context in
             let id = try context.parameters.require("id")
-            guard stationIDs.contains(id) else { return Self.unknownStation(id) }
+            guard stationIDs.contains(id) else { throw Self.unknownStation(id) }
             let fingerprint = request.uri.queryParameters.get("fingerprint").map { $0.lowercased() }
             if let fingerprint, fingerprint.count != 64 || !fingerprint.allSatisfy(\.isHexDigit) {
-                return .problem(.badRequest, code: "bad-fingerprint", chinese: "证书指纹格式错误（应为64位十六进制SHA-256）。",
+                throw Refusal(.badRequest, code: "bad-fingerprint", chinese: "证书指纹格式错误（应为64位十六进制SHA-256）。",
                                 english: "fingerprint must be 64 hex digits (SHA-256 of the DER certificate)")
             }
             let reason = request.uri.queryParameters.get("reason") ?? "revoked by the operator"
@@ -82,8 +82,8 @@ struct StationEnrollment: Sendable {
         }
     }
 
-    static func unknownStation(_ id: String) -> Response {
-        .problem(.notFound, code: "station-unknown", chinese: "本评标室没有终端 \(id)，请检查配置中的终端编号。",
+    static func unknownStation(_ id: String) -> Refusal {
+        Refusal(.notFound, code: "station-unknown", chinese: "本评标室没有终端 \(id)，请检查配置中的终端编号。",
                  english: "station \(id) is not in the configuration")
     }
 }

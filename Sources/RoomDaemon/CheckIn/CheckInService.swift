@@ -48,15 +48,6 @@ struct CheckInService: Sendable {
     /// bounds what one answer adds to the evidence (docs/formats.md).
     static let maximumAnswerBytes = 256 * 1024
 
-    /// Every route here, for AccessPolicy's table check.
-    static let routes: [(HTTPRequest.Method, String)] = [
-        (.post, "/v1/sessions/:session/roster"), (.get, "/v1/sessions/:session/signatures"),
-        (.post, "/v1/checkin/challenges"), (.get, "/v1/checkin/challenges/:request/qr.svg"),
-        (.get, "/v1/checkin/challenges/:request/qr.png"), (.post, "/v1/checkin/challenges/:request/answer"),
-        (.post, "/v1/checkin/signatures/:signature/handwriting"),
-        (.get, "/v1/checkin/signatures/:signature/handwriting.svg"), (.get, "/v1/checkin/signatures/:signature/handwriting.png"),
-    ]
-
     struct ChallengeRequest: Decodable {
         var session: String
         var rosterEntry: String
@@ -102,24 +93,24 @@ struct CheckInService: Sendable {
         var signerFingerprint: String?
     }
 
-    func registerStationRoutes(on router: Router<RoomRequestContext>, refusals: EventAggregator) {
-        router.post("/v1/checkin/challenges") { request, context in
-            guard let station = context.peer?.stationID else { return Self.notAStation }
+    func registerStationRoutes(on router: APIRouteTable, refusals: EventAggregator) {
+        router.post("/v1/checkin/challenges", roles: [.station], purpose: "a signing challenge for the person in this seat") { request, context in
+            guard let station = context.peer?.stationID else { throw Self.notAStation }
             let body = try await request.decodeStrict(ChallengeRequest.self, limit: 16 * 1024) { why in
                 Refusal(.badRequest, code: "bad-challenge-request", chinese: "签名请求格式错误，请升级终端程序。",
                         english: "body must be {session, rosterEntry, purpose?, documentSHA256?}: \(why)")
             }
             guard SigningChallenge.isPlainIdentifier(body.session), SigningChallenge.isPlainIdentifier(body.rosterEntry) else {
-                return .problem(.badRequest, code: "bad-challenge-request", chinese: "场次编号或名单编号含有非法字符。",
+                throw Refusal(.badRequest, code: "bad-challenge-request", chinese: "场次编号或名单编号含有非法字符。",
                                 english: "session and rosterEntry must be printable ASCII without quotes, at most 128 bytes")
             }
             guard let roster = try await store.roster(session: body.session) else {
-                return .problem(.conflict, code: CheckInReason.rosterMissing,
+                throw Refusal(.conflict, code: CheckInReason.rosterMissing,
                                 chinese: "本场评审尚未导入专家抽取名单，请联系代理机构操作员导入名单后再签到。",
                                 english: "no roster imported for session \(body.session)")
             }
             guard roster.roster.entries.contains(where: { $0.id == body.rosterEntry }) else {
-                return .problem(.notFound, code: "roster-entry-unknown", chinese: "名单中没有编号 \(body.rosterEntry)，请核对座位安排。",
+                throw Refusal(.notFound, code: "roster-entry-unknown", chinese: "名单中没有编号 \(body.rosterEntry)，请核对座位安排。",
                                 english: "roster of session \(body.session) has no entry \(body.rosterEntry)")
             }
             let purpose = body.purpose ?? .checkIn
@@ -129,20 +120,20 @@ struct CheckInService: Sendable {
             if purpose == .checkIn, let conflict = seating.conflict(entry: body.rosterEntry, station: station) {
                 refusals.report(kind: "session.checkin-refused", severity: "warning", subject: "\(body.session) \(station)",
                                 code: conflict.code, detail: ["station": station, "roster_entry": body.rosterEntry, "reason": conflict.english])
-                return .problem(.conflict, code: conflict.code, chinese: conflict.chinese, english: conflict.english)
+                throw Refusal(.conflict, conflict)
             }
             if purpose != .checkIn, !seating.holds(entry: body.rosterEntry, station: station) {
                 let english = "roster entry \(body.rosterEntry) is not checked in at station \(station); a station signs only for its own expert"
                 AccessMiddleware.deny(refusals, request: request, context: context, who: context.peer?.description ?? station,
                                       reason: english, code: "not-checked-in-here")
-                return .problem(.conflict, code: "not-checked-in-here",
+                throw Refusal(.conflict, code: "not-checked-in-here",
                                 chinese: "名单编号 \(body.rosterEntry) 的专家未在本终端签到，不能在本终端签署文件。", english: english)
             }
             var document: String?
             let documentSHA: String
             if let given = body.documentSHA256?.lowercased() {
                 guard given.count == 64, given.allSatisfy(\.isHexDigit) else {
-                    return .problem(.badRequest, code: "bad-challenge-request", chinese: "待签文件摘要格式错误。",
+                    throw Refusal(.badRequest, code: "bad-challenge-request", chinese: "待签文件摘要格式错误。",
                                     english: "documentSHA256 must be 64 hex digits")
                 }
                 documentSHA = given
@@ -151,7 +142,7 @@ struct CheckInService: Sendable {
                 document = statement
                 documentSHA = Digest.sha256Hex(Array(statement.utf8))
             } else {
-                return .problem(.badRequest, code: "bad-challenge-request", chinese: "签署\(purpose.chinese)时必须提供文件摘要。",
+                throw Refusal(.badRequest, code: "bad-challenge-request", chinese: "签署\(purpose.chinese)时必须提供文件摘要。",
                                 english: "documentSHA256 is required for purpose \(purpose.rawValue)")
             }
             let now = Date()
@@ -164,7 +155,7 @@ struct CheckInService: Sendable {
                                                  sinceMs: challenge.issuedMs - 60_000) else {
                 refusals.report(kind: "session.rate-limited", severity: "warning", subject: station, code: "too-many-challenges",
                                 detail: ["station": station, "limit_per_minute": String(Self.challengesPerMinute)])
-                return .problem(.tooManyRequests, code: "too-many-challenges",
+                throw Refusal(.tooManyRequests, code: "too-many-challenges",
                                 chinese: "签名请求过于频繁，请稍候一分钟再试；如持续出现请联系代理机构管理员检查终端。",
                                 english: "station \(station) asked for \(Self.challengesPerMinute) challenges within a minute")
             }
@@ -178,30 +169,32 @@ struct CheckInService: Sendable {
                 status: .created)
         }
         for ext in ["svg", "png"] {
-            router.get("/v1/checkin/challenges/:request/qr.\(ext)") { request, context in
-                guard let station = context.peer?.stationID else { return Self.notAStation }
+            router.get("/v1/checkin/challenges/:request/qr.\(ext)", roles: [.station],
+                       purpose: "the challenge as a QR code (\(ext.uppercased()))") { request, context in
+                guard let station = context.peer?.stationID else { throw Self.notAStation }
                 let id = try context.parameters.require("request")
                 _ = try await ownChallenge(id, station: station, request: request, context: context, refusals: refusals)
-                guard let bytes = try await store.challengeSignedBytes(request: id) else { return Self.unknownChallenge(id) }
+                guard let bytes = try await store.challengeSignedBytes(request: id) else { throw Self.unknownChallengeRefusal(id) }
                 let code = try QRCode(bytes: bytes, errorCorrection: .medium)
                 if ext == "svg" { return Self.body(Array(code.svg().utf8), type: "image/svg+xml") }
                 return Self.body(try code.png(), type: "image/png")
             }
         }
-        router.post("/v1/checkin/challenges/:request/answer") { request, context in
-            guard let peer = context.peer, let station = peer.stationID else { return Self.notAStation }
+        router.post("/v1/checkin/challenges/:request/answer", roles: [.station],
+                    purpose: "the expert's signature over the challenge, relayed by the station") { request, context in
+            guard let peer = context.peer, let station = peer.stationID else { throw Self.notAStation }
             let id = try context.parameters.require("request")
             let received = Date()
             // Verifying a signature costs; a station answering in a loop is stopped before it.
             guard answers.admit(station, now: received) else {
                 refusals.report(kind: "session.rate-limited", severity: "warning", subject: station, code: "too-many-answers",
                                 detail: ["station": station, "limit_per_minute": String(Self.answersPerMinute)])
-                return .problem(.tooManyRequests, code: "too-many-answers",
+                throw Refusal(.tooManyRequests, code: "too-many-answers",
                                 chinese: "签名提交过于频繁，请稍候一分钟再试；如持续出现请联系代理机构管理员检查终端。",
                                 english: "station \(station) sent \(Self.answersPerMinute) answers within a minute")
             }
             let challenge = try await ownChallenge(id, station: station, request: request, context: context, refusals: refusals)
-            guard let signedBytes = try await store.challengeSignedBytes(request: id) else { return Self.unknownChallenge(id) }
+            guard let signedBytes = try await store.challengeSignedBytes(request: id) else { throw Self.unknownChallengeRefusal(id) }
             let answer = try await request.decodeStrict(Answer.self, limit: Self.maximumAnswerBytes) { why in
                 Refusal(.badRequest, code: "bad-signature-answer", chinese: "签名数据格式错误，请重新签名或升级终端程序。",
                         english: "body must be {format: raw|cms, signature: base64, certificate: PEM (raw), intermediates?}: \(why)")
@@ -211,7 +204,7 @@ struct CheckInService: Sendable {
             do {
                 (submission, signatureBytes) = try Self.submission(answer)
             } catch {
-                return .problem(.badRequest, code: "bad-signature-answer", chinese: "签名数据格式错误，请重新签名或升级终端程序。",
+                throw Refusal(.badRequest, code: "bad-signature-answer", chinese: "签名数据格式错误，请重新签名或升级终端程序。",
                                 english: "body must be {format: raw|cms, signature: base64, certificate: PEM (raw), intermediates?}: \(error)")
             }
             // A replay is refused before any work, and its body is not stored again.
@@ -249,33 +242,34 @@ struct CheckInService: Sendable {
                 rosterEntry: verdict.entry?.id, signerName: accepted ? verdict.signer?.name : nil,
                 signerFingerprint: verdict.verified?.signerFingerprint), status: accepted ? .ok : .unprocessableContent)
         }
-        router.post("/v1/checkin/signatures/:signature/handwriting") { request, context in
-            guard let peer = context.peer, let station = peer.stationID else { return Self.notAStation }
+        router.post("/v1/checkin/signatures/:signature/handwriting", roles: [.station],
+                    purpose: "the handwritten signature of an accepted check-in") { request, context in
+            guard let peer = context.peer, let station = peer.stationID else { throw Self.notAStation }
             guard let id = Int64(try context.parameters.require("signature")),
                   let record = try await store.signature(id: id), record.station == station else {
-                return .problem(.notFound, code: "signature-unknown", chinese: "找不到该签到记录，请重新签到。", english: "no such signature for this station")
+                throw Refusal(.notFound, code: "signature-unknown", chinese: "找不到该签到记录，请重新签到。", english: "no such signature for this station")
             }
             guard record.verdict == "accepted", record.purpose == SigningPurpose.checkIn.rawValue else {
-                return .problem(.conflict, code: "checkin-not-accepted", chinese: "签到未通过验证，不能提交手写签名，请先完成签到。",
+                throw Refusal(.conflict, code: "checkin-not-accepted", chinese: "签到未通过验证，不能提交手写签名，请先完成签到。",
                                 english: "signature \(id) is not an accepted check-in")
             }
             let strokes = Array(buffer: try await request.body.collect(upTo: HandwrittenSignature.maximumJSONBytes))
             if let problem = StrictJSON.problem(in: strokes) {
-                return .problem(.badRequest, code: HandwrittenSignatureError.Reason.malformedJSON.rawValue,
+                throw Refusal(.badRequest, code: HandwrittenSignatureError.Reason.malformedJSON.rawValue,
                                 chinese: "手写签名数据格式错误，请点击“重写”后重新签名。", english: problem)
             }
             let handwriting: HandwrittenSignature
             do {
                 handwriting = try HandwrittenSignature(json: Data(strokes))
             } catch let error as HandwrittenSignatureError {
-                return .problem(.badRequest, code: error.reason.rawValue, chinese: error.message, english: error.detail)
+                throw Refusal(.badRequest, error)
             }
             do {
                 let stored = try await store.storeHandwriting(signatureID: id, signature: handwriting, session: record.session,
                                                               actor: peer.description)
                 return try Response.json(["handwriting": String(stored), "sha256": handwriting.sha256], status: .created)
             } catch let conflict as CheckInConflict {
-                return .problem(.conflict, code: "handwriting-exists", chinese: "该签到已有手写签名，不能重复提交。", english: conflict.description)
+                throw Refusal(.conflict, code: "handwriting-exists", chinese: "该签到已有手写签名，不能重复提交。", english: conflict.description)
             }
         }
     }
@@ -306,38 +300,41 @@ struct CheckInService: Sendable {
         return (try? Response.json(VerdictResponse(verdict: "rejected", reason: CheckInReason.nonceReplayed, message: message,
                                                    detail: detail, signature: 0, rosterEntry: nil, signerName: nil,
                                                    signerFingerprint: nil), status: .unprocessableContent))
-            ?? .problem(.unprocessableContent, code: CheckInReason.nonceReplayed, chinese: message, english: detail)
+            ?? Refusal(.unprocessableContent, code: CheckInReason.nonceReplayed, chinese: message, english: detail).response
     }
 
-    func registerOperatorRoutes<Context: RequestContext>(on router: Router<Context>, actor: @escaping @Sendable (Context) -> String) {
-        router.post("/v1/sessions/:session/roster") { request, context -> Response in
+    func registerOperatorRoutes<Routes: RouteRegistrar>(on router: Routes, actor: @escaping @Sendable (Routes.Context) -> String) {
+        router.post("/v1/sessions/:session/roster", roles: [.operator],
+                    purpose: "import the session's drawn experts and purchaser representatives") { request, context -> Response in
             let session = try context.parameters.require("session")
             guard SigningChallenge.isPlainIdentifier(session) else {
-                return .problem(.badRequest, code: "bad-session", chinese: "场次编号含有非法字符。", english: "session id must be printable ASCII")
+                throw Refusal(.badRequest, code: "bad-session", chinese: "场次编号含有非法字符。", english: "session id must be printable ASCII")
             }
             let body = Data(buffer: try await request.body.collect(upTo: Roster.maximumImportBytes))
             if let problem = StrictJSON.problem(in: Array(body)) {
-                return .problem(.unprocessableContent, code: "roster-invalid", chinese: "名单文件不是有效的JSON，请检查后重新导入。",
+                throw Refusal(.unprocessableContent, code: "roster-invalid", chinese: "名单文件不是有效的JSON，请检查后重新导入。",
                                 english: "the roster is not valid JSON: \(problem)")
             }
             let roster: Roster
             do {
                 roster = try Roster.importJSON(body, secret: checkIn.secret, today: Date())
             } catch let error as RosterImportError {
-                return .problem(.unprocessableContent, code: "roster-invalid", chinese: error.message, english: error.description)
+                throw Refusal(.unprocessableContent, error)
             }
             let stored = try await store.importRoster(session: session, roster: roster, actor: actor(context))
             return try Response.json(["session": session, "roster": String(stored.id), "sha256": stored.sha256,
                                       "entries": String(roster.entries.count)], status: .created)
         }
-        router.get("/v1/sessions/:session/signatures") { _, context -> Response in
+        router.get("/v1/sessions/:session/signatures", roles: [.operator, .supervisor],
+                   purpose: "check-ins and signatures of a session, accepted and rejected") { _, context -> Response in
             try Response.json(try await store.signatures(session: try context.parameters.require("session")))
         }
         for ext in ["svg", "png"] {
-            router.get("/v1/checkin/signatures/:signature/handwriting.\(ext)") { _, context -> Response in
+            router.get("/v1/checkin/signatures/:signature/handwriting.\(ext)", roles: [.operator, .supervisor],
+                       purpose: "a handwritten signature drawn as \(ext.uppercased())") { _, context -> Response in
                 guard let id = Int64(try context.parameters.require("signature")),
                       let handwriting = try await store.handwriting(signatureID: id) else {
-                    return .problem(.notFound, code: "handwriting-unknown", chinese: "该签到没有手写签名。", english: "no handwritten signature")
+                    throw Refusal(.notFound, code: "handwriting-unknown", chinese: "该签到没有手写签名。", english: "no handwritten signature")
                 }
                 if ext == "svg" { return Self.body(Array(handwriting.svg().utf8), type: "image/svg+xml") }
                 return Self.body(try handwriting.png(scale: 1), type: "image/png")
@@ -345,14 +342,16 @@ struct CheckInService: Sendable {
         }
     }
 
-    /// Without `identity` in the configuration the routes exist but say why
-    /// they cannot serve, instead of a bare 404.
-    static func registerUnavailable(on router: Router<RoomRequestContext>) {
-        for (method, path) in routes {
-            router.on(RouterPath(path), method: method) { _, _ -> Response in
-                .problem(.serviceUnavailable, code: "checkin-not-configured",
-                         chinese: "本评标室未配置专家签到与云签名，请联系代理机构管理员在配置中设置 identity。",
-                         english: "expert check-in is not configured (no identity section in roomd.yaml)")
+    /// Without `identity` in the configuration the check-in routes exist but
+    /// say why they cannot serve, instead of a bare 404.
+    static func registerUnavailable(on router: APIRouteTable) {
+        for method in [HTTPRequest.Method.get, .post] {
+            for prefix in ["/v1/checkin/**", "/v1/sessions/**"] {
+                router.add(method, prefix, roles: .everyone, purpose: "expert check-in is not configured (503)") { _, _ -> Response in
+                    throw Refusal(.serviceUnavailable, code: "checkin-not-configured",
+                                  chinese: "本评标室未配置专家签到与云签名，请联系代理机构管理员在配置中设置 identity。",
+                                  english: "expert check-in is not configured (no identity section in roomd.yaml)")
+                }
             }
         }
     }
@@ -385,9 +384,7 @@ struct CheckInService: Sendable {
         }
     }
 
-    static let notAStation = Response.problem(.forbidden, code: "not-a-station", chinese: "仅评审终端可发起签名。", english: "not a station")
-
-    static func unknownChallenge(_ id: String) -> Response { unknownChallengeRefusal(id).response }
+    static let notAStation = Refusal(.forbidden, code: "not-a-station", chinese: "仅评审终端可发起签名。", english: "not a station")
 
     static func unknownChallengeRefusal(_ id: String) -> Refusal {
         Refusal(.notFound, code: "challenge-unknown", chinese: "找不到该签名请求，请在终端上重新获取二维码。",

@@ -5,7 +5,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// Read-only ledger routes, served on the HTTPS API (roles in AccessPolicy)
+/// Read-only ledger routes, served on the HTTPS API (roles declared with each route)
 /// and on the admin socket for roomctl. Proofs have the shape
 /// `roomctl ledger proof` prints (``Ledger/inclusionProofDocument(entry:treeSize:)``).
 struct LedgerRoutes: Sendable {
@@ -19,38 +19,41 @@ struct LedgerRoutes: Sendable {
 
     /// `mayReadEntries`: whether the caller may read entries themselves (the
     /// roles of `/v1/ledger/entries`); others get inclusion proofs without the entry.
-    func register<Context: RequestContext>(on router: Router<Context>, mayReadEntries: @escaping @Sendable (Context) -> Bool) {
+    func register<Routes: RouteRegistrar>(on router: Routes, mayReadEntries: @escaping @Sendable (Routes.Context) -> Bool) {
         // The latest stored checkpoint. Reading signs nothing: checkpoints come
         // from the schedule and milestones, so a client polling cannot make
         // the room sign (and store) one per poll.
-        router.get("/v1/ledger/checkpoint") { _, _ -> Response in
+        router.get("/v1/ledger/checkpoint", roles: [.operator, .supervisor, .platform],
+                   purpose: "the latest signed checkpoint of the audit ledger (witnesses keep it)") { _, _ -> Response in
             guard let stored = try await runBlocking({ try ledger.ledger.latestCheckpoint() }) else {
-                return .problem(.notFound, code: "no-checkpoint", chinese: "账本尚无已签名的检查点。",
-                                english: "no checkpoint has been signed yet")
+                throw Refusal(.notFound, code: "no-checkpoint", chinese: "账本尚无已签名的检查点。",
+                              english: "no checkpoint has been signed yet")
             }
             return Self.text(stored.checkpoint.text, type: "text/plain; charset=utf-8")
         }
-        router.get("/v1/ledger/proof/inclusion") { request, context in
+        router.get("/v1/ledger/proof/inclusion", roles: [.operator, .supervisor, .platform],
+                   purpose: "RFC 9162 inclusion proof of one entry (the entry itself only for roles that may read entries)") { request, context in
             guard let entry = try request.bounded("entry", in: Self.positions) else {
-                return Self.badRequest("query parameter entry (the entry's seq) is required")
+                throw Self.badRequest("query parameter entry (the entry's seq) is required")
             }
             let size = try request.bounded("size", in: Self.positions)
             let includeEntry = mayReadEntries(context)
             return try await Self.answer { try ledger.ledger.inclusionProofDocument(entry: entry, treeSize: size, includeEntry: includeEntry) }
         }
-        router.get("/v1/ledger/proof/consistency") { request, _ in
+        router.get("/v1/ledger/proof/consistency", roles: [.operator, .supervisor, .platform],
+                   purpose: "RFC 9162 consistency proof between two tree sizes") { request, _ in
             guard let from = try request.bounded("from", in: Self.positions) else {
-                return Self.badRequest("query parameter from (the older tree size) is required")
+                throw Self.badRequest("query parameter from (the older tree size) is required")
             }
             let to = try request.bounded("to", in: Self.positions)
             return try await Self.answer { try ledger.ledger.consistencyProofDocument(from: from, to: to) }
         }
-        router.get("/v1/ledger/entries") { request, _ in
+        router.get("/v1/ledger/entries", roles: [.supervisor, .platform], purpose: "ledger entries as canonical JSON lines") { request, _ in
             let from = try request.bounded("from", in: Self.positions) ?? 0
             let requestedTo = try request.bounded("to", in: Self.positions)
             let size = try await runBlocking { try ledger.ledger.treeHead().size }
             let to = min(requestedTo ?? size, size, from + Self.pageLimit)
-            guard from <= to else { return Self.badRequest("from \(from) is beyond the ledger's \(size) entries") }
+            guard from <= to else { throw Self.badRequest("from \(from) is beyond the ledger's \(size) entries") }
             let lines = try await runBlocking {
                 try ledger.ledger.entryBytes(from..<to).enumerated().map { try Ledger.disclosable(Array($1), seq: from + $0) }
             }
@@ -75,14 +78,14 @@ struct LedgerRoutes: Sendable {
             return text(String(decoding: bytes, as: UTF8.self), type: "application/json; charset=utf-8")
         } catch let error as LedgerError {
             switch error {
-            case .sizeOutOfRange, .indexOutOfRange: return badRequest(error.description)
+            case .sizeOutOfRange, .indexOutOfRange: throw badRequest(error.description)
             default: throw error
             }
         }
     }
 
-    static func badRequest(_ english: String) -> Response {
-        .problem(.badRequest, code: "bad-ledger-request", chinese: "账本查询参数有误：请检查条目序号或树大小。", english: english)
+    static func badRequest(_ english: String) -> Refusal {
+        Refusal(.badRequest, code: "bad-ledger-request", chinese: "账本查询参数有误：请检查条目序号或树大小。", english: english)
     }
 
     static func text(_ text: String, type: String) -> Response {

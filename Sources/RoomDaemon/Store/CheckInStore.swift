@@ -320,10 +320,12 @@ struct CheckInSeating {
 
     init(_ seats: [(entry: String, station: String)]) { self.seats = seats }
 
-    struct Conflict: Sendable {
+    struct Conflict: Sendable, ExplainedRefusal {
         var code: String
         var chinese: String
         var english: String
+
+        var explanation: Explanation { Explanation(code: code, chinese: chinese, english: english) }
     }
 
     /// Why `entry` may not check in at `station`, or nil.
