@@ -76,6 +76,24 @@ public struct RecorderStatus: Sendable, Equatable, Codable {
     public var loopMonotonic: Int64 = MonotonicClock.now()
 
     public init() {}
+
+    /// Adds the running totals of `other` (frames, drops, xruns, bytes, segments).
+    public mutating func addCounters(of other: RecorderStatus) {
+        frames += other.frames
+        droppedFrames += other.droppedFrames
+        audioXruns += other.audioXruns
+        bytesWritten += other.bytesWritten
+        segmentsClosed += other.segmentsClosed
+        lastSegmentClosedWall = max(lastSegmentClosedWall, other.lastSegmentClosedWall)
+    }
+
+    public mutating func resetCounters() {
+        frames = 0
+        droppedFrames = 0
+        audioXruns = 0
+        bytesWritten = 0
+        segmentsClosed = 0
+    }
 }
 
 

@@ -43,6 +43,8 @@ public final class CaptureProcess: @unchecked Sendable {
     // Guarded by `condition`.
     private let condition = NSCondition()
     private var statuses: [String: RecorderStatus]
+    /// Counters of the helpers that ended (see `status(of:)`).
+    private var carried: [String: RecorderStatus] = [:]
     private var stopping = false
     private var stopRequestedAt: Int64 = 0
     private var running = false
@@ -86,10 +88,15 @@ public final class CaptureProcess: @unchecked Sendable {
         return exits
     }
 
+    /// A device's status, its counters totalled over every helper that
+    /// recorded it since roomd started: a replaced helper starts counting from
+    /// zero, and its predecessors' frames and segments must not read as lost.
     public func status(of device: String) -> RecorderStatus {
         condition.lock()
         defer { condition.unlock() }
-        return statuses[device] ?? RecorderStatus()
+        var status = statuses[device] ?? RecorderStatus()
+        if let earlier = carried[device] { status.addCounters(of: earlier) }
+        return status
     }
 
     private var isStopping: Bool {
@@ -189,6 +196,11 @@ public final class CaptureProcess: @unchecked Sendable {
         self.channel = nil
         child = 0
         close(helper.input)  // under the lock `stop()` sends under
+        // What this helper counted stays counted; the next one starts from zero.
+        for (device, status) in statuses {
+            carried[device, default: RecorderStatus()].addCounters(of: status)
+            statuses[device]?.resetCounters()
+        }
         condition.unlock()
         close(helper.output)
         let exit: ChildProcess.Exit

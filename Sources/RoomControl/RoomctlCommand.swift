@@ -13,7 +13,7 @@ struct RoomctlCommand: ParsableCommand {
 
 struct AdminSocketOptions: ParsableArguments {
     @Option(help: "roomd's configuration (to find the admin socket).")
-    var config: String = ConfigLoader.defaultPath
+    var config: String = AdminSocketOptions.defaultConfig
 
     @Option(help: "The admin socket; overrides --config.")
     var socket: String?
@@ -22,9 +22,19 @@ struct AdminSocketOptions: ParsableArguments {
         if let socket { return socket }
         if let env = ProcessInfo.processInfo.environment["ROOMD_ADMIN_SOCKET"], !env.isEmpty { return env }
         guard let path = ConfigLoader.adminSocketPath(configPath: config) else {
-            throw ValidationError("cannot find the admin socket: \(config) is missing or names none; pass --socket PATH")
+            let which = config == ConfigLoader.defaultPath ? "\(config) (the default configuration)" : config
+            throw ValidationError("""
+                cannot find roomd's admin socket: \(which) is missing, unreadable or names none. \
+                Pass --config FILE (the demo: --config config/demo.yaml) or --socket PATH, or set ROOMD_CONFIG. \
+                / 找不到roomd管理接口：请用 --config 指定配置文件
+                """)
         }
         return path
+    }
+
+    /// `--config`'s default: `ROOMD_CONFIG`, else /etc/roomd/roomd.yaml.
+    static var defaultConfig: String {
+        ProcessInfo.processInfo.environment["ROOMD_CONFIG"].flatMap { $0.isEmpty ? nil : $0 } ?? ConfigLoader.defaultPath
     }
 }
 

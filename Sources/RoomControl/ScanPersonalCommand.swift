@@ -26,7 +26,7 @@ extension LedgerCommand {
         var export: String?
 
         @Option(help: "roomd's configuration, to find the database.")
-        var config: String = ConfigLoader.defaultPath
+        var config: String = AdminSocketOptions.defaultConfig
 
         @Flag(help: "Print JSON for scripts.")
         var json = false

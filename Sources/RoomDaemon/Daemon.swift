@@ -191,8 +191,16 @@ enum Daemon {
             eventLoopGroupProvider: .shared(adminLoop),
             logger: logger)
 
-        await events.record(kind: "daemon.started", severity: "info", subject: config.room.id,
-                            detail: ["version": StatusReporter.version, "config": config.sourcePath, "pid": "\(getpid())"])
+        // How the previous run ended: a start with no stop after it was a crash,
+        // a kill or a power cut, and the record says so.
+        let previous = try await store.previousRun()
+        await events.record(kind: "daemon.started", severity: previous.clean ? "info" : "warning", subject: config.room.id,
+                            detail: ["version": StatusReporter.version, "config": config.sourcePath, "pid": "\(getpid())",
+                                     "previous_run": previous.description])
+        if !previous.clean {
+            logger.warning("the previous run of roomd ended uncleanly; its open segments were repaired / 上次运行未正常停止",
+                           metadata: ["previous_run": .string(previous.description)])
+        }
         _ = try await runBlocking { try ledger.checkpoint(reason: "daemon.started", force: true) }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if witness.isEnabled { services.append(.init(service: LedgerWitnessService(witness: witness))) }

@@ -73,6 +73,10 @@ struct RecordingProcessTests {
             let expected = Double(end - start) / 1e9 * 15
             #expect(Double(segment["frames"] as? Int ?? 0) >= expected * 0.8 - 2, "\(segment): about \(expected) frames expected")
         }
+        // The second start says how the first run ended.
+        let starts = try Self.events(room, kind: "daemon.started")
+        #expect(starts.count == 2 && starts[0]["previous_run"] == "none (first start)", "\(starts)")
+        #expect(starts.last?["previous_run"]?.hasPrefix("ended uncleanly") == true, "\(starts)")
         #expect(second.terminate() == 0)
         // Each repair ran confined to its one segment (HelperSandboxTests), every part in place.
         #expect(!second.log.contains("without part of its sandbox"), "\(second.log.suffix(3000))")
@@ -134,6 +138,8 @@ struct RecordingProcessTests {
         defer { withExtendedLifetime(notify) {} }
         let victim = helpers[0]
         Thread.sleep(forTimeInterval: 3)
+        let framesBefore = Dictionary(uniqueKeysWithValues: (try room.status()["devices"] as? [[String: Any]] ?? [])
+            .compactMap { d in (d["id"] as? String).map { ($0, d["frames"] as? Int ?? 0) } })
         kill(victim, SIGKILL)
 
         let exited = try Self.waitForEvents(room, kind: "capture.helper-exited", seconds: 10)
@@ -167,6 +173,8 @@ struct RecordingProcessTests {
         let devices = try room.status()["devices"] as? [[String: Any]] ?? []
         let byID = Dictionary(uniqueKeysWithValues: devices.compactMap { d in (d["id"] as? String).map { ($0, d) } })
         #expect(byID[device]?["helperExits"] as? Int == 1 && byID[other]?["helperExits"] as? Int == 0, "\(devices)")
+        // Its counters carry on from the killed helper's, never back to zero.
+        #expect((byID[device]?["frames"] as? Int ?? 0) > framesBefore[device] ?? Int.max, "\(framesBefore) → \(devices)")
         let shownPIDs = Set(devices.compactMap { $0["helperPID"] as? Int }.map { pid_t($0) })
         #expect(shownPIDs == Set(replaced), "roomctl shows \(shownPIDs), running \(replaced)")
         let table = try run(Binaries.roomctl, ["status", "--config", room.configPath]).stdout

@@ -308,6 +308,28 @@ final class StateStore: Sendable {
         }
     }
 
+    /// How the previous run of roomd ended, read from the events it left.
+    struct PreviousRun: Sendable, CustomStringConvertible {
+        var clean: Bool
+        var description: String
+    }
+
+    func previousRun() async throws -> PreviousRun {
+        try await pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT kind, time_ns FROM events WHERE kind IN ('daemon.started', 'daemon.stopped', 'daemon.failed')
+                ORDER BY id DESC LIMIT 1
+                """) else { return PreviousRun(clean: true, description: "none (first start)") }
+            let time = Text.iso8601(nanoseconds: row["time_ns"])
+            switch row["kind"] as String {
+            case "daemon.stopped": return PreviousRun(clean: true, description: "stopped cleanly at \(time)")
+            case "daemon.failed": return PreviousRun(clean: false, description: "failed at \(time) (see that event)")
+            default:
+                return PreviousRun(clean: false, description: "ended uncleanly: started at \(time) and never stopped (killed, crashed or power lost)")
+            }
+        }
+    }
+
     /// A cheap query proving the database answers (the store's health check).
     func ping() async throws {
         _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM meta") }
