@@ -128,6 +128,14 @@ struct RecorderTests {
                 let previous = closed[ids[position - 1]]!
                 #expect(abs(previous.wallEndNanoseconds - o.wallStartNanoseconds) < 1_000_000_000 / Int64(fps))
                 #expect(c.reason == "boundary" || position == ids.count - 1)
+                // Audio starts where it was recorded: its first AAC frame within one
+                // frame (1024 samples) of the segment's start, and back to back with
+                // the next — not moved to 0 with a hole after it.
+                let audio = try tool("/usr/bin/ffprobe", ["-v", "error", "-select_streams", "a", "-show_entries", "packet=pts",
+                                                          "-of", "csv=p=0", o.path])
+                    .split(separator: "\n").prefix(4).compactMap { Int($0) }
+                #expect(audio.count == 4 && (0..<1024).contains(audio[0]), "\(o.path): \(audio)")
+                #expect(zip(audio, audio.dropFirst()).allSatisfy { $1 - $0 == 1024 }, "\(o.path): \(audio)")
             }
         }
         #expect(closed[ids.last!]!.reason == "stop")

@@ -17,8 +17,8 @@ struct StreamDescription {
 /// Fragmented MP4 through libavformat, written via a custom AVIO callback into
 /// a ``SegmentFile`` (sequential writes, SHA-256 on the fly).
 ///
-/// `movflags=frag_custom+empty_moov+default_base_moof+skip_trailer`: the header carries no
-/// samples, and a fragment (moof+mdat) is emitted only when ``flushFragment()``
+/// `movflags=frag_custom+empty_moov+delay_moov+default_base_moof+skip_trailer`: the header
+/// carries no samples, and a fragment (moof+mdat) is emitted only when ``flushFragment()``
 /// asks, after which the bytes are fdatasync'ed. A crash therefore loses at
 /// most the fragment being gathered (~1 s); everything before it is a valid,
 /// playable file once truncated to the last whole fragment.
@@ -93,7 +93,16 @@ final class FragmentedMP4Writer {
         // not, and the patch would land as garbage after the box. Players and
         // our repair find fragments by walking the boxes; the index knows a
         // clean close from a recovered one.
-        av_dict_set(&options, "movflags", "frag_custom+empty_moov+default_base_moof+skip_trailer", 0)
+        //
+        // delay_moov: the moov is written with the first fragment, not before
+        // any sample, so it can carry an edit list for a stream that starts
+        // after the segment does. A segment's first AAC frame starts up to one
+        // frame (21 ms) after its first video frame; written before the first
+        // sample, the moov cannot say so, and the muxer moved that frame to 0
+        // and stretched it, so ~20 ms of sound sat early with a hole after it.
+        // Until the first fragment the file holds only its ftyp, which a
+        // repair cuts to nothing (it held no sample anyway).
+        av_dict_set(&options, "movflags", "frag_custom+empty_moov+delay_moov+default_base_moof+skip_trailer", 0)
         defer { av_dict_free(&options) }
         try check("avformat_write_header", avformat_write_header(ctx, &options))
         try flushIO()
