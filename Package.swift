@@ -1,5 +1,15 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
+
+/// The version stamped into roomd, roomctl and roomd-capture: ROOMD_VERSION
+/// from the build's environment (scripts/package adds the commit), else the
+/// VERSION file beside this manifest.
+let version: String = {
+    if let stamped = ProcessInfo.processInfo.environment["ROOMD_VERSION"], !stamped.isEmpty { return stamped }
+    let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("VERSION")
+    return ((try? String(contentsOf: file, encoding: .utf8)) ?? "unknown").trimmingCharacters(in: .whitespacesAndNewlines)
+}()
 
 // Every target builds in Swift 6 language mode (strict concurrency) and treats
 // warnings as errors: a warning in this codebase is a bug report.
@@ -54,6 +64,7 @@ let package = Package(
         ),
         .target(name: "CQRencode", linkerSettings: [.linkedLibrary("qrencode")]),
         .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
+        .target(name: "CBuildInfo", cSettings: [.define("ROOMD_VERSION", to: "\"\(version)\"")]),
         // fork, pidfds, SCM_RIGHTS, signalfd: libc only (roomd links it too).
         .target(name: "CProcess", cSettings: [.define("_GNU_SOURCE")]),
 
@@ -93,7 +104,7 @@ let package = Package(
         .target(
             name: "RoomConfig",
             dependencies: [
-                "Identity",
+                "Identity", "CBuildInfo",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict

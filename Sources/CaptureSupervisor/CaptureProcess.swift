@@ -558,9 +558,19 @@ public enum ChildProcess {
     }
 
     /// Where `roomd-capture` is: `ROOMD_CAPTURE_HELPER`, else beside roomd's own executable.
-    public static func helperPath() -> String {
-        if let configured = ProcessInfo.processInfo.environment["ROOMD_CAPTURE_HELPER"], !configured.isEmpty { return configured }
+    /// Where the capture helper is: `configured` (storage.capture_helper),
+    /// else `ROOMD_CAPTURE_HELPER`, else beside the running executable (a
+    /// build folder), else where the package installs it.
+    public static func helperPath(configured: String? = nil) -> String {
+        if let configured, !configured.isEmpty { return configured }
+        if let environment = ProcessInfo.processInfo.environment["ROOMD_CAPTURE_HELPER"], !environment.isEmpty { return environment }
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        return exe.deletingLastPathComponent().appendingPathComponent("roomd-capture").path
+        let beside = exe.deletingLastPathComponent().appendingPathComponent("roomd-capture").path
+        if access(beside, X_OK) == 0 { return beside }
+        return installedHelperPath
     }
+
+    /// The Debian package's place for it.
+    public static let installedHelperPath = "/usr/libexec/roomd/roomd-capture"
+
 }

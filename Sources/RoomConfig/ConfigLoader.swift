@@ -258,12 +258,14 @@ private final class Builder {
                            "'\(isolationName)' is not one of: device | shared")
         }
         let sandbox = reader.bool(map, "capture_sandbox", default: true)
+        let helper = reader.string(map, "capture_helper", required: false).map(path)
         map.finish(allowed: ["state_dir", "recordings_dir", "packages_dir", "segment_seconds", "min_free_mb", "x264_preset",
-                             "capture_isolation", "capture_sandbox"])
+                             "capture_isolation", "capture_sandbox", "capture_helper"])
         guard let state, let segment, let minFreeMB, let preset, let isolation, let sandbox else { return nil }
         return .init(stateDirectory: state, recordingsDirectory: recordings ?? state + "/recordings",
                      packagesDirectory: packages ?? state + "/packages", segmentSeconds: segment, x264Preset: preset,
-                     minimumFreeBytes: Int64(minFreeMB) * 1_048_576, captureIsolation: isolation, captureSandbox: sandbox)
+                     minimumFreeBytes: Int64(minFreeMB) * 1_048_576, captureIsolation: isolation, captureSandbox: sandbox,
+                     captureHelper: helper)
     }
 
     func buildRetention(_ top: YAMLReader.Mapping) -> RoomConfiguration.Retention? {

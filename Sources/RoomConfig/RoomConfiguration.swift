@@ -87,6 +87,8 @@ public struct RoomConfiguration: Sendable, Equatable {
         /// neither keys nor database. Off only to diagnose a driver or ALSA
         /// plug-in that needs more (docs/operations.md, "The helper sandbox").
         public var captureSandbox: Bool = true
+        /// The `roomd-capture` executable; nil: beside roomd, else /usr/libexec/roomd/.
+        public var captureHelper: String?
         public var databasePath: String { stateDirectory + "/roomd.sqlite" }
     }
 

@@ -1,3 +1,4 @@
+internal import CBuildInfo
 import Glibc
 
 /// Small text rules and formats, written out by hand: Foundation's regular
@@ -50,4 +51,9 @@ public enum Text {
         guard let first = text.first, first.isASCII, first.isLetter || first == "_" else { return false }
         return text.allSatisfy { isASCIIAlphanumeric($0) || $0 == "_" }
     }
+}
+
+/// The version the build stamped in (VERSION, or ROOMD_VERSION at build time).
+public enum BuildInfo {
+    public static let version = String(cString: roomd_version())
 }

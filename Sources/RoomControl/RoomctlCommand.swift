@@ -8,6 +8,7 @@ struct RoomctlCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "roomctl",
         abstract: "Install, inspect and operate a roomd evaluation room.",
+        version: BuildInfo.version,
         subcommands: [Status.self, PKI.self, LedgerCommand.self, StationCommand.self, ExpertCommand.self, RosterCommand.self])
 }
 

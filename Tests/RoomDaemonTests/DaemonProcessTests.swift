@@ -156,6 +156,15 @@ struct ConfigErrorProcessTests {
         #expect(!FileManager.default.fileExists(atPath: room.dir.path + "/state"))
     }
 
+    @Test func versionIsTheOneTheBuildStamped() throws {
+        let stamped = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("VERSION"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        for binary in [Binaries.roomd, Binaries.roomctl] {
+            let result = try run(binary, ["--version"])
+            #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == stamped, "\(binary): \(result.stdout)")
+        }
+    }
+
     @Test func missingConfigFileExits78() throws {
         let result = try run(Binaries.roomd, ["check-config", "--config", "/nonexistent/roomd.yaml"])
         #expect(result.status == 78)

@@ -408,5 +408,12 @@ struct RecordingProcessTests {
         let check = try run(Binaries.roomd, ["check-config", "--config", room.configPath], environment: environment)
         #expect(check.status == 72 && check.stderr.contains("no-such-roomd-capture"), "\(check.stderr)")
         #expect(try run(Binaries.roomd, ["check-config", "--config", room.configPath]).status == 0)
+        // The configuration can name it (storage.capture_helper), and the message says where it looked.
+        let named = try String(contentsOfFile: room.configPath, encoding: .utf8)
+            .replacingOccurrences(of: "  state_dir: state", with: "  state_dir: state\n  capture_helper: /nowhere/roomd-capture")
+        try named.write(toFile: room.configPath, atomically: true, encoding: .utf8)
+        let configured = try run(Binaries.roomd, ["check-config", "--config", room.configPath])
+        #expect(configured.status == 72 && configured.stderr.contains("/nowhere/roomd-capture")
+                && configured.stderr.contains("storage.capture_helper"), "\(configured.stderr)")
     }
 }

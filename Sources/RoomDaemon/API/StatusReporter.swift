@@ -6,7 +6,7 @@ import RoomConfig
 
 /// Builds the ``RoomStatus`` snapshot from the store and the health checks.
 struct StatusReporter: Sendable {
-    static let version = "0.1.0"
+    static var version: String { BuildInfo.version }
     /// A station that has not reported for this long is shown offline.
     static let stationOfflineAfterNanoseconds: Int64 = 30_000_000_000
 

@@ -32,7 +32,8 @@ final class RecordingService: Service, Sendable {
     private let recordingsDirectory: String
     private let sandbox: Bool
 
-    init(config: RoomConfiguration, store: StateStore, logger: Logger, helperPath: String = ChildProcess.helperPath()) {
+    init(config: RoomConfiguration, store: StateStore, logger: Logger, helperPath: String? = nil) {
+        let helperPath = helperPath ?? ChildProcess.helperPath(configured: config.storage.captureHelper)
         self.logger = logger
         let index = SegmentIndex(writer: store.pool)
         let sink = IndexSink(index: index, store: store, logger: logger)
@@ -70,11 +71,13 @@ final class RecordingService: Service, Sendable {
 
     /// Why recording cannot run on this installation (the configuration
     /// names devices but `roomd-capture` is missing), or nil.
-    static func installationProblem(_ config: RoomConfiguration, helperPath: String = ChildProcess.helperPath()) -> String? {
+    static func installationProblem(_ config: RoomConfiguration, helperPath: String? = nil) -> String? {
+        let helperPath = helperPath ?? ChildProcess.helperPath(configured: config.storage.captureHelper)
         guard !configurations(config).isEmpty, access(helperPath, X_OK) != 0 else { return nil }
         return """
-            the capture helper \(helperPath) is missing or not executable; install roomd-capture beside roomd \
-            (or set ROOMD_CAPTURE_HELPER) / 录像程序 roomd-capture 缺失，请与 roomd 一同安装
+            the capture helper \(helperPath) is missing or not executable; install roomd-capture \
+            (\(ChildProcess.installedHelperPath), or beside roomd) or name it in storage.capture_helper \
+            / 录像程序 roomd-capture 缺失，请与 roomd 一同安装
             """
     }
 
