@@ -104,7 +104,7 @@ let package = Package(
         .target(
             name: "RoomConfig",
             dependencies: [
-                "Identity", "CBuildInfo",
+                "Canonical", "Identity", "CBuildInfo",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict
@@ -145,6 +145,9 @@ let package = Package(
             dependencies: [
                 "Canonical", "RoomConfig", "Identity", "Archive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

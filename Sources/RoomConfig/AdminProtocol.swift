@@ -112,3 +112,57 @@ public struct RoomStatus: Codable, Sendable, Equatable {
         self.stations = stations; self.devices = devices; self.recentEvents = recentEvents
     }
 }
+
+// MARK: Answers of the admin socket, shared by roomd (which encodes them) and
+// roomctl (which decodes them): one definition of each shape.
+
+/// Every refusal's body, on the HTTPS API and the admin socket.
+public struct RefusalBody: Codable, Sendable, Equatable {
+    /// Stable code for programs.
+    public var error: String
+    /// Chinese, for the person.
+    public var message: String
+    /// English, for logs.
+    public var detail: String
+    public init(error: String, message: String, detail: String) {
+        self.error = error; self.message = message; self.detail = detail
+    }
+}
+
+/// `POST /v1/ledger/export`.
+public struct LedgerExportAnswer: Codable, Sendable, Equatable {
+    public var path: String
+    public init(path: String) { self.path = path }
+}
+
+/// `POST /v1/sessions/<session>/roster`.
+public struct RosterImported: Codable, Sendable, Equatable {
+    public var session: String
+    public var roster: Int64
+    public var sha256: String
+    public var entries: Int
+    public init(session: String, roster: Int64, sha256: String, entries: Int) {
+        self.session = session; self.roster = roster; self.sha256 = sha256; self.entries = entries
+    }
+}
+
+/// `POST /v1/stations/<id>/enroll`.
+public struct StationEnrolled: Codable, Sendable, Equatable {
+    public var station: String
+    public var fingerprint: String
+    public var subject: String
+    public var notAfter: String
+    public init(station: String, fingerprint: String, subject: String, notAfter: String) {
+        self.station = station; self.fingerprint = fingerprint; self.subject = subject; self.notAfter = notAfter
+    }
+}
+
+/// `POST /v1/stations/<id>/revoke`.
+public struct StationRevoked: Codable, Sendable, Equatable {
+    public var station: String
+    public var fingerprint: String?
+    public var revokedAt: String
+    public init(station: String, fingerprint: String?, revokedAt: String) {
+        self.station = station; self.fingerprint = fingerprint; self.revokedAt = revokedAt
+    }
+}

@@ -1,4 +1,5 @@
 internal import CBuildInfo
+import Canonical
 import Glibc
 
 /// Small text rules and formats, written out by hand: Foundation's regular
@@ -6,18 +7,7 @@ import Glibc
 /// daemon several megabytes of resident memory.
 public enum Text {
     /// UTC time as `2026-11-26T17:58:10.744Z` (RFC 3339, milliseconds).
-    public static func iso8601(nanoseconds: Int64) -> String {
-        var seconds = time_t(nanoseconds / 1_000_000_000)
-        let millis = Int((nanoseconds % 1_000_000_000) / 1_000_000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
-    }
+    public static func iso8601(nanoseconds: Int64) -> String { CivilTime.iso8601(nanoseconds: nanoseconds) }
 
     static func isASCIIAlphanumeric(_ c: Character) -> Bool {
         c.isASCII && (c.isLetter || c.isNumber)

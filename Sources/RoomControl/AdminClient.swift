@@ -1,87 +1,80 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import AsyncHTTPClient
 import Foundation
+import NIOCore
+import NIOHTTP1
+import RoomConfig
 
-/// A minimal HTTP/1.1 client for roomd's admin Unix socket: one request per
-/// connection, blocking, no dependencies. roomctl runs one command and exits,
-/// so nothing here needs an event loop.
+/// roomctl's side of roomd's admin socket: HTTP over the Unix socket
+/// (AsyncHTTPClient, `http+unix://`), answers decoded into the same Codable
+/// types roomd encodes (RoomConfig/AdminProtocol.swift), and one error path:
+/// a refusal is shown as roomd explained it (Chinese message, English detail),
+/// an unreachable socket with what to check.
 struct AdminClient {
     let socketPath: String
 
+    /// roomd could not be reached, or answered something roomctl cannot read.
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
 
-    func get(_ path: String) throws -> (status: Int, body: [UInt8]) { try request("GET", path) }
-
-    func post(_ path: String, body: [UInt8] = []) throws -> (status: Int, body: [UInt8]) { try request("POST", path, body: body) }
-
-    func request(_ method: String, _ path: String, body: [UInt8] = []) throws -> (status: Int, body: [UInt8]) {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket(): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(socketPath.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw Failure(description: "socket path too long: \(socketPath)")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else {
-            let why = String(cString: strerror(errno))
-            throw Failure(description: "cannot reach roomd at \(socketPath): \(why). Is roomd running, and are you root or in its group? / 无法连接roomd管理接口")
-        }
-        let request = Array("\(method) \(path) HTTP/1.1\r\nHost: roomd\r\nConnection: close\r\nContent-Length: \(body.count)\r\nAccept: application/json\r\n\r\n".utf8) + body
-        var sent = 0
-        while sent < request.count {
-            let n = request.withUnsafeBytes { send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
-            if n < 0 { if errno == EINTR { continue }; throw Failure(description: "send: \(String(cString: strerror(errno)))") }
-            sent += n
-        }
-        var response: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 { if errno == EINTR { continue }; throw Failure(description: "recv: \(String(cString: strerror(errno)))") }
-            if n == 0 { break }
-            response += chunk[0..<n]
-        }
-        return try Self.parse(response)
+    /// roomd refused: its explanation, as every refusal carries it.
+    struct Refused: Error, CustomStringConvertible {
+        var status: Int
+        var body: RefusalBody
+        var description: String { "roomd refused (HTTP \(status) \(body.error)): \(body.detail)\n\(body.message)" }
     }
 
-    static func parse(_ response: [UInt8]) throws -> (status: Int, body: [UInt8]) {
-        let separator: [UInt8] = [13, 10, 13, 10]
-        guard let headerEnd = response.firstRange(of: separator) else { throw Failure(description: "malformed HTTP response") }
-        let head = String(decoding: response[..<headerEnd.lowerBound], as: UTF8.self)
-        let lines = head.components(separatedBy: "\r\n")
-        let statusParts = lines.first?.split(separator: " ") ?? []
-        guard statusParts.count >= 2, let status = Int(statusParts[1]) else { throw Failure(description: "malformed status line") }
-        let headers = lines.dropFirst().reduce(into: [String: String]()) { result, line in
-            guard let colon = line.firstIndex(of: ":") else { return }
-            result[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    func get<Answer: Decodable>(_ path: String, as type: Answer.Type) async throws -> Answer {
+        try decode(type, from: try await send(.GET, path))
+    }
+
+    func post<Answer: Decodable>(_ path: String, body: [UInt8] = [], as type: Answer.Type) async throws -> Answer {
+        try decode(type, from: try await send(.POST, path, body: body))
+    }
+
+    /// The answer's bytes (2xx), for answers that are documents rather than JSON.
+    func send(_ method: HTTPMethod, _ path: String, body: [UInt8] = []) async throws -> [UInt8] {
+        guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
+            throw Failure(description: "cannot address the socket \(socketPath)")
         }
-        var body = Array(response[headerEnd.upperBound...])
-        if headers["transfer-encoding"]?.lowercased() == "chunked" {
-            var decoded: [UInt8] = []
-            var index = 0
-            while index < body.count {
-                guard let lineEnd = body[index...].firstRange(of: [13, 10]) else { break }
-                let sizeText = String(decoding: body[index..<lineEnd.lowerBound], as: UTF8.self).split(separator: ";").first ?? ""
-                guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else { throw Failure(description: "bad chunk") }
-                if size == 0 { break }
-                let start = lineEnd.upperBound
-                guard start + size <= body.count else { throw Failure(description: "truncated chunk") }
-                decoded += body[start..<start + size]
-                index = start + size + 2
-            }
-            body = decoded
-        } else if let length = headers["content-length"].flatMap(Int.init), length <= body.count {
-            body = Array(body.prefix(length))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            let bytes = try await exchange(client, url: url, method, body: body)
+            try? await client.shutdown()
+            return bytes
+        } catch {
+            try? await client.shutdown()
+            throw error
         }
-        return (status, body)
+    }
+
+    private func exchange(_ client: HTTPClient, url: URL, _ method: HTTPMethod, body: [UInt8]) async throws -> [UInt8] {
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = method
+        if method == .POST { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: .seconds(600))
+        } catch {
+            throw Failure(description: """
+                cannot reach roomd at \(socketPath): \(error). Is roomd running, and are you root or in its group? \
+                / 无法连接roomd管理接口
+                """)
+        }
+        let bytes = Array(buffer: try await response.body.collect(upTo: 256 << 20))
+        guard (200..<300).contains(Int(response.status.code)) else {
+            let refusal = (try? JSONDecoder().decode(RefusalBody.self, from: Data(bytes)))
+                ?? RefusalBody(error: "http-\(response.status.code)", message: "", detail: String(decoding: bytes.prefix(500), as: UTF8.self))
+            throw Refused(status: Int(response.status.code), body: refusal)
+        }
+        return bytes
+    }
+
+    private func decode<Answer: Decodable>(_ type: Answer.Type, from bytes: [UInt8]) throws -> Answer {
+        do {
+            return try JSONDecoder().decode(type, from: Data(bytes))
+        } catch {
+            throw Failure(description: "roomd's answer is not a \(type): \(error); is roomctl the same version as roomd (roomd --version)?")
+        }
     }
 }

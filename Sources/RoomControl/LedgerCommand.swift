@@ -3,10 +3,11 @@ import ArgumentParser
 import Archive
 import Foundation
 import Identity
+import RoomConfig
 
 /// `roomctl ledger`: proofs from the room's database, and offline verification
 /// of an exported ledger (or a sealed package's data/ledger folder).
-struct LedgerCommand: ParsableCommand {
+struct LedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger",
         abstract: "Audit ledger proofs and offline verification (审计账本).",
@@ -105,20 +106,18 @@ struct LedgerCommand: ParsableCommand {
         }
     }
 
-    struct Checkpoint: ParsableCommand {
+    struct Checkpoint: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Have roomd sign a checkpoint of the ledger now and print it (a milestone).")
 
         @OptionGroup var socket: AdminSocketOptions
 
-        func run() throws {
-            let (status, body) = try AdminClient(socketPath: try socket.resolve()).post("/v1/ledger/checkpoint")
-            guard status == 200 else { throw ValidationError("roomd answered HTTP \(status): \(String(decoding: body, as: UTF8.self))") }
-            FileHandle.standardOutput.write(Data(body))
+        func run() async throws {
+            FileHandle.standardOutput.write(Data(try await AdminClient(socketPath: try socket.resolve()).send(.POST, "/v1/ledger/checkpoint")))
         }
     }
 
-    struct Export: ParsableCommand {
+    struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Have roomd export ledger entries with proofs under a fresh checkpoint.",
             discussion: """
@@ -140,13 +139,9 @@ struct LedgerCommand: ParsableCommand {
             """)
         var includePersonal = false
 
-        func run() throws {
+        func run() async throws {
             let query = "from=\(from)" + (includePersonal ? "&include_personal=1" : "")
-            let (status, body) = try AdminClient(socketPath: try socket.resolve()).post("/v1/ledger/export?\(query)")
-            guard status == 200 else { throw ValidationError("roomd answered HTTP \(status): \(String(decoding: body, as: UTF8.self))") }
-            guard let answer = try JSONSerialization.jsonObject(with: Data(body)) as? [String: String], let path = answer["path"] else {
-                throw ValidationError("roomd's answer names no export folder")
-            }
+            let path = try await AdminClient(socketPath: try socket.resolve()).post("/v1/ledger/export?\(query)", as: LedgerExportAnswer.self).path
             if let out {
                 try FileManager.default.copyItem(atPath: path, toPath: out)
                 print(out)

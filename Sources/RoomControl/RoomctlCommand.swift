@@ -4,7 +4,7 @@ import Identity
 import RoomConfig
 
 @main
-struct RoomctlCommand: ParsableCommand {
+struct RoomctlCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "roomctl",
         abstract: "Install, inspect and operate a roomd evaluation room.",
@@ -39,7 +39,7 @@ struct AdminSocketOptions: ParsableArguments {
     }
 }
 
-struct Status: ParsableCommand {
+struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show the room, its stations and the daemon's services.")
 
     @OptionGroup var socket: AdminSocketOptions
@@ -50,17 +50,13 @@ struct Status: ParsableCommand {
     @Option(help: "How many recent events to show.")
     var events = 10
 
-    func run() throws {
+    func run() async throws {
         let client = AdminClient(socketPath: try socket.resolve())
-        let (status, body) = try client.get("/v1/status?events=\(events)")
-        guard status == 200 else {
-            throw ValidationError("roomd answered HTTP \(status): \(String(decoding: body, as: UTF8.self))")
-        }
         if json {
-            FileHandle.standardOutput.write(Data(body))
+            FileHandle.standardOutput.write(Data(try await client.send(.GET, "/v1/status?events=\(events)")))
             return
         }
-        let room = try JSONDecoder().decode(RoomStatus.self, from: Data(body))
+        let room = try await client.get("/v1/status?events=\(events)", as: RoomStatus.self)
         print(StatusTable.render(room))
         if !room.healthy { throw ExitCode(3) }
     }

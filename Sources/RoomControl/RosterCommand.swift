@@ -1,15 +1,16 @@
 import ArgumentParser
 import Foundation
+import RoomConfig
 
 /// `roomctl roster import`: the session's drawn experts and purchaser
 /// representatives, from the drawing system's JSON export.
-struct RosterCommand: ParsableCommand {
+struct RosterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "roster",
         abstract: "The session's roster of drawn experts (专家抽取名单).",
         subcommands: [Import.self])
 
-    struct Import: ParsableCommand {
+    struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import a roster (JSON) for a session; a new import replaces the previous one.",
             discussion: """
@@ -27,17 +28,12 @@ struct RosterCommand: ParsableCommand {
 
         @OptionGroup var socket: AdminSocketOptions
 
-        func run() throws {
+        func run() async throws {
             guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
             let path = "/v1/sessions/\(session.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? session)/roster"
-            let (status, body) = try AdminClient(socketPath: try socket.resolve()).post(path, body: Array(data))
-            let answer = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
-            guard status == 201 else {
-                // roomd's message lists every problem with its row, in Chinese; the detail in English.
-                if let message = answer["message"] as? String { FileHandle.standardError.write(Data((message + "\n").utf8)) }
-                throw ValidationError("roomd refused the roster (HTTP \(status)): \(answer["detail"] as? String ?? String(decoding: body, as: UTF8.self))")
-            }
-            print("imported roster \(answer["roster"] ?? "?") for session \(session): \(answer["entries"] ?? "?") entries, sha256 \(answer["sha256"] ?? "?") / 名单已导入")
+            // A refusal lists every problem with its row (roomd's message, in Chinese).
+            let answer = try await AdminClient(socketPath: try socket.resolve()).post(path, body: Array(data), as: RosterImported.self)
+            print("imported roster \(answer.roster) for session \(session): \(answer.entries) entries, sha256 \(answer.sha256) / 名单已导入")
         }
     }
 }

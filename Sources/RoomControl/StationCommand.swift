@@ -1,15 +1,16 @@
 import ArgumentParser
 import Foundation
+import RoomConfig
 import Identity
 
 /// `roomctl station enroll|revoke`: the station's client certificate.
-struct StationCommand: ParsableCommand {
+struct StationCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "station",
         abstract: "Enroll or revoke a station's client certificate (评审终端证书登记与吊销).",
         subcommands: [Enroll.self, Revoke.self])
 
-    struct Enroll: ParsableCommand {
+    struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Issue (or import) a station's client certificate and record its fingerprint in roomd.",
             discussion: """
@@ -37,7 +38,7 @@ struct StationCommand: ParsableCommand {
             if (pki == nil) == (importPath == nil) { throw ValidationError("give either --pki DIR (issue) or --import CERT.pem") }
         }
 
-        func run() throws {
+        func run() async throws {
             let certificatePath: String
             if let pki {
                 let issued = try DemoPKI(directory: pki, roomID: roomId)
@@ -48,15 +49,13 @@ struct StationCommand: ParsableCommand {
                 certificatePath = importPath!
             }
             let pem = try Array(Data(contentsOf: URL(fileURLWithPath: certificatePath)))
-            let (status, body) = try AdminClient(socketPath: try socket.resolve())
-                .post("/v1/stations/\(station)/enroll", body: pem)
-            guard status == 200 else { throw ValidationError("roomd refused the enrollment (HTTP \(status)): \(String(decoding: body, as: UTF8.self))") }
-            let answer = try JSONSerialization.jsonObject(with: Data(body)) as? [String: String] ?? [:]
-            print("enrolled \(station): sha256 \(answer["fingerprint"] ?? "?"), valid until \(answer["notAfter"] ?? "?") / 已登记")
+            let answer = try await AdminClient(socketPath: try socket.resolve())
+                .post("/v1/stations/\(station)/enroll", body: pem, as: StationEnrolled.self)
+            print("enrolled \(station): sha256 \(answer.fingerprint), valid until \(answer.notAfter) / 已登记")
         }
     }
 
-    struct Revoke: ParsableCommand {
+    struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a station's certificates; its next connection fails at once.",
             discussion: """
@@ -75,11 +74,10 @@ struct StationCommand: ParsableCommand {
 
         @OptionGroup var socket: AdminSocketOptions
 
-        func run() throws {
+        func run() async throws {
             var query = "reason=\(reason.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
             if let fingerprint { query += "&fingerprint=\(fingerprint.replacingOccurrences(of: ":", with: ""))" }
-            let (status, body) = try AdminClient(socketPath: try socket.resolve()).post("/v1/stations/\(station)/revoke?\(query)")
-            guard status == 200 else { throw ValidationError("roomd refused the revocation (HTTP \(status)): \(String(decoding: body, as: UTF8.self))") }
+            _ = try await AdminClient(socketPath: try socket.resolve()).post("/v1/stations/\(station)/revoke?\(query)", as: StationRevoked.self)
             print("revoked \(fingerprint.map { "certificate \($0) of " } ?? "every certificate of ")\(station) / 已吊销")
         }
     }

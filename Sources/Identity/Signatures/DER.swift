@@ -1,4 +1,5 @@
 import Foundation
+import Canonical
 
 /// A small ASN.1 DER/BER reader and DER writer: enough for CMS SignedData,
 /// certificates' TBS fields and CRLs. OpenSSL 3.0 cannot handle CMS with SM2
@@ -237,46 +238,5 @@ enum DER {
             return encode(Tag.utcTime, Array((two(c.year % 100) + rest).utf8))
         }
         return encode(Tag.generalizedTime, Array((String(c.year) + rest).utf8))
-    }
-}
-
-/// UTC calendar fields by arithmetic (H. Hinnant's days-from-civil): Foundation's
-/// Calendar costs tens of microseconds a call on Linux, too much per signature.
-struct CivilTime {
-    let year, month, day, hour, minute, second: Int
-
-    init(_ unixSeconds: Int64) {
-        let days = unixSeconds >= 0 ? unixSeconds / 86_400 : (unixSeconds - 86_399) / 86_400
-        let secondOfDay = Int(unixSeconds - days * 86_400)
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        day = Int(dayOfYear - (153 * mp + 2) / 5 + 1)
-        month = Int(mp < 10 ? mp + 3 : mp - 9)
-        year = Int(yearOfEra + era * 400) + (month <= 2 ? 1 : 0)
-        hour = secondOfDay / 3600
-        minute = secondOfDay / 60 % 60
-        second = secondOfDay % 60
-    }
-
-    /// nil for a date that does not exist (month 13, 30 February, hour 24, …).
-    static func unixSeconds(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int64? {
-        guard (1...12).contains(month), (1...31).contains(day), (0...23).contains(hour),
-              (0...59).contains(minute), (0...59).contains(second) else { return nil }
-        let y = Int64(month <= 2 ? year - 1 : year)
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let m = Int64(month)
-        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        let days = era * 146_097 + dayOfEra - 719_468
-        let result = days * 86_400 + Int64(hour * 3600 + minute * 60 + second)
-        // Round-trips only for real dates: rejects 31 April and 29 February of common years.
-        let check = CivilTime(result)
-        guard check.day == day, check.month == month else { return nil }
-        return result
     }
 }

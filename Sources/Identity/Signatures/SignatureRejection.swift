@@ -158,18 +158,10 @@ private extension String {
 }
 
 /// UTC, ISO 8601, for English details.
-func isoDate(_ date: Date) -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.timeZone = TimeZone(secondsFromGMT: 0)
-    return formatter.string(from: date)
-}
+func isoDate(_ date: Date) -> String { CivilTime.iso8601(seconds: Int64(date.timeIntervalSince1970.rounded(.down))) }
 
 /// Beijing time (UTC+8, no daylight saving) as yyyy-MM-dd HH:mm, for operators.
-func chinaDate(_ date: Date) -> String {
-    let c = CivilTime(Int64(date.timeIntervalSince1970.rounded(.down)) + 8 * 3600)
-    func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-    return "\(c.year)-\(two(c.month))-\(two(c.day)) \(two(c.hour)):\(two(c.minute))"
-}
+func chinaDate(_ date: Date) -> String { CivilTime.beijing(seconds: Int64(date.timeIntervalSince1970.rounded(.down))) }
 
 extension SignatureRejection: ExplainedRefusal {
     public var explanation: Explanation { Explanation(code: code.rawValue, chinese: chineseMessage, english: detail) }

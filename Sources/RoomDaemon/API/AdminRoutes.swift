@@ -33,7 +33,7 @@ struct AdminRoutes: Sendable {
             let includePersonal = request.uri.queryParameters.get("include_personal") == "1"
             do {
                 let path = try await runBlocking { try ledger.export(firstSeq: from, includePersonalData: includePersonal) }
-                return try Response.json(["path": path])
+                return try Response.json(LedgerExportAnswer(path: path))
             } catch let error as LedgerExportError {
                 throw Refusal(.badRequest, code: "bad-ledger-export", chinese: "账本导出参数有误。", english: error.description)
             }

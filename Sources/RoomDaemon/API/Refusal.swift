@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import RoomConfig
 
 /// Every refusal roomd answers with: a stable code for programs, a Chinese
 /// message for the person at the station or console, English for logs
@@ -33,7 +34,7 @@ struct Refusal: Error, HTTPResponseError, CustomStringConvertible {
     var description: String { "\(status.code) \(code): \(english)" }
 
     var response: Response {
-        var response = (try? Response.json(APIErrorBody(error: code, message: chinese, detail: english), status: status))
+        var response = (try? Response.json(RefusalBody(error: code, message: chinese, detail: english), status: status))
             ?? Response(status: status)
         for field in headers { response.headers.append(field) }
         return response

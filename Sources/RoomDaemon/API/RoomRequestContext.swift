@@ -18,14 +18,6 @@ struct RoomRequestContext: RequestContext {
     var remoteAddress: String? { channel.remoteAddress?.ipAddress }
 }
 
-/// What every refusal looks like on the wire: a code for programs, a Chinese
-/// message for the person at the station or console, English for logs.
-struct APIErrorBody: Codable, Sendable {
-    var error: String
-    var message: String
-    var detail: String
-}
-
 extension Response {
     static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
         let encoder = JSONEncoder()

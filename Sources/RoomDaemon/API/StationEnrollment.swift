@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Identity
 import Logging
+import RoomConfig
 
 /// `roomctl station enroll|revoke` on the admin socket. roomctl issues the
 /// certificate (it holds the room CA's key, roomd does not need it) and hands
@@ -11,19 +12,6 @@ struct StationEnrollment: Sendable {
     let gate: CertificateGate
     let stationIDs: Set<String>
     let logger: Logger
-
-    struct Enrolled: Codable {
-        var station: String
-        var fingerprint: String
-        var subject: String
-        var notAfter: String
-    }
-
-    struct Revoked: Codable {
-        var station: String
-        var fingerprint: String?
-        var revokedAt: String
-    }
 
     func register(on router: AdminRouteTable) {
         router.post("/v1/stations/:id/enroll", roles: [], purpose: "enroll a station's client certificate") { request, context in
@@ -60,8 +48,8 @@ struct StationEnrollment: Sendable {
                                 english: error.description)
             }
             logger.notice("station certificate enrolled", metadata: ["station": .string(id), "fingerprint": .string(fingerprint)])
-            return try Response.json(Enrolled(station: id, fingerprint: fingerprint, subject: certificate.subject,
-                                              notAfter: ISO8601DateFormatter().string(from: certificate.notAfter)))
+            return try Response.json(StationEnrolled(station: id, fingerprint: fingerprint, subject: certificate.subject,
+                                              notAfter: Text.iso8601(nanoseconds: Int64(certificate.notAfter.timeIntervalSince1970) * 1_000_000_000)))
         }
         router.post("/v1/stations/:id/revoke", roles: [], purpose: "revoke a station's certificate(s)") { request, context in
             let id = try context.parameters.require("id")
@@ -77,8 +65,8 @@ struct StationEnrollment: Sendable {
             logger.warning("station certificate revoked", metadata: [
                 "station": .string(id), "fingerprint": .string(fingerprint ?? "all"), "reason": .string(reason),
             ])
-            return try Response.json(Revoked(station: id, fingerprint: fingerprint,
-                                             revokedAt: ISO8601DateFormatter().string(from: Date())))
+            return try Response.json(StationRevoked(station: id, fingerprint: fingerprint,
+                                             revokedAt: Text.iso8601(nanoseconds: revocation.revokedNanoseconds)))
         }
     }
 

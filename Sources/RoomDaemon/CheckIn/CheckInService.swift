@@ -322,8 +322,8 @@ struct CheckInService: Sendable {
                 throw Refusal(.unprocessableContent, error)
             }
             let stored = try await store.importRoster(session: session, roster: roster, actor: actor(context))
-            return try Response.json(["session": session, "roster": String(stored.id), "sha256": stored.sha256,
-                                      "entries": String(roster.entries.count)], status: .created)
+            return try Response.json(RosterImported(session: session, roster: stored.id, sha256: stored.sha256,
+                                                    entries: roster.entries.count), status: .created)
         }
         router.get("/v1/sessions/:session/signatures", roles: [.operator, .supervisor],
                    purpose: "check-ins and signatures of a session, accepted and rejected") { _, context -> Response in

@@ -1,4 +1,5 @@
 import Archive
+import Canonical
 import Foundation
 import Identity
 import Logging
@@ -95,13 +96,7 @@ final class RoomLedger: Sendable {
         return path
     }
 
-    static func stamp(_ nanoseconds: Int64) -> String {
-        var seconds = time_t(nanoseconds / 1_000_000_000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(format: "%04d%02d%02dT%02d%02d%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                      parts.tm_hour, parts.tm_min, parts.tm_sec)
-    }
+    static func stamp(_ nanoseconds: Int64) -> String { CivilTime.compact(seconds: nanoseconds / 1_000_000_000) }
 }
 
 /// Signs a checkpoint every `interval` when the ledger grew, until shutdown.
