@@ -49,11 +49,12 @@ struct FuzzTests {
         for (client, path, seed) in routes {
             for _ in 0..<120 {
                 let body = Self.mutate(Array(seed.utf8), &random, tokens: Self.jsonTokens)
-                let start = Date()
+                // The hang bound is the client's own deadline (30 s, on NIO's loops):
+                // past it `send` throws and the test fails. Not a clock read here —
+                // this task may wait for a thread while other suites' sync tests
+                // hold the test process's cooperative pool (seen: 67 s under stress-ng).
                 let answer = try await client.send(.POST, path, body: body)
                 answered += 1
-                // A bound for a hang, not a speed: CI's two cores are busy with other suites.
-                #expect(Date().timeIntervalSince(start) < 60, "\(path) took \(Date().timeIntervalSince(start)) s")
                 #expect([200, 201, 204, 400, 403, 404, 409, 413, 422, 429].contains(answer.status),
                         "\(path) \(String(decoding: body.prefix(120), as: UTF8.self)): \(answer.status) \(answer.text.prefix(300))")
                 if answer.status >= 400 && answer.status != 422 || answer.status == 422 && answer.json?["verdict"] == nil {
@@ -93,12 +94,10 @@ struct FuzzTests {
         for _ in 0..<60 {
             let text = Self.mutate(original, &random, tokens: Self.yamlTokens)
             try Data(text).write(to: URL(fileURLWithPath: room.configPath))
-            let start = Date()
-            let result = try run("/usr/bin/timeout", ["-s", "KILL", "10", Binaries.roomd, "check-config", "--config", room.configPath])
-            let took = Date().timeIntervalSince(start)
+            // The hang bound: timeout(1) kills a check-config that runs 30 s (the alias bomb never finished).
+            let result = try run("/usr/bin/timeout", ["-s", "KILL", "30", Binaries.roomd, "check-config", "--config", room.configPath])
             outcomes[result.status, default: 0] += 1
-            #expect([0, 72, 78].contains(result.status), "exit \(result.status) after \(took) s for:\n\(String(decoding: text, as: UTF8.self))\n\(result.stderr)")
-            #expect(took < 30, "check-config took \(took) s")  // a hang bound (the alias bomb never finished)
+            #expect([0, 72, 78].contains(result.status), "exit \(result.status) for:\n\(String(decoding: text, as: UTF8.self))\n\(result.stderr)")
             if result.status == 78 { #expect(result.stderr.contains("roomd.yaml")) }
         }
         #expect(outcomes[78, default: 0] > 10)
@@ -107,9 +106,8 @@ struct FuzzTests {
         var bomb = "a0: &a0 {x: 1, y: 2}\n"
         for level in 1...9 { bomb += "a\(level): &a\(level) {*a\(level - 1): 1, *a\(level - 1) : 2, k: *a\(level - 1)}\n" }
         try bomb.write(toFile: room.configPath, atomically: true, encoding: .utf8)
-        let start = Date()
-        let result = try run("/usr/bin/timeout", ["-s", "KILL", "10", Binaries.roomd, "check-config", "--config", room.configPath])
-        #expect(result.status == 78 && Date().timeIntervalSince(start) < 9, "\(result.status) after \(Date().timeIntervalSince(start)) s")
+        let result = try run("/usr/bin/timeout", ["-s", "KILL", "30", Binaries.roomd, "check-config", "--config", room.configPath])
+        #expect(result.status == 78, "exit \(result.status) (137: killed after 30 s, the bomb went off)")
         #expect(result.stderr.contains("anchor") && result.stderr.contains("line 1"), "\(result.stderr)")
     }
 
@@ -137,13 +135,11 @@ struct FuzzTests {
             }
             let path = dir.path + "/segment-\(index).mp4"
             try Data(bytes).write(to: URL(fileURLWithPath: path))
-            let start = Date()
-            let result = try run("/usr/bin/timeout", ["-s", "KILL", "30", Binaries.roomdCapture, "repair", path])
+            let result = try run("/usr/bin/timeout", ["-s", "KILL", "60", Binaries.roomdCapture, "repair", path])
             outcomes[result.status, default: 0] += 1
             // 0: cut back to what is whole (a JSON report); 2: refused, with the reason.
             #expect(result.status == 0 || result.status == 2,
                     "repair of mutation \(index) ended with \(result.status): \(result.stderr.suffix(400))")
-            #expect(Date().timeIntervalSince(start) < 20)
             let report = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any]
             if result.status == 0 && (index % 4 == 0 || index % 4 == 3) && (report?["videoFrames"] as? Int ?? 0) > 0 {
                 // A cut-off or overlong file is cut back to whole fragments, which

@@ -193,5 +193,3 @@ final class RecordingService: Service, Sendable {
         }
     }
 }
-
-/// Runs blocking work on a dedicated thread, not the Swift concurrency pool.
