@@ -101,6 +101,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The database: one SQLite file, its migrations, and a repository per kind
+        // of row (events, check-in, stations, segments; the ledger's core lives in
+        // Archive). Only this module and Archive's ledger import GRDB.
+        .target(
+            name: "Store",
+            dependencies: [
+                "Canonical", "Archive", "Identity", "RoomConfig", "CaptureProtocol", "CaptureSupervisor",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "RoomConfig",
             dependencies: [
@@ -114,11 +126,10 @@ let package = Package(
         .executableTarget(
             name: "RoomDaemon",
             dependencies: [
-                "Canonical", "RoomConfig", "Identity", "CaptureProtocol", "CaptureSupervisor", "Archive", "Evaluation", "CProcess",
+                "Canonical", "RoomConfig", "Identity", "CaptureProtocol", "CaptureSupervisor", "Archive", "Evaluation", "CProcess", "Store",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -162,7 +173,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "CaptureBench",
-            dependencies: ["Capture", "CaptureProtocol", "CaptureSupervisor", "Archive", .product(name: "GRDB", package: "GRDB.swift"),
+            dependencies: ["Capture", "CaptureProtocol", "CaptureSupervisor", "Archive", "Store", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
@@ -195,7 +206,7 @@ let package = Package(
         // Whole-process tests: they run the built `roomd` and `roomctl` binaries.
         .testTarget(
             name: "RoomDaemonTests",
-            dependencies: ["RoomDaemon", "CaptureHelper", "CaptureProtocol", "CaptureSupervisor", "RoomConfig", "Identity", "Archive", "Canonical",
+            dependencies: ["RoomDaemon", "CaptureHelper", "CaptureProtocol", "CaptureSupervisor", "RoomConfig", "Identity", "Archive", "Canonical", "Store",
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),

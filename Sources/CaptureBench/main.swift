@@ -22,6 +22,7 @@ import Capture
 import CaptureSupervisor
 import Foundation
 import GRDB
+import Store
 import Glibc
 import Logging
 

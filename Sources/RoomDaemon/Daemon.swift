@@ -15,6 +15,7 @@ import NIOSSL
 import Prometheus
 import RoomConfig
 import ServiceLifecycle
+import Store
 
 /// sysexits(3) codes roomd exits with, so systemd (RestartPreventExitStatus)
 /// and installers can tell a broken installation from a crash.
@@ -35,8 +36,8 @@ struct DaemonFailure: Error, CustomStringConvertible {
 enum Daemon {
     static func run(config: RoomConfiguration) async throws {
         let logger = Logger(label: "roomd")
-        let startedWall = Clock.wallNanoseconds()
-        let startedMonotonic = Clock.monotonicNanoseconds()
+        let startedWall = SystemClock.wallNanoseconds()
+        let startedMonotonic = SystemClock.monotonicNanoseconds()
         umask(0o027)
 
         for directory in [config.storage.stateDirectory, config.storage.recordingsDirectory,
@@ -48,10 +49,10 @@ enum Daemon {
             }
         }
 
-        let store: StateStore
+        let store: RoomStore
         do {
-            store = try StateStore(path: config.storage.databasePath)
-        } catch let error as StateStore.OpenError {
+            store = try RoomStore(path: config.storage.databasePath)
+        } catch let error as RoomStore.OpenError {
             throw DaemonFailure(status: ExitStatus.dataError, description: error.description)
         }
         try store.syncStations(config.stations)

@@ -5,6 +5,7 @@ import Foundation
 import ArgumentParser
 import Logging
 import RoomConfig
+import Store
 
 @main
 struct RoomdCommand: AsyncParsableCommand {

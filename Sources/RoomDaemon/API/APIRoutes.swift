@@ -4,11 +4,12 @@ import Metrics
 import NIOCore
 import Prometheus
 import RoomConfig
+import Store
 
 /// The HTTPS API's handlers. Who may call what is decided before these run,
 /// by the roles each route declares where it is registered (``RouteRegistrar``, ``RoleGate``).
 struct APIRoutes: Sendable {
-    let store: StateStore
+    let store: RoomStore
     let status: StatusReporter
     let health: HealthRegistry
     let metrics: PrometheusCollectorRegistry
@@ -54,7 +55,7 @@ struct APIRoutes: Sendable {
                 throw Refusal(.badRequest, code: "bad-heartbeat", chinese: "终端状态报告格式错误，请升级终端程序。",
                               english: "heartbeat body must be a JSON object (\(StrictJSON.problem(in: bytes) ?? "not an object"))")
             }
-            try await store.recordHeartbeat(station: id, at: Clock.wallNanoseconds(), address: context.remoteAddress,
+            try await store.recordHeartbeat(station: id, at: SystemClock.wallNanoseconds(), address: context.remoteAddress,
                                             report: String(decoding: bytes, as: UTF8.self))
             return Response(status: .noContent)
         }

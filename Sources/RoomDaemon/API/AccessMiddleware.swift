@@ -5,6 +5,7 @@ import Metrics
 import NIOCore
 import NIOSSL
 import RoomConfig
+import Store
 
 /// Who is calling: the TLS peer certificate is mapped to exactly one role,
 /// and a certificate revoked, not enrolled or out of its dates since the

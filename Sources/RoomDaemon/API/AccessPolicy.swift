@@ -2,6 +2,7 @@ import Canonical
 import HTTPTypes
 import Identity
 import RoomConfig
+import Store
 
 typealias Role = RoomConfiguration.Role
 

@@ -2,6 +2,7 @@ import Archive
 import Foundation
 import Hummingbird
 import RoomConfig
+import Store
 
 /// The local admin API, served on a Unix socket (mode 0660) for `roomctl`.
 /// Access is by file permission: root, the roomd user and its group.

@@ -11,6 +11,7 @@ import NIOSSL
 import NIOTLS
 import RoomConfig
 import Synchronization
+import Store
 
 /// How many connections the HTTPS API holds, in all and per peer address.
 /// Over the per-address cap a new connection is closed the moment it is

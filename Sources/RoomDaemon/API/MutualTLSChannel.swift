@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import NIOTLS
+import Store
 
 /// Hummingbird's TLS child channel, plus two things it does not do: a
 /// connection refused during the handshake (no client certificate, one from

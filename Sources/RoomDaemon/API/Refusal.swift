@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import RoomConfig
+import Store
 
 /// Every refusal roomd answers with: a stable code for programs, a Chinese
 /// message for the person at the station or console, English for logs

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import Store
 
 /// Per-request context: Hummingbird's core storage, the connection (for the
 /// TLS peer certificate) and, once the access middleware has run, who is calling.

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import RoomConfig
 import Synchronization
+import Store
 
 /// Where a route is registered, the roles that may call it are declared.
 /// The same registration code serves the HTTPS API (each route behind a

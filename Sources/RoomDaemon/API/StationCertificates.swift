@@ -2,6 +2,7 @@ import Canonical
 import Foundation
 import RoomConfig
 import Synchronization
+import Store
 
 /// Which station certificates the room accepts beyond what TLS checks (chain
 /// to the room CA, validity): revoked certificates are refused at the
@@ -54,18 +55,18 @@ final class StationCertificates: Sendable {
     }
 
     private struct State {
-        var enrollments: [StateStore.Enrollment] = []
-        var revocations: [StateStore.Revocation] = []
+        var enrollments: [RoomStore.Enrollment] = []
+        var revocations: [RoomStore.Revocation] = []
     }
 
     private let state: Mutex<State>
 
-    init(enrollments: [StateStore.Enrollment], revocations: [StateStore.Revocation]) {
+    init(enrollments: [RoomStore.Enrollment], revocations: [RoomStore.Revocation]) {
         state = Mutex(State(enrollments: enrollments, revocations: revocations))
     }
 
-    func add(_ enrollment: StateStore.Enrollment) { state.withLock { $0.enrollments.append(enrollment) } }
-    func add(_ revocation: StateStore.Revocation) { state.withLock { $0.revocations.append(revocation) } }
+    func add(_ enrollment: RoomStore.Enrollment) { state.withLock { $0.enrollments.append(enrollment) } }
+    func add(_ revocation: RoomStore.Revocation) { state.withLock { $0.revocations.append(revocation) } }
 
     /// nil when the certificate may be used. `stationID` is the station the
     /// certificate names (nil for other roles, which are checked only against

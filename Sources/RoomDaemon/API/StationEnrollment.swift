@@ -3,12 +3,13 @@ import Hummingbird
 import Identity
 import Logging
 import RoomConfig
+import Store
 
 /// `roomctl station enroll|revoke` on the admin socket. roomctl issues the
 /// certificate (it holds the room CA's key, roomd does not need it) and hands
 /// roomd the PEM; roomd checks that it names the station and records it.
 struct StationEnrollment: Sendable {
-    let store: StateStore
+    let store: RoomStore
     let gate: CertificateGate
     let stationIDs: Set<String>
     let logger: Logger
@@ -43,7 +44,7 @@ struct StationEnrollment: Sendable {
                     notAfter: Int64(certificate.notAfter.timeIntervalSince1970) * 1_000_000_000,
                     pem: String(decoding: try certificate.pem(), as: UTF8.self), actor: "roomctl")
                 gate.certificates.add(enrollment)
-            } catch let error as StateStore.EnrollmentError {
+            } catch let error as RoomStore.EnrollmentError {
                 throw Refusal(.conflict, code: "enrollment-refused", chinese: "证书登记被拒绝：该证书已登记或已被吊销。",
                                 english: error.description)
             }

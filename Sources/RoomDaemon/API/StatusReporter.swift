@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import RoomConfig
+import Store
 
 /// Builds the ``RoomStatus`` snapshot from the store and the health checks.
 struct StatusReporter: Sendable {
@@ -11,7 +12,7 @@ struct StatusReporter: Sendable {
     static let stationOfflineAfterNanoseconds: Int64 = 30_000_000_000
 
     let config: RoomConfiguration
-    let store: StateStore
+    let store: RoomStore
     let health: HealthRegistry
     let recording: RecordingService
     let startedWall: Int64
@@ -19,7 +20,7 @@ struct StatusReporter: Sendable {
 
     func snapshot(events: Int = 10) async throws -> RoomStatus {
         let reports = await health.evaluate()
-        let now = Clock.wallNanoseconds()
+        let now = SystemClock.wallNanoseconds()
         let configured = Set(config.stations.map(\.id))
         let stations = try await store.stations().filter { configured.contains($0.id) }.map { row -> RoomStatus.Station in
             let state: String
@@ -38,7 +39,7 @@ struct StatusReporter: Sendable {
         return RoomStatus(
             room: .init(id: config.room.id, name: config.room.name, agency: config.room.agency, kind: config.room.kind.rawValue),
             daemon: .init(version: Self.version, pid: getpid(), startedAt: Self.iso8601(startedWall),
-                          uptimeSeconds: (Clock.monotonicNanoseconds() - startedMonotonic) / 1_000_000_000,
+                          uptimeSeconds: (SystemClock.monotonicNanoseconds() - startedMonotonic) / 1_000_000_000,
                           configPath: config.sourcePath, databasePath: config.storage.databasePath,
                           captureForkServerPID: recording.forkServer?.serverPID, captureForkServerStarts: recording.forkServer?.serversStarted),
             healthy: reports.allSatisfy(\.healthy),

@@ -4,13 +4,14 @@ import Identity
 import Logging
 import NIOCore
 import RoomConfig
+import Store
 
 /// Expert check-in and document signatures over the HTTPS API: a station asks
 /// for a challenge for the person in its seat, shows it as a QR code, relays
 /// the signed answer, and adds the handwritten signature; the operator imports
 /// the roster; operator and supervisor list and view what was signed.
 struct CheckInService: Sendable {
-    let store: StateStore
+    let store: RoomStore
     let room: String
     let checkIn: CheckInVerifier
     let challengeSeconds: Int
@@ -18,7 +19,7 @@ struct CheckInService: Sendable {
     let logger: Logger
     let answers = StationRateLimiter(perMinute: answersPerMinute)
 
-    init(config: RoomConfiguration, identity: RoomConfiguration.Identity, store: StateStore, logger: Logger) throws {
+    init(config: RoomConfiguration, identity: RoomConfiguration.Identity, store: RoomStore, logger: Logger) throws {
         let trust = try TrustStore.load(directory: identity.expertTrustDirectory)
         let secret = try RoomSecret.loadOrCreate(at: identity.roomSecret)
         let policy = RevocationPolicy(missingCRL: identity.requireCRL ? .reject : .accept)
@@ -217,7 +218,7 @@ struct CheckInService: Sendable {
                 checkIn.evaluate(challenge: challenge, signedBytes: signedBytes, submission: submission, roster: roster?.roster,
                                  alreadyAnswered: false, receivedAt: received)
             }
-            let attempt = StateStore.SignatureAttempt(
+            let attempt = RoomStore.SignatureAttempt(
                 requestID: id, receivedNanoseconds: Int64(received.timeIntervalSince1970 * 1e9), accepted: verdict.accepted,
                 reason: verdict.reason, detail: verdict.detail, format: answer.format,
                 algorithm: verdict.verified?.algorithm.rawValue, signerFingerprint: verdict.verified?.signerFingerprint,

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Store
 
 /// At most `perMinute` admissions per station in any sliding minute, decided
 /// under one lock: parallel requests cannot all slip through a count.

@@ -3,6 +3,7 @@ import Identity
 import Logging
 import ServiceLifecycle
 import UnixSignals
+import Store
 
 /// `systemctl reload roomd` (SIGHUP): re-reads the expert trust folder —
 /// typically a day's new CRLs — without a restart, so recordings are not cut.

@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Store
 
 /// Read-only ledger routes, served on the HTTPS API (roles declared with each route)
 /// and on the admin socket for roomctl. Proofs have the shape

@@ -8,6 +8,7 @@ import NIOHTTP1
 import NIOSSL
 import RoomConfig
 import ServiceLifecycle
+import Store
 
 /// Gets every checkpoint witnessed by others: an RFC 3161 timestamp from the
 /// configured TSA, and delivery to the central platform, which keeps the
@@ -86,7 +87,7 @@ final class LedgerWitness: Sendable {
                 }
                 let token = try TimestampToken(response: Array(buffer: body), answering: query, trusting: tsa.anchors)
                 let record = CheckpointTimestamp(checkpointID: stored.id, token: token.der, time: token.time, tsa: tsa.url)
-                try await runBlocking { try self.ledger.ledger.storeTimestamp(record, receivedNs: Clock.wallNanoseconds()) }
+                try await runBlocking { try self.ledger.ledger.storeTimestamp(record, receivedNs: SystemClock.wallNanoseconds()) }
                 logger.info("ledger checkpoint timestamped", metadata: [
                     "size": .string(String(stored.checkpoint.size)), "tsa": .string(tsa.url),
                     "time": .string(Text.iso8601(nanoseconds: Int64(token.time.timeIntervalSince1970) * 1_000_000_000)),
@@ -115,7 +116,7 @@ final class LedgerWitness: Sendable {
                 try await runBlocking {
                     try self.ledger.ledger.recordDelivery(checkpointID: stored.id, endpoint: platform.endpoint,
                                                           status: Int(response.status.code), response: body,
-                                                          deliveredNs: Clock.wallNanoseconds())
+                                                          deliveredNs: SystemClock.wallNanoseconds())
                 }
                 logger.info("ledger checkpoint delivered to the platform", metadata: [
                     "size": .string(String(stored.checkpoint.size)), "endpoint": .string(platform.endpoint),

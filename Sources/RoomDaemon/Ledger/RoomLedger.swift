@@ -5,10 +5,11 @@ import Identity
 import Logging
 import RoomConfig
 import ServiceLifecycle
+import Store
 
 /// The daemon's side of the audit ledger: the room key that signs checkpoints,
 /// the checkpoint policy, and exports. Entries themselves are appended by
-/// ``StateStore`` together with the event they record.
+/// ``RoomStore`` together with the event they record.
 ///
 /// Checkpoints are signed every `ledger.checkpoint_minutes` when something was
 /// appended since the last one, and always at milestones (start, stop,
@@ -27,7 +28,7 @@ final class RoomLedger: Sendable {
         var description: String
     }
 
-    init(store: StateStore, config: RoomConfiguration, logger: Logger) throws {
+    init(store: RoomStore, config: RoomConfiguration, logger: Logger) throws {
         ledger = store.ledger
         origin = config.ledger.origin
         do {
@@ -50,7 +51,7 @@ final class RoomLedger: Sendable {
     @discardableResult
     func checkpoint(reason: String, force: Bool) throws -> StoredCheckpoint? {
         if !force, try !ledger.hasUncheckpointedEntries() { return nil }
-        let stored = try ledger.makeCheckpoint(origin: origin, keyName: origin, key: key, now: Clock.wallNanoseconds())
+        let stored = try ledger.makeCheckpoint(origin: origin, keyName: origin, key: key, now: SystemClock.wallNanoseconds())
         logger.info("ledger checkpoint signed", metadata: [
             "size": .string(String(stored.checkpoint.size)), "root": .string(stored.checkpoint.root.base64),
             "reason": .string(reason),
@@ -77,7 +78,7 @@ final class RoomLedger: Sendable {
     func export(firstSeq: Int, includePersonalData: Bool = false) throws -> String {
         let checkpoint = try currentCheckpoint()
         try FileManager.default.createDirectory(atPath: exportsDirectory, withIntermediateDirectories: true)
-        let stamp = Self.stamp(Clock.wallNanoseconds())
+        let stamp = Self.stamp(SystemClock.wallNanoseconds())
         // Two exports in one second (a withheld and a full one) get folders of their own.
         let base = "\(exportsDirectory)/ledger-\(stamp)-\(firstSeq)-\(checkpoint.checkpoint.size)" + (includePersonalData ? "-full" : "")
         var path = base

@@ -1,5 +1,6 @@
 import CaptureProtocol
 import NIOPosix
+import Store
 
 /// Blocking work of the daemon — SQLite reads of the ledger (proofs, exports),
 /// OpenSSL's signature verification, repairs at start, stopping the helpers —

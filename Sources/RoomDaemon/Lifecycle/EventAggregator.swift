@@ -3,6 +3,7 @@ import Logging
 import RoomConfig
 import ServiceLifecycle
 import Synchronization
+import Store
 
 /// Turns floods of alike refusals into a bounded number of events, so that
 /// anyone who can open a TCP connection cannot bloat the evidence or keep the
@@ -44,7 +45,7 @@ final class EventAggregator: Service, Sendable {
 
     /// Counts one refusal; records it now if it is the first of its kind this window.
     func report(kind: String, severity: String, subject: String, code: String, detail: [String: String]) {
-        let now = Clock.wallNanoseconds()
+        let now = SystemClock.wallNanoseconds()
         let first: Bool = buckets.withLock { buckets in
             var key = Key(kind: kind, subject: subject, code: code)
             if buckets[key] == nil && buckets.count >= maximumKeys {

@@ -1,9 +1,10 @@
 import Logging
+import Store
 
 /// Writes events to the store; a failure to store an event is logged loudly
 /// (it means evidence is being lost) but never breaks the request that caused it.
 struct EventRecorder: Sendable {
-    let store: StateStore
+    let store: RoomStore
     let logger: Logger
 
     func record(kind: String, severity: String, subject: String?, detail: [String: String]) async {

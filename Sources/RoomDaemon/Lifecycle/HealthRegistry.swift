@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import Store
 
 /// What one part of the daemon says about itself.
 struct HealthReport: Sendable, Codable, Equatable {

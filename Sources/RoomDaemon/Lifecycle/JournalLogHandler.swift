@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import RoomConfig
+import Store
 
 /// Log lines for journald when running under systemd (`JOURNAL_STREAM` set):
 /// `<N>` syslog priority prefixes and no timestamp (journald adds its own).
@@ -46,7 +47,7 @@ struct JournalLogHandler: LogHandler {
         if journal {
             line = "<\(Self.priority(event.level))>\(label): \(event.message)\(fields)\n"
         } else {
-            let stamp = Text.iso8601(nanoseconds: Clock.wallNanoseconds())
+            let stamp = Text.iso8601(nanoseconds: SystemClock.wallNanoseconds())
             line = "\(stamp) \(event.level.rawValue.uppercased()) \(label): \(event.message)\(fields)\n"
         }
         var bytes = Array(line.utf8)

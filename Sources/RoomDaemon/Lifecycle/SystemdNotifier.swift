@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Store
 
 /// The sd_notify(3) protocol, spoken directly: datagrams to `$NOTIFY_SOCKET`.
 /// Without a notify socket (not run by systemd) every call does nothing.

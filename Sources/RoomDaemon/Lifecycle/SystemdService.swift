@@ -1,6 +1,7 @@
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
+import Store
 
 /// Tells systemd how the daemon is: READY=1 once every listener is bound,
 /// STATUS= as health changes, WATCHDOG=1 only while every health check passes

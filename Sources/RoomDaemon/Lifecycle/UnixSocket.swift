@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import Store
 #endif
 
 /// Helpers for the admin socket's file.

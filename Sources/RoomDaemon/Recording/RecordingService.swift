@@ -2,12 +2,12 @@ import Archive
 import CaptureProtocol
 import CaptureSupervisor
 import Foundation
-import GRDB
 import Logging
 import Metrics
 import NIOConcurrencyHelpers
 import RoomConfig
 import ServiceLifecycle
+import Store
 
 /// Records every configured camera/microphone through a capture helper
 /// process per device (``CaptureProcess``), and owns the start-up repair of
@@ -32,10 +32,10 @@ final class RecordingService: Service, Sendable {
     private let recordingsDirectory: String
     private let sandbox: Bool
 
-    init(config: RoomConfiguration, store: StateStore, logger: Logger, helperPath: String? = nil) {
+    init(config: RoomConfiguration, store: RoomStore, logger: Logger, helperPath: String? = nil) {
         let helperPath = helperPath ?? ChildProcess.helperPath(configured: config.storage.captureHelper)
         self.logger = logger
-        let index = SegmentIndex(writer: store.pool)
+        let index = store.segments
         let sink = IndexSink(index: index, store: store, logger: logger)
         self.index = index
         self.sink = sink

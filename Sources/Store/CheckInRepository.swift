@@ -1,16 +1,16 @@
-import Canonical
+public import Canonical
 import Foundation
-import GRDB
-import Identity
+public import GRDB
+public import Identity
 import RoomConfig
 
 /// Tables of expert check-in and signatures (docs/formats.md, "Check-in
 /// tables"). All append-only: a roster is replaced by importing a new version,
 /// a challenge is answered by adding a signature row.
-enum CheckInSchema {
-    static let appendOnly = ["rosters", "challenges", "signatures", "handwritten_signatures"]
+public enum CheckInSchema {
+    public static let appendOnly = ["rosters", "challenges", "signatures", "handwritten_signatures"]
 
-    static func create(_ db: Database) throws {
+    public static func create(_ db: Database) throws {
         try db.execute(sql: """
             -- One row per imported roster version; the newest row of a session is its roster.
             -- entries_json holds RosterEntry values: names and ProtectedIDs, never ID numbers.
@@ -61,25 +61,25 @@ enum CheckInSchema {
                 sha256 TEXT NOT NULL
             );
             """)
-        for table in appendOnly { try StateStore.makeAppendOnly(db, table: table) }
+        for table in appendOnly { try RoomStore.makeAppendOnly(db, table: table) }
     }
 }
 
-extension StateStore {
-    struct StoredRoster: Sendable {
-        var id: Int64
-        var sessionID: String
-        var roster: Roster
-        var sha256: String
+extension RoomStore {
+    public struct StoredRoster: Sendable {
+        public var id: Int64
+        public var sessionID: String
+        public var roster: Roster
+        public var sha256: String
     }
 
     /// Stores a new roster version for the session (event + ledger entry: the
     /// roster's hash and entry ids, no names or ID digits).
-    func importRoster(session: String, roster: Roster, actor: String) async throws -> StoredRoster {
+    public func importRoster(session: String, roster: Roster, actor: String) async throws -> StoredRoster {
         let json = String(decoding: try CanonicalJSON.canonicalBytes(encoding: roster.entries), as: UTF8.self)
         let sha = Digest.sha256Hex(Array(json.utf8))
         return try await write { db in
-            let time = Clock.wallNanoseconds()
+            let time = SystemClock.wallNanoseconds()
             try db.execute(sql: "INSERT INTO rosters (session_id, imported_ns, imported_by, entries_json, sha256) VALUES (?, ?, ?, ?, ?)",
                            arguments: [session, time, actor, json, sha])
             let id = db.lastInsertedRowID
@@ -90,7 +90,7 @@ extension StateStore {
         }
     }
 
-    func roster(session: String) async throws -> StoredRoster? {
+    public func roster(session: String) async throws -> StoredRoster? {
         try await pool.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM rosters WHERE session_id = ? ORDER BY id DESC LIMIT 1",
                                              arguments: [session]) else { return nil }
@@ -99,7 +99,7 @@ extension StateStore {
         }
     }
 
-    static func insertChallenge(_ db: Database, _ challenge: SigningChallenge) throws {
+    public static func insertChallenge(_ db: Database, _ challenge: SigningChallenge) throws {
             try db.execute(sql: """
                 INSERT INTO challenges (request_id, nonce, session_id, station_id, roster_entry, purpose, document_sha256,
                                         issued_ms, expires_ms, signed_bytes)
@@ -112,7 +112,7 @@ extension StateStore {
     /// Stores `challenge` unless its station was issued `limit` challenges
     /// since `sinceMs`: count and insert in one write transaction, so parallel
     /// requests cannot all pass the count (60 at once issue at most `limit`).
-    func storeChallenge(_ challenge: SigningChallenge, limit: Int, sinceMs: Int64) async throws -> Bool {
+    public func storeChallenge(_ challenge: SigningChallenge, limit: Int, sinceMs: Int64) async throws -> Bool {
         try await write { db in
             let issued = try Int.fetchOne(db, sql: "SELECT count(*) FROM challenges WHERE station_id = ? AND issued_ms >= ?",
                                           arguments: [challenge.station, sinceMs]) ?? 0
@@ -123,24 +123,24 @@ extension StateStore {
     }
 
     /// Accepted check-ins of a session: who sits where (roster entry → station).
-    func checkIns(session: String) async throws -> [(entry: String, station: String)] {
+    public func checkIns(session: String) async throws -> [(entry: String, station: String)] {
         try await pool.read { db in try Self.checkIns(db, session: session) }
     }
 
-    static func checkIns(_ db: Database, session: String) throws -> [(entry: String, station: String)] {
+    public static func checkIns(_ db: Database, session: String) throws -> [(entry: String, station: String)] {
         try Row.fetchAll(db, sql: """
             SELECT c.roster_entry, c.station_id FROM signatures s JOIN challenges c ON c.request_id = s.request_id
             WHERE c.session_id = ? AND c.purpose = ? AND s.verdict = 'accepted' ORDER BY s.id
             """, arguments: [session, SigningPurpose.checkIn.rawValue]).map { ($0[0], $0[1]) }
     }
 
-    func isAnswered(request: String) async throws -> Bool {
+    public func isAnswered(request: String) async throws -> Bool {
         try await pool.read { db in
             try Bool.fetchOne(db, sql: "SELECT 1 FROM signatures WHERE request_id = ?", arguments: [request]) ?? false
         }
     }
 
-    func challenge(request: String, room: String) async throws -> SigningChallenge? {
+    public func challenge(request: String, room: String) async throws -> SigningChallenge? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM challenges WHERE request_id = ?", arguments: [request]).map { row in
                 SigningChallenge(request: row["request_id"], nonce: row["nonce"], room: room, session: row["session_id"],
@@ -152,47 +152,55 @@ extension StateStore {
     }
 
     /// The exact bytes a challenge asked to be signed, as issued.
-    func challengeSignedBytes(request: String) async throws -> [UInt8]? {
+    public func challengeSignedBytes(request: String) async throws -> [UInt8]? {
         try await pool.read { db in
             try Data.fetchOne(db, sql: "SELECT signed_bytes FROM challenges WHERE request_id = ?", arguments: [request]).map(Array.init)
         }
     }
 
-    struct SignatureRecord: Sendable, Codable {
-        var id: Int64
-        var requestID: String
-        var session: String
-        var station: String
-        var rosterEntry: String
-        var purpose: String
-        var documentSHA256: String
-        var receivedAt: String
-        var verdict: String
-        var reason: String
-        var detail: String
-        var format: String
-        var algorithm: String?
-        var signerFingerprint: String?
-        var signerName: String?
-        var signatureSHA256: String
-        var handwritten: Bool
+    public struct SignatureRecord: Sendable, Codable {
+        public var id: Int64
+        public var requestID: String
+        public var session: String
+        public var station: String
+        public var rosterEntry: String
+        public var purpose: String
+        public var documentSHA256: String
+        public var receivedAt: String
+        public var verdict: String
+        public var reason: String
+        public var detail: String
+        public var format: String
+        public var algorithm: String?
+        public var signerFingerprint: String?
+        public var signerName: String?
+        public var signatureSHA256: String
+        public var handwritten: Bool
     }
 
-    struct SignatureAttempt: Sendable {
-        var requestID: String
-        var receivedNanoseconds: Int64
-        var accepted: Bool
-        var reason: String
-        var detail: String
-        var format: String
-        var algorithm: String?
-        var signerFingerprint: String?
-        var signerName: String?
-        var certificatePEM: String?
-        var signature: [UInt8]
+    public struct SignatureAttempt: Sendable {
+        public var requestID: String
+        public var receivedNanoseconds: Int64
+        public var accepted: Bool
+        public var reason: String
+        public var detail: String
+        public var format: String
+        public var algorithm: String?
+        public var signerFingerprint: String?
+        public var signerName: String?
+        public var certificatePEM: String?
+        public var signature: [UInt8]
+
+        public init(requestID: String, receivedNanoseconds: Int64, accepted: Bool, reason: String, detail: String, format: String,
+                    algorithm: String?, signerFingerprint: String?, signerName: String?, certificatePEM: String?, signature: [UInt8]) {
+            self.requestID = requestID; self.receivedNanoseconds = receivedNanoseconds; self.accepted = accepted
+            self.reason = reason; self.detail = detail; self.format = format; self.algorithm = algorithm
+            self.signerFingerprint = signerFingerprint; self.signerName = signerName; self.certificatePEM = certificatePEM
+            self.signature = signature
+        }
     }
 
-    enum AttemptOutcome: Sendable {
+    public enum AttemptOutcome: Sendable {
         /// Stored; `conflict` when a check-in the verifier accepted was refused
         /// because of who sits where (and stored as that refusal).
         case recorded(id: Int64, conflict: CheckInSeating.Conflict?)
@@ -205,7 +213,7 @@ extension StateStore {
     /// challenge was not answered before, so two racing answers cannot both
     /// use the nonce, and — for a check-in — that the expert is not checked in
     /// at another station and the station holds no other expert of the session.
-    func recordSignature(_ attempt: SignatureAttempt, challenge: SigningChallenge, actor: String) async throws -> AttemptOutcome {
+    public func recordSignature(_ attempt: SignatureAttempt, challenge: SigningChallenge, actor: String) async throws -> AttemptOutcome {
         try await write { db in
             if let first = try Int64.fetchOne(db, sql: "SELECT id FROM signatures WHERE request_id = ? ORDER BY id LIMIT 1",
                                               arguments: [attempt.requestID]) {
@@ -259,14 +267,14 @@ extension StateStore {
         FROM signatures s JOIN challenges c ON c.request_id = s.request_id
         """
 
-    func signatures(session: String) async throws -> [SignatureRecord] {
+    public func signatures(session: String) async throws -> [SignatureRecord] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: Self.signatureSelect + " WHERE c.session_id = ? ORDER BY s.id", arguments: [session])
                 .map(Self.signatureRecord)
         }
     }
 
-    func signature(id: Int64) async throws -> SignatureRecord? {
+    public func signature(id: Int64) async throws -> SignatureRecord? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: Self.signatureSelect + " WHERE s.id = ?", arguments: [id]).map(Self.signatureRecord)
         }
@@ -283,13 +291,13 @@ extension StateStore {
     }
 
     /// Binds a handwritten signature to an accepted check-in; one per check-in.
-    func storeHandwriting(signatureID: Int64, signature: HandwrittenSignature, session: String, actor: String) async throws -> Int64 {
+    public func storeHandwriting(signatureID: Int64, signature: HandwrittenSignature, session: String, actor: String) async throws -> Int64 {
         let json = String(decoding: signature.canonicalJSON(), as: UTF8.self)
         return try await write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM handwritten_signatures WHERE signature_id = ?", arguments: [signatureID]) == true {
                 throw CheckInConflict(description: "check-in \(signatureID) already has a handwritten signature")
             }
-            let time = Clock.wallNanoseconds()
+            let time = SystemClock.wallNanoseconds()
             try db.execute(sql: "INSERT INTO handwritten_signatures (signature_id, received_ns, strokes_json, sha256) VALUES (?, ?, ?, ?)",
                            arguments: [signatureID, time, json, signature.sha256])
             let id = db.lastInsertedRowID
@@ -300,7 +308,7 @@ extension StateStore {
         }
     }
 
-    func handwriting(signatureID: Int64) async throws -> HandwrittenSignature? {
+    public func handwriting(signatureID: Int64) async throws -> HandwrittenSignature? {
         try await pool.read { db in
             guard let json = try String.fetchOne(db, sql: "SELECT strokes_json FROM handwritten_signatures WHERE signature_id = ?",
                                                  arguments: [signatureID]) else { return nil }
@@ -309,27 +317,29 @@ extension StateStore {
     }
 }
 
-struct CheckInConflict: Error, CustomStringConvertible {
-    var description: String
+public struct CheckInConflict: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(description: String) { self.description = description }
 }
 
 /// One expert at one station per session, one expert per station: who sits
 /// where is decided by the session's accepted check-ins.
-struct CheckInSeating {
-    let seats: [(entry: String, station: String)]
+public struct CheckInSeating {
+    public let seats: [(entry: String, station: String)]
 
-    init(_ seats: [(entry: String, station: String)]) { self.seats = seats }
+    public init(_ seats: [(entry: String, station: String)]) { self.seats = seats }
 
-    struct Conflict: Sendable, ExplainedRefusal {
-        var code: String
-        var chinese: String
-        var english: String
+    public struct Conflict: Sendable, ExplainedRefusal {
+        public var code: String
+        public var chinese: String
+        public var english: String
 
-        var explanation: Explanation { Explanation(code: code, chinese: chinese, english: english) }
+        public var explanation: Explanation { Explanation(code: code, chinese: chinese, english: english) }
     }
 
     /// Why `entry` may not check in at `station`, or nil.
-    func conflict(entry: String, station: String) -> Conflict? {
+    public func conflict(entry: String, station: String) -> Conflict? {
         if let elsewhere = seats.first(where: { $0.entry == entry && $0.station != station }) {
             return Conflict(code: "expert-checked-in-elsewhere",
                             chinese: "名单编号 \(entry) 的专家已在终端 \(elsewhere.station) 签到，同一场评审中不能在其他终端再次签到；如需更换座位请联系代理机构操作员。",
@@ -348,7 +358,7 @@ struct CheckInSeating {
     }
 
     /// Whether `entry` is checked in at `station` (needed before it signs anything else there).
-    func holds(entry: String, station: String) -> Bool {
+    public func holds(entry: String, station: String) -> Bool {
         seats.contains { $0.entry == entry && $0.station == station }
     }
 }

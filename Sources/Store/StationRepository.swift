@@ -3,27 +3,27 @@ import GRDB
 
 /// Station enrollment and revocation rows. Each change is an event and a
 /// ledger entry in the same transaction as its row.
-extension StateStore {
-    struct Enrollment: Sendable, Equatable {
-        var stationID: String
-        var fingerprint: String
-        var subject: String
-        var notAfterNanoseconds: Int64
-        var enrolledNanoseconds: Int64
+extension RoomStore {
+    public struct Enrollment: Sendable, Equatable {
+        public var stationID: String
+        public var fingerprint: String
+        public var subject: String
+        public var notAfterNanoseconds: Int64
+        public var enrolledNanoseconds: Int64
     }
 
-    struct Revocation: Sendable, Equatable {
-        var stationID: String
+    public struct Revocation: Sendable, Equatable {
+        public var stationID: String
         /// nil: every certificate of the station enrolled before `revokedNanoseconds`.
-        var fingerprint: String?
-        var revokedNanoseconds: Int64
+        public var fingerprint: String?
+        public var revokedNanoseconds: Int64
     }
 
-    enum EnrollmentError: Error, CustomStringConvertible {
+    public enum EnrollmentError: Error, CustomStringConvertible {
         case alreadyEnrolled(fingerprint: String, station: String)
         case revoked(fingerprint: String)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .alreadyEnrolled(let fp, let station):
                 "certificate sha256:\(fp) is already enrolled for \(station) / 该证书已登记"
@@ -33,8 +33,8 @@ extension StateStore {
         }
     }
 
-    func enroll(station: String, fingerprint: String, subject: String, notAfter: Int64, pem: String,
-                actor: String, at time: Int64 = Clock.wallNanoseconds()) async throws -> Enrollment {
+    public func enroll(station: String, fingerprint: String, subject: String, notAfter: Int64, pem: String,
+                actor: String, at time: Int64 = SystemClock.wallNanoseconds()) async throws -> Enrollment {
         try await write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM certificate_revocations WHERE fingerprint = ?", arguments: [fingerprint]) == true {
                 throw EnrollmentError.revoked(fingerprint: fingerprint)
@@ -56,8 +56,8 @@ extension StateStore {
     }
 
     /// Revokes one certificate, or (fingerprint nil) every certificate of the station.
-    func revoke(station: String, fingerprint: String?, reason: String, actor: String,
-                at time: Int64 = Clock.wallNanoseconds()) async throws -> Revocation {
+    public func revoke(station: String, fingerprint: String?, reason: String, actor: String,
+                at time: Int64 = SystemClock.wallNanoseconds()) async throws -> Revocation {
         try await write { db in
             try db.execute(sql: """
                 INSERT INTO certificate_revocations (station_id, fingerprint, revoked_ns, revoked_by, reason) VALUES (?, ?, ?, ?, ?)
@@ -69,7 +69,7 @@ extension StateStore {
         }
     }
 
-    func stationCertificates() throws -> (enrollments: [Enrollment], revocations: [Revocation]) {
+    public func stationCertificates() throws -> (enrollments: [Enrollment], revocations: [Revocation]) {
         try pool.read { db in
             let enrollments = try Row.fetchAll(db, sql: "SELECT * FROM station_certificates ORDER BY enrolled_ns").map { row in
                 Enrollment(stationID: row["station_id"], fingerprint: row["fingerprint"], subject: row["subject"],

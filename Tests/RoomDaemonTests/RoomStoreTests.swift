@@ -3,21 +3,23 @@ import GRDB
 import Identity
 import Logging
 import RoomConfig
+import Store
 import Testing
 
 @testable import RoomDaemon
 
-struct StateStoreTests {
+struct RoomStoreTests {
     @Test func evidenceIsWrittenWithSynchronousFullAndEventsAreAppendOnly() throws {
         let dir = try TemporaryDirectory("store")
-        let store = try StateStore(path: dir.path + "/roomd.sqlite")
+        let store = try RoomStore(path: dir.path + "/roomd.sqlite")
         // The writer connection — the one that commits evidence — runs at FULL (2), in WAL mode.
         let (level, mode) = try store.pool.writeWithoutTransaction { db in
             (try Int.fetchOne(db, sql: "PRAGMA synchronous"), try String.fetchOne(db, sql: "PRAGMA journal_mode"))
         }
         #expect(level == 2)
         #expect(mode == "wal")
-        #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == StateStore.schemaVersion)
+        // Every migration this build knows has run, and nothing else.
+        #expect(try store.pool.read { db in try RoomStore.migrator.hasCompletedMigrations(db) && !RoomStore.migrator.hasBeenSuperseded(db) })
 
         try store.appendEventNow(kind: "test", severity: "info", subject: nil, detail: ["a": "b"])
         #expect(throws: (any Error).self) { try store.pool.write { db in try db.execute(sql: "UPDATE events SET kind = 'x'") } }
@@ -30,7 +32,7 @@ struct StateStoreTests {
 
     @Test func everyEvidenceTableRefusesUpdateAndDelete() async throws {
         let dir = try TemporaryDirectory("store")
-        let store = try StateStore(path: dir.path + "/roomd.sqlite")
+        let store = try RoomStore(path: dir.path + "/roomd.sqlite")
         _ = try await store.enroll(station: "S01", fingerprint: String(repeating: "a", count: 64), subject: "CN=S01", notAfter: 0,
                                    pem: "pem", actor: "test")
         _ = try await store.revoke(station: "S01", fingerprint: nil, reason: "test", actor: "test")
@@ -80,7 +82,7 @@ struct CheckpointScheduleTests {
             \(DemoRoom.tlsYAML)
             """, sourcePath: dir.path + "/roomd.yaml")
         try FileManager.default.createDirectory(atPath: dir.path + "/state", withIntermediateDirectories: true)
-        let store = try StateStore(path: dir.path + "/state/roomd.sqlite")
+        let store = try RoomStore(path: dir.path + "/state/roomd.sqlite")
         let ledger = try RoomLedger(store: store, config: config, logger: Logger(label: "test"))
         try store.appendEventNow(kind: "test.first", severity: "info", subject: nil, detail: [:])
 

@@ -3,10 +3,10 @@ import Glibc
 #endif
 import Canonical
 import Foundation
-import Archive
-import GRDB
+public import Archive
+public import GRDB
 import Identity
-import RoomConfig
+public import RoomConfig
 
 /// roomd's SQLite state: stations, events and (as later modules land) the
 /// recording index and the audit ledger. One file, WAL mode.
@@ -15,38 +15,35 @@ import RoomConfig
 /// per connection, not per table, and most of what this database holds is
 /// evidence (events, segment rows, ledger entries), so the whole file pays
 /// the price of an fsync per commit; the non-evidence tables are small.
-final class StateStore: Sendable {
-    /// The newest schema this build knows. Every migration bumps `user_version`.
-    static let schemaVersion = 7
+public final class RoomStore: Sendable {
 
-    let pool: DatabasePool
+    public let pool: DatabasePool
     /// The audit ledger, in the same file: an event and its ledger entry commit
     /// in one transaction, so neither exists without the other.
-    let ledger: Ledger
+    public let ledger: Ledger
+    /// The recording index (segments), written by the capture helpers' supervisors.
+    public let segments: SegmentIndex
     /// SQLite has one writer, and GRDB queues writes first come, first served.
     /// Writes caused by the network (events, check-in, heartbeats) pass here
     /// one at a time, so however many requests arrive, a recorder's segment-
     /// index write waits behind at most one of them (plus its fsync), never a queue.
     private let networkWrites = AsyncGate(permits: 1)
 
-    enum OpenError: Error, CustomStringConvertible {
-        case newerSchema(found: Int, known: Int, path: String)
-        case unknownMigrations([String], path: String)
+    public enum OpenError: Error, CustomStringConvertible {
+        case newerDatabase(unknown: [String], path: String)
         case notDurable(path: String, level: Int)
 
-        var description: String {
+        public var description: String {
             switch self {
-            case .newerSchema(let found, let known, let path):
-                return "database \(path) was written by a newer roomd (schema \(found), this build knows up to \(known)); refusing to start rather than damage it. Install the newer roomd again, or restore a backup made by this version. / 数据库由更新版本的roomd写入，已拒绝启动以免损坏数据"
+            case .newerDatabase(let unknown, let path):
+                return "database \(path) was written by a newer roomd (its migrations \(unknown.joined(separator: ", ")) are unknown to this build); refusing to start rather than damage it. Install the newer roomd again, or restore a backup made by this version. / 数据库由更新版本的roomd写入，已拒绝启动以免损坏数据"
             case .notDurable(let path, let level):
                 return "database \(path) would not switch to synchronous=FULL (got \(level)); refusing to record evidence without it"
-            case .unknownMigrations(let ids, let path):
-                return "database \(path) has migrations this build does not know (\(ids.joined(separator: ", "))); it was written by a newer roomd. Refusing to start. / 数据库版本过新，已拒绝启动"
             }
         }
     }
 
-    init(path: String) throws {
+    public init(path: String) throws {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -63,26 +60,27 @@ final class StateStore: Sendable {
         }
         guard level == 2 else { throw OpenError.notDurable(path: path, level: level) }
 
+        // One migrator owns every table (the ledger's and the segment index's
+        // included). A database that has migrations this build does not know
+        // was written by a newer roomd: GRDB says so (hasBeenSuperseded), and
+        // roomd refuses it rather than run old code on a newer schema.
         let migrator = Self.migrator
-        let (found, applied) = try pool.read { db in
-            (try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0, try migrator.appliedIdentifiers(db))
+        let (superseded, unknown) = try pool.read { db in
+            (try migrator.hasBeenSuperseded(db), try migrator.appliedIdentifiers(db).subtracting(migrator.migrations))
         }
-        if found > Self.schemaVersion {
-            throw OpenError.newerSchema(found: found, known: Self.schemaVersion, path: path)
-        }
-        let unknown = applied.subtracting(migrator.migrations)
-        if !unknown.isEmpty { throw OpenError.unknownMigrations(unknown.sorted(), path: path) }
+        if superseded { throw OpenError.newerDatabase(unknown: unknown.sorted(), path: path) }
         try migrator.migrate(pool)
         ledger = try Ledger(database: pool)
+        segments = SegmentIndex(writer: pool)
     }
 
     /// A write on behalf of the network: through ``networkWrites``. Recorders
     /// and start-up use `pool.write` directly.
-    func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    public func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await networkWrites.run { try await self.pool.write(updates) }
     }
 
-    static var migrator: DatabaseMigrator {
+    public static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-foundation") { db in
             try db.execute(sql: """
@@ -165,14 +163,15 @@ final class StateStore: Sendable {
         // entry carry SHA-256(salt ‖ detail), never the detail itself).
         migrator.registerMigration("v7-signature-detail-salt") { db in
             try db.execute(sql: "ALTER TABLE signatures ADD COLUMN detail_salt TEXT")
-            try db.execute(sql: "PRAGMA user_version = 7")
         }
+        // (v1–v6 also set PRAGMA user_version, which nothing reads any more:
+        // they ran on databases in the field and stay as they were.)
         return migrator
     }
 
     /// Evidence tables refuse UPDATE and DELETE (triggers): mistakes and casual
     /// edits stop here; deliberate tampering is what the ledger's checkpoints catch.
-    static func makeAppendOnly(_ db: Database, table: String) throws {
+    public static func makeAppendOnly(_ db: Database, table: String) throws {
         try db.execute(sql: """
             CREATE TRIGGER \(table)_no_update BEFORE UPDATE ON \(table)
                 BEGIN SELECT RAISE(ABORT, '\(table) are evidence: UPDATE refused'); END;
@@ -186,7 +185,7 @@ final class StateStore: Sendable {
     /// Makes the stations table match the configuration: new stations are
     /// added, devices updated; stations no longer configured are kept (their
     /// history is evidence) but no longer reported.
-    func syncStations(_ stations: [RoomConfiguration.Station]) throws {
+    public func syncStations(_ stations: [RoomConfiguration.Station]) throws {
         try pool.write { db in
             for station in stations {
                 try db.execute(sql: """
@@ -198,17 +197,17 @@ final class StateStore: Sendable {
         }
     }
 
-    struct StationRow: Sendable, Codable {
-        var id: String
-        var host: String?
-        var camera: String?
-        var microphone: String?
-        var lastSeenNanoseconds: Int64?
-        var lastSeenAddress: String?
-        var lastReport: String?
+    public struct StationRow: Sendable, Codable {
+        public var id: String
+        public var host: String?
+        public var camera: String?
+        public var microphone: String?
+        public var lastSeenNanoseconds: Int64?
+        public var lastSeenAddress: String?
+        public var lastReport: String?
     }
 
-    func stations() async throws -> [StationRow] {
+    public func stations() async throws -> [StationRow] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM stations ORDER BY id").map { row in
                 StationRow(id: row["id"], host: row["host"], camera: row["camera"], microphone: row["microphone"],
@@ -218,7 +217,7 @@ final class StateStore: Sendable {
         }
     }
 
-    func recordHeartbeat(station: String, at time: Int64, address: String?, report: String) async throws {
+    public func recordHeartbeat(station: String, at time: Int64, address: String?, report: String) async throws {
         try await write { db in
             try db.execute(sql: "UPDATE stations SET last_seen_ns = ?, last_seen_address = ?, last_report = ? WHERE id = ?",
                            arguments: [time, address, report, station])
@@ -227,20 +226,20 @@ final class StateStore: Sendable {
 
     // MARK: Events
 
-    struct Event: Sendable, Codable {
-        var id: Int64
-        var timeNanoseconds: Int64
-        var kind: String
-        var severity: String
-        var subject: String?
-        var detail: String
+    public struct Event: Sendable, Codable {
+        public var id: Int64
+        public var timeNanoseconds: Int64
+        public var kind: String
+        public var severity: String
+        public var subject: String?
+        public var detail: String
     }
 
     /// Appends an event and its audit-ledger entry in one transaction; durable
     /// when this returns. `actor` is who caused it (a certificate identity,
     /// "operator", "system"); `subject` what it is about (a device, a station).
-    func appendEvent(kind: String, severity: String, subject: String?, detail: [String: String],
-                     actor: String = "system", at time: Int64 = Clock.wallNanoseconds()) async throws {
+    public func appendEvent(kind: String, severity: String, subject: String?, detail: [String: String],
+                     actor: String = "system", at time: Int64 = SystemClock.wallNanoseconds()) async throws {
         let json = try Self.detailJSON(detail)
         try await write { db in
             try Self.insertEvent(db, time, kind, severity, subject, json, detail, actor)
@@ -248,8 +247,8 @@ final class StateStore: Sendable {
     }
 
     /// The same, for callers on their own threads (recorders): blocks this thread only.
-    func appendEventNow(kind: String, severity: String, subject: String?, detail: [String: String],
-                        actor: String = "system", at time: Int64 = Clock.wallNanoseconds()) throws {
+    public func appendEventNow(kind: String, severity: String, subject: String?, detail: [String: String],
+                        actor: String = "system", at time: Int64 = SystemClock.wallNanoseconds()) throws {
         let json = try Self.detailJSON(detail)
         try pool.write { db in try Self.insertEvent(db, time, kind, severity, subject, json, detail, actor) }
     }
@@ -258,13 +257,13 @@ final class StateStore: Sendable {
     /// the same encoding as its ledger entry's. Not JSONSerialization's
     /// `.sortedKeys`: that sorts through a Locale, which loads ICU's data
     /// (~5 MB of resident memory) on the first event.
-    static func detailJSON(_ detail: [String: String]) throws -> String {
+    public static func detailJSON(_ detail: [String: String]) throws -> String {
         String(decoding: try CanonicalJSON.object(detail.mapValues { .string($0) }).canonicalBytes(), as: UTF8.self)
     }
 
     /// Inside the caller's transaction: the event row, then the ledger entry
     /// that makes it tamper-evident (payload: event id, severity, subject, detail).
-    static func insertEvent(_ db: Database, _ time: Int64, _ kind: String, _ severity: String,
+    public static func insertEvent(_ db: Database, _ time: Int64, _ kind: String, _ severity: String,
                             _ subject: String?, _ json: String, _ detail: [String: String], _ actor: String) throws {
         try db.execute(sql: "INSERT INTO events (time_ns, kind, severity, subject, detail) VALUES (?, ?, ?, ?, ?)",
                        arguments: [time, kind, severity, subject, json])
@@ -282,14 +281,14 @@ final class StateStore: Sendable {
     /// it names paths, never secrets) in the same transaction as the new hash.
     /// Returns the event kind recorded, or nil when nothing changed.
     @discardableResult
-    func recordConfiguration(path: String, text: String, sha256: String, actor: String = "system") async throws -> String? {
+    public func recordConfiguration(path: String, text: String, sha256: String, actor: String = "system") async throws -> String? {
         try await write { db in
             let previous = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'config.sha256'")
             guard previous != sha256 else { return nil }
             let kind = previous == nil ? "config.initial" : "config.changed"
             var detail = ["path": path, "sha256": sha256, "text": text]
             if let previous { detail["previous_sha256"] = previous }
-            try Self.insertEvent(db, Clock.wallNanoseconds(), kind, "notice", path, try Self.detailJSON(detail), detail, actor)
+            try Self.insertEvent(db, SystemClock.wallNanoseconds(), kind, "notice", path, try Self.detailJSON(detail), detail, actor)
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('config.sha256', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                            arguments: [sha256])
             return kind
@@ -298,7 +297,7 @@ final class StateStore: Sendable {
 
     /// Newest first. Text an older roomd stored with an ID number in it
     /// (refusal details) is shown redacted: events leave the room here.
-    func recentEvents(limit: Int) async throws -> [Event] {
+    public func recentEvents(limit: Int) async throws -> [Event] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM events ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
                 Event(id: row["id"], timeNanoseconds: row["time_ns"], kind: row["kind"], severity: row["severity"],
@@ -309,12 +308,12 @@ final class StateStore: Sendable {
     }
 
     /// How the previous run of roomd ended, read from the events it left.
-    struct PreviousRun: Sendable, CustomStringConvertible {
-        var clean: Bool
-        var description: String
+    public struct PreviousRun: Sendable, CustomStringConvertible {
+        public var clean: Bool
+        public var description: String
     }
 
-    func previousRun() async throws -> PreviousRun {
+    public func previousRun() async throws -> PreviousRun {
         try await pool.read { db in
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT kind, time_ns FROM events WHERE kind IN ('daemon.started', 'daemon.stopped', 'daemon.failed')
@@ -331,25 +330,25 @@ final class StateStore: Sendable {
     }
 
     /// A cheap query proving the database answers (the store's health check).
-    func ping() async throws {
+    public func ping() async throws {
         _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM meta") }
     }
 
     /// Flushes the WAL into the main file and closes every connection.
-    func close() throws {
+    public func close() throws {
         try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
         try pool.close()
     }
 }
 
-enum Clock {
-    static func wallNanoseconds() -> Int64 {
+public enum SystemClock {
+    public static func wallNanoseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
-    static func monotonicNanoseconds() -> Int64 {
+    public static func monotonicNanoseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
@@ -357,7 +356,7 @@ enum Clock {
 }
 
 extension RoomConfiguration.VideoSource {
-    var label: String {
+    public var label: String {
         switch self {
         case .v4l2(let path): path
         case .synthetic: "synthetic"
@@ -366,7 +365,7 @@ extension RoomConfiguration.VideoSource {
 }
 
 extension RoomConfiguration.AudioSource {
-    var label: String {
+    public var label: String {
         switch self {
         case .alsa(let device): device
         case .synthetic: "synthetic"

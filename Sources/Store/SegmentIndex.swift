@@ -37,7 +37,7 @@ public final class SegmentIndex: Sendable {
         public var closeReason: String?
         public var synthetic: Bool
 
-        enum CodingKeys: String, CodingKey {
+        public enum CodingKeys: String, CodingKey {
             case id, device, sequence, path
             case wallStartNs = "wall_start_ns", wallEndNs = "wall_end_ns", monotonicStartNs = "monotonic_start_ns"
             case frames, droppedFrames = "dropped_frames", audioXruns = "audio_xruns", bytes
@@ -46,7 +46,7 @@ public final class SegmentIndex: Sendable {
         }
     }
 
-    let writer: any DatabaseWriter
+    public let writer: any DatabaseWriter
 
     public init(writer: any DatabaseWriter) { self.writer = writer }
 

@@ -1,33 +1,32 @@
 import Archive
-import CaptureProtocol
-import CaptureSupervisor
+public import CaptureProtocol
+public import CaptureSupervisor
 import Foundation
 import Glibc
-import Logging
-import NIOConcurrencyHelpers
+public import Logging
 
 /// Connects recorders to the segment index and the event log. Called on
 /// recorder threads; GRDB's synchronous API blocks only that thread.
-final class IndexSink: CaptureIndex, Sendable {
-    let index: SegmentIndex
-    let store: StateStore
-    let logger: Logger
+public final class IndexSink: CaptureIndex, Sendable {
+    public let index: SegmentIndex
+    public let store: RoomStore
+    public let logger: Logger
 
-    init(index: SegmentIndex, store: StateStore, logger: Logger) {
+    public init(index: SegmentIndex, store: RoomStore, logger: Logger) {
         self.index = index
         self.store = store
         self.logger = logger
     }
 
-    func nextSequence(device: String) throws -> Int64 { try index.nextSequence(device: device) }
+    public func nextSequence(device: String) throws -> Int64 { try index.nextSequence(device: device) }
 
-    func segmentOpened(_ segment: SegmentOpened) throws -> Int64 {
+    public func segmentOpened(_ segment: SegmentOpened) throws -> Int64 {
         try index.opened(device: segment.device, sequence: segment.sequence, path: segment.path,
                          wallStartNs: segment.wallStartNanoseconds, monotonicStartNs: segment.monotonicStartNanoseconds,
                          videoCodec: segment.videoCodec, audioCodec: segment.audioCodec, synthetic: segment.synthetic)
     }
 
-    func segmentProgressed(id: Int64, _ progress: SegmentProgress) {
+    public func segmentProgressed(id: Int64, _ progress: SegmentProgress) {
         do {
             try index.progressed(id: id, durableBytes: progress.durableBytes, wallEndNs: progress.wallEndNanoseconds, frames: progress.frames)
         } catch {
@@ -35,13 +34,13 @@ final class IndexSink: CaptureIndex, Sendable {
         }
     }
 
-    func segmentClosed(id: Int64, _ closed: SegmentClosed) throws {
+    public func segmentClosed(id: Int64, _ closed: SegmentClosed) throws {
         try index.closed(id: id, wallEndNs: closed.wallEndNanoseconds, frames: closed.frames, droppedFrames: closed.droppedFrames,
                          audioXruns: closed.audioXruns, bytes: closed.bytes, sha256: closed.sha256, reason: closed.reason)
         if let path = try index.path(id: id) { seal(path) }
     }
 
-    func segmentRecovered(id: Int64, wallStartNanoseconds: Int64, report: RepairReport) throws {
+    public func segmentRecovered(id: Int64, wallStartNanoseconds: Int64, report: RepairReport) throws {
         try index.recovered(id: id, wallEndNs: wallStartNanoseconds + report.durationNanoseconds, frames: report.videoFrames,
                             bytes: report.bytes, sha256: report.sha256, reason: "crash-recovered")
         if let path = try index.path(id: id) { seal(path) }
@@ -52,7 +51,7 @@ final class IndexSink: CaptureIndex, Sendable {
     /// the only writer of segments, running as that user — may not chmod it
     /// back (its seccomp filter), so the file system itself keeps the helper
     /// from rewriting it. (Root would not be stopped; the service never runs as root.)
-    func seal(_ path: String) {
+    public func seal(_ path: String) {
         var info = stat()
         guard stat(path, &info) == 0 else { return }
         guard info.st_mode & 0o222 != 0 else { return }
@@ -62,7 +61,7 @@ final class IndexSink: CaptureIndex, Sendable {
         }
     }
 
-    func captureEvent(_ event: CaptureEvent) {
+    public func captureEvent(_ event: CaptureEvent) {
         let severity: String = switch event.kind {
         case .segmentClosed, .deviceReturned, .diskSpaceReturned: "info"
         case .framesDropped, .audioXrun: "warning"
@@ -81,15 +80,23 @@ final class IndexSink: CaptureIndex, Sendable {
 
 /// Start-up agreement between the index and the disk (Moonfire-NVR's rule:
 /// nothing is dropped silently).
-struct IndexRecovery {
-    let index: SegmentIndex
-    let sink: IndexSink
-    let logger: Logger
-    let root: String
+public struct IndexRecovery {
+    public let index: SegmentIndex
+    public let sink: IndexSink
+    public let logger: Logger
+    public let root: String
     /// Cuts a file back to its last whole fragment and hashes it (`roomd-capture repair`).
-    let repair: (String) throws -> RepairReport
+    public let repair: (String) throws -> RepairReport
 
-    func run() throws {
+    public init(index: SegmentIndex, sink: IndexSink, logger: Logger, root: String, repair: @escaping (String) throws -> RepairReport) {
+        self.index = index
+        self.sink = sink
+        self.logger = logger
+        self.root = root
+        self.repair = repair
+    }
+
+    public func run() throws {
         // 1. Segments being written when roomd stopped: cut back to the last
         //    whole fragment, rehash, mark recovered.
         for row in try index.rows(state: .writing) {
@@ -140,7 +147,7 @@ struct IndexRecovery {
     private func wallNow() -> Int64 { Int64(Date().timeIntervalSince1970 * 1e9) }
 
     /// `…/20261126T175800Z_000012.mp4` → ns since the epoch.
-    static func wallStart(fromName path: String) -> Int64? {
+    public static func wallStart(fromName path: String) -> Int64? {
         let name = path.split(separator: "/").last.map(String.init) ?? ""
         let stamp = Array(name.prefix(16))
         guard stamp.count == 16, stamp[8] == "T", stamp[15] == "Z" else { return nil }

@@ -2,19 +2,19 @@ import Synchronization
 
 /// An async semaphore: at most `permits` bodies run at once; the others wait
 /// (suspended, not blocking a thread) in arrival order.
-final class AsyncGate: Sendable {
+public final class AsyncGate: Sendable {
     private struct State {
-        var available: Int
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        public var available: Int
+        public var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state: Mutex<State>
 
-    init(permits: Int) {
+    public init(permits: Int) {
         state = Mutex(State(available: permits))
     }
 
-    func run<T>(_ body: () async throws -> T) async rethrows -> T {
+    public func run<T>(_ body: () async throws -> T) async rethrows -> T {
         await acquire()
         defer { release() }
         return try await body()
