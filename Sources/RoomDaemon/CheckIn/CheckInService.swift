@@ -176,9 +176,7 @@ struct CheckInService: Sendable {
                 let id = try context.parameters.require("request")
                 _ = try await ownChallenge(id, station: station, request: request, context: context, refusals: refusals)
                 guard let bytes = try await store.challengeSignedBytes(request: id) else { throw Self.unknownChallengeRefusal(id) }
-                let code = try QRCode(bytes: bytes, errorCorrection: .medium)
-                if ext == "svg" { return Self.body(Array(code.svg().utf8), type: "image/svg+xml") }
-                return Self.body(try code.png(), type: "image/png")
+                return try Self.drawnQR(bytes, as: ext)
             }
         }
         router.post("/v1/checkin/challenges/:request/answer", roles: [.station],
@@ -337,10 +335,23 @@ struct CheckInService: Sendable {
                       let handwriting = try await store.handwriting(signatureID: id) else {
                     throw Refusal(.notFound, code: "handwriting-unknown", chinese: "该签到没有手写签名。", english: "no handwritten signature")
                 }
-                if ext == "svg" { return Self.body(Array(handwriting.svg().utf8), type: "image/svg+xml") }
-                return Self.body(try handwriting.png(scale: 1), type: "image/png")
+                return try Self.drawn(handwriting, as: ext)
             }
         }
+    }
+
+    /// Drawn outside the async route closure: a typed-throws call (`png`)
+    /// inside a generic async closure crashes Swift 6.3's optimizer
+    /// (coroutine splitting around the swifterror value) in release builds.
+    static func drawn(_ handwriting: HandwrittenSignature, as ext: String) throws -> Response {
+        if ext == "svg" { return body(Array(handwriting.svg().utf8), type: "image/svg+xml") }
+        return body(try handwriting.png(scale: 1), type: "image/png")
+    }
+
+    static func drawnQR(_ bytes: [UInt8], as ext: String) throws -> Response {
+        let code = try QRCode(bytes: bytes, errorCorrection: .medium)
+        if ext == "svg" { return body(Array(code.svg().utf8), type: "image/svg+xml") }
+        return body(try code.png(), type: "image/png")
     }
 
     /// Without `identity` in the configuration the check-in routes exist but
