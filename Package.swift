@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "Capture",
             dependencies: [
-                "CaptureProtocol", "CFFmpeg", "CV4L2", "CALSA", "COpenSSL",
+                "Canonical", "CaptureProtocol", "CFFmpeg", "CV4L2", "CALSA", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -188,7 +188,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "CaptureProtocolTests", dependencies: ["CaptureProtocol"], swiftSettings: strict),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", "CaptureProtocol", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "CaptureTests", dependencies: ["Canonical", "Capture", "CaptureProtocol", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(
             name: "ArchiveTests",
             dependencies: ["Canonical", "Archive", "Identity", "LedgerBench", .product(name: "GRDB", package: "GRDB.swift")],

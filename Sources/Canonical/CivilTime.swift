@@ -74,3 +74,53 @@ extension CivilTime {
         return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2)) \(pad(c.hour, 2)):\(pad(c.minute, 2))"
     }
 }
+
+extension CivilTime {
+    /// Reads an RFC 3339 time: `2026-05-01T09:00:00Z`, with optional
+    /// fractional seconds (to nanoseconds) and a `Z` or `±hh:mm` offset
+    /// (`2026-05-01T17:00:00+08:00`). nil for anything else, or a date that
+    /// does not exist.
+    public static func parseRFC3339(_ text: String) -> WallTime? {
+        let b = Array(text.utf8)
+        func number(_ range: Range<Int>) -> Int? {
+            guard range.upperBound <= b.count else { return nil }
+            var value = 0
+            for i in range {
+                guard (0x30...0x39).contains(b[i]) else { return nil }
+                value = value * 10 + Int(b[i] - 0x30)
+            }
+            return value
+        }
+        guard b.count >= 20, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54 || b[10] == 0x74, b[13] == 0x3A, b[16] == 0x3A,
+              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+              let seconds = unixSeconds(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+        else { return nil }
+        var i = 19
+        var fraction: Int64 = 0
+        if b[i] == 0x2E {
+            i += 1
+            var digits = 0
+            while i < b.count, (0x30...0x39).contains(b[i]) {
+                if digits < 9 { fraction = fraction * 10 + Int64(b[i] - 0x30) }
+                digits += 1
+                i += 1
+            }
+            guard digits > 0 else { return nil }
+            for _ in digits..<max(digits, 9) { fraction *= 10 }
+        }
+        guard i < b.count else { return nil }
+        var offset: Int64 = 0
+        if b[i] == 0x5A || b[i] == 0x7A {
+            i += 1
+        } else if b[i] == 0x2B || b[i] == 0x2D {
+            guard b.count == i + 6, b[i + 3] == 0x3A, let h = number(i + 1..<i + 3), let m = number(i + 4..<i + 6), h < 24, m < 60 else { return nil }
+            offset = Int64(h * 3600 + m * 60) * (b[i] == 0x2B ? 1 : -1)
+            i += 6
+        } else {
+            return nil
+        }
+        guard i == b.count else { return nil }
+        return WallTime(nanoseconds: (seconds - offset) * 1_000_000_000 + fraction)
+    }
+}

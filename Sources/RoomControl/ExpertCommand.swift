@@ -1,4 +1,5 @@
 import ArgumentParser
+import Canonical
 import Foundation
 import Identity
 
@@ -137,8 +138,10 @@ struct ExpertCommand: ParsableCommand {
                 submitted = .cms(bytes)
             }
             let time = try at.map { text -> Date in
-                guard let date = ISO8601DateFormatter().date(from: text) else { throw ValidationError("--at must be ISO 8601, e.g. 2026-05-01T09:00:00Z") }
-                return date
+                guard let time = CivilTime.parseRFC3339(text) else {
+                    throw ValidationError("--at must be an RFC 3339 time, e.g. 2026-05-01T09:00:00Z or 2026-05-01T17:00:00+08:00")
+                }
+                return time.date
             } ?? Date()
             let verifier = SignatureVerifier(trust: try TrustStore.load(directory: trust), sm2ID: sm2Id)
             switch verifier.verify(submitted, over: try ExpertCommand.read(input), at: time) {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Canonical
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -36,8 +37,11 @@ struct DaemonFailure: Error, CustomStringConvertible {
 enum Daemon {
     static func run(config: RoomConfiguration) async throws {
         let logger = Logger(label: "roomd")
-        let startedWall = SystemClock.wallNanoseconds()
-        let startedMonotonic = SystemClock.monotonicNanoseconds()
+        // The one clock every timer and deadline below reads (tests give the
+        // pieces a ManualClock instead).
+        let clock: any RoomClock = SystemClock()
+        let startedWall = clock.now().nanoseconds
+        let startedMonotonic = clock.monotonic()
         umask(0o027)
 
         for directory in [config.storage.stateDirectory, config.storage.recordingsDirectory,
@@ -51,7 +55,7 @@ enum Daemon {
 
         let store: RoomStore
         do {
-            store = try RoomStore(path: config.storage.databasePath)
+            store = try RoomStore(path: config.storage.databasePath, clock: clock)
         } catch let error as RoomStore.OpenError {
             throw DaemonFailure(status: ExitStatus.dataError, description: error.description)
         }
@@ -124,7 +128,7 @@ enum Daemon {
         let notifier = SystemdNotifier()
         let systemd = SystemdService(
             notifier: notifier, health: health, logger: logger, waitFor: ["api", "admin"],
-            readyStatus: "serving room \(config.room.id); API on \(config.api.host):\(config.api.port)")
+            readyStatus: "serving room \(config.room.id); API on \(config.api.host):\(config.api.port)", clock: clock)
 
         var checkIn: CheckInService?
         if let identity = config.identity {
@@ -136,7 +140,7 @@ enum Daemon {
         }
         let stored = try store.stationCertificates()
         let certificates = StationCertificates(enrollments: stored.enrollments, revocations: stored.revocations)
-        let gate = CertificateGate(mapper: mapper, certificates: certificates)
+        let gate = CertificateGate(mapper: mapper, certificates: certificates, clock: clock)
         let limiter = ConnectionLimiter(limits: config.api.limits)
         let router = Router(context: RoomRequestContext.self)
         router.add(middleware: RefusalMiddleware(logger: logger))

@@ -79,7 +79,7 @@ extension RoomStore {
         let json = String(decoding: try CanonicalJSON.canonicalBytes(encoding: roster.entries), as: UTF8.self)
         let sha = Digest.sha256Hex(Array(json.utf8))
         return try await write { db in
-            let time = SystemClock.wallNanoseconds()
+            let time = self.clock.now().nanoseconds
             try db.execute(sql: "INSERT INTO rosters (session_id, imported_ns, imported_by, entries_json, sha256) VALUES (?, ?, ?, ?, ?)",
                            arguments: [session, time, actor, json, sha])
             let id = db.lastInsertedRowID
@@ -297,7 +297,7 @@ extension RoomStore {
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM handwritten_signatures WHERE signature_id = ?", arguments: [signatureID]) == true {
                 throw CheckInConflict(description: "check-in \(signatureID) already has a handwritten signature")
             }
-            let time = SystemClock.wallNanoseconds()
+            let time = self.clock.now().nanoseconds
             try db.execute(sql: "INSERT INTO handwritten_signatures (signature_id, received_ns, strokes_json, sha256) VALUES (?, ?, ?, ?)",
                            arguments: [signatureID, time, json, signature.sha256])
             let id = db.lastInsertedRowID

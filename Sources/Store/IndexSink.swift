@@ -144,7 +144,7 @@ public struct IndexRecovery {
         }
     }
 
-    private func wallNow() -> Int64 { Int64(Date().timeIntervalSince1970 * 1e9) }
+    private func wallNow() -> Int64 { sink.store.clock.now().nanoseconds }
 
     /// `…/20261126T175800Z_000012.mp4` → ns since the epoch.
     public static func wallStart(fromName path: String) -> Int64? {

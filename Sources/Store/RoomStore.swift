@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Canonical
+public import Canonical
 import Foundation
 public import Archive
 public import GRDB
@@ -28,6 +28,8 @@ public final class RoomStore: Sendable {
     /// one at a time, so however many requests arrive, a recorder's segment-
     /// index write waits behind at most one of them (plus its fsync), never a queue.
     private let networkWrites = AsyncGate(permits: 1)
+    /// Where "now" comes from for every row this store stamps itself.
+    public let clock: any RoomClock
 
     public enum OpenError: Error, CustomStringConvertible {
         case newerDatabase(unknown: [String], path: String)
@@ -43,7 +45,8 @@ public final class RoomStore: Sendable {
         }
     }
 
-    public init(path: String) throws {
+    public init(path: String, clock: any RoomClock = SystemClock()) throws {
+        self.clock = clock
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -239,8 +242,9 @@ public final class RoomStore: Sendable {
     /// when this returns. `actor` is who caused it (a certificate identity,
     /// "operator", "system"); `subject` what it is about (a device, a station).
     public func appendEvent(kind: String, severity: String, subject: String?, detail: [String: String],
-                     actor: String = "system", at time: Int64 = SystemClock.wallNanoseconds()) async throws {
+                     actor: String = "system", at time: Int64? = nil) async throws {
         let json = try Self.detailJSON(detail)
+        let time = time ?? clock.now().nanoseconds
         try await write { db in
             try Self.insertEvent(db, time, kind, severity, subject, json, detail, actor)
         }
@@ -248,8 +252,9 @@ public final class RoomStore: Sendable {
 
     /// The same, for callers on their own threads (recorders): blocks this thread only.
     public func appendEventNow(kind: String, severity: String, subject: String?, detail: [String: String],
-                        actor: String = "system", at time: Int64 = SystemClock.wallNanoseconds()) throws {
+                        actor: String = "system", at time: Int64? = nil) throws {
         let json = try Self.detailJSON(detail)
+        let time = time ?? clock.now().nanoseconds
         try pool.write { db in try Self.insertEvent(db, time, kind, severity, subject, json, detail, actor) }
     }
 
@@ -288,7 +293,7 @@ public final class RoomStore: Sendable {
             let kind = previous == nil ? "config.initial" : "config.changed"
             var detail = ["path": path, "sha256": sha256, "text": text]
             if let previous { detail["previous_sha256"] = previous }
-            try Self.insertEvent(db, SystemClock.wallNanoseconds(), kind, "notice", path, try Self.detailJSON(detail), detail, actor)
+            try Self.insertEvent(db, self.clock.now().nanoseconds, kind, "notice", path, try Self.detailJSON(detail), detail, actor)
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('config.sha256', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                            arguments: [sha256])
             return kind
@@ -338,20 +343,6 @@ public final class RoomStore: Sendable {
     public func close() throws {
         try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
         try pool.close()
-    }
-}
-
-public enum SystemClock {
-    public static func wallNanoseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
-
-    public static func monotonicNanoseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 }
 

@@ -34,8 +34,9 @@ extension RoomStore {
     }
 
     public func enroll(station: String, fingerprint: String, subject: String, notAfter: Int64, pem: String,
-                actor: String, at time: Int64 = SystemClock.wallNanoseconds()) async throws -> Enrollment {
-        try await write { db in
+                actor: String, at time: Int64? = nil) async throws -> Enrollment {
+        let time = time ?? clock.now().nanoseconds
+        return try await write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM certificate_revocations WHERE fingerprint = ?", arguments: [fingerprint]) == true {
                 throw EnrollmentError.revoked(fingerprint: fingerprint)
             }
@@ -57,8 +58,9 @@ extension RoomStore {
 
     /// Revokes one certificate, or (fingerprint nil) every certificate of the station.
     public func revoke(station: String, fingerprint: String?, reason: String, actor: String,
-                at time: Int64 = SystemClock.wallNanoseconds()) async throws -> Revocation {
-        try await write { db in
+                at time: Int64? = nil) async throws -> Revocation {
+        let time = time ?? clock.now().nanoseconds
+        return try await write { db in
             try db.execute(sql: """
                 INSERT INTO certificate_revocations (station_id, fingerprint, revoked_ns, revoked_by, reason) VALUES (?, ?, ?, ?, ?)
                 """, arguments: [station, fingerprint, time, actor, reason])

@@ -20,4 +20,17 @@ struct CivilTimeTests {
         #expect(CivilTime.unixSeconds(year: 2026, month: 2, day: 29, hour: 0, minute: 0, second: 0) == nil)
         #expect(CivilTime.unixSeconds(year: 2026, month: 4, day: 31, hour: 0, minute: 0, second: 0) == nil)
     }
+
+    @Test func rfc3339TimesAreReadWithTheirOffsetsAndNothingElseIs() {
+        // Vectors from `date -u -d TEXT +%s.%N`.
+        #expect(CivilTime.parseRFC3339("2026-05-01T09:00:00Z") == WallTime(nanoseconds: 1_777_626_000_000_000_000))
+        #expect(CivilTime.parseRFC3339("2026-05-01T17:00:00+08:00") == WallTime(nanoseconds: 1_777_626_000_000_000_000))
+        #expect(CivilTime.parseRFC3339("1999-12-31T23:59:59.5-05:30") == WallTime(nanoseconds: 946_704_599_500_000_000))
+        #expect(CivilTime.parseRFC3339("2026-11-26T17:58:10.744Z")?.description == "2026-11-26T17:58:10.744Z")
+        #expect(CivilTime.parseRFC3339("2026-01-01T00:00:00.123456789123Z")?.nanoseconds == 1_767_225_600_123_456_789)
+        for bad in ["2026-05-01", "2026-05-01T09:00:00", "2026-02-29T00:00:00Z", "2026-05-01T24:00:00Z", "2026-05-01T09:00:00.Z",
+                    "2026-05-01T09:00:00+8:00", "2026-05-01T09:00:00+08:00x", "2026-05-01 09:00:00Z", "２026-05-01T09:00:00Z", ""] {
+            #expect(CivilTime.parseRFC3339(bad) == nil, "\(bad)")
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import Canonical
 import CaptureProtocol
 import Foundation
 import Logging
@@ -18,11 +19,13 @@ struct ShortFrameTests {
         let configuration = RecorderConfiguration(device: "S09", video: .synthetic(width: width, height: height, fps: fps), audio: nil,
                                                   directory: dir, segmentSeconds: 60, minimumFreeBytes: 1 << 20)
         let sink = MemorySink()
+        // Mid-minute, so the three seconds of frames never straddle a cut.
+        let clock = ManualClock(wall: SegmentCuttingTests.start - .seconds(48))
         let writer = SegmentWriter(configuration: configuration, sink: sink, logger: Logger(label: "test"), layout: layout,
                                    size: (width, height, fps), encoder: try VideoEncoder(width: width, height: height, fps: fps, preset: "ultrafast"),
-                                   audio: nil)
+                                   audio: nil, clock: clock)
         let whole = layout == .yuyv ? width * height * 2 : width * height * 3 / 2
-        let start = MonotonicClock.now()
+        let start = clock.monotonic()
         var expected = (written: 0, dropped: 0)
         for index in 0..<45 {
             let bytes: [UInt8]

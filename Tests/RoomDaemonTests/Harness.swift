@@ -82,6 +82,18 @@ final class NotifyListener {
 
     deinit { close(fd) }
 
+    /// Every message that has arrived and not been drained yet, without waiting.
+    func drain() -> [String] {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            guard n > 0 else { break }
+            received.append(String(decoding: buffer[0..<n], as: UTF8.self))
+        }
+        defer { received.removeAll() }
+        return received
+    }
+
     /// Waits until a message containing `field` (e.g. "READY=1") arrives.
     func wait(for field: String, timeout: TimeInterval) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)

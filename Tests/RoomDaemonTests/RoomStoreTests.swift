@@ -1,3 +1,4 @@
+import Canonical
 import Foundation
 import GRDB
 import Identity
@@ -69,7 +70,9 @@ enum RoomSigningKeyFixture {
     static func make() throws -> RoomSigningKey { try RoomSigningKey(privateKey: try PrivateKey.generateP256()) }
 }
 
-/// The periodic checkpoint schedule, driven directly with a short interval.
+/// The periodic checkpoint schedule, with time driven by a `ManualClock`:
+/// each step waits until the service is asleep again, so nothing depends on
+/// how quickly the machine runs it.
 struct CheckpointScheduleTests {
     @Test func aCheckpointIsSignedEachIntervalOnlyWhenTheLedgerGrew() async throws {
         let dir = try TemporaryDirectory("schedule")
@@ -82,24 +85,38 @@ struct CheckpointScheduleTests {
             \(DemoRoom.tlsYAML)
             """, sourcePath: dir.path + "/roomd.yaml")
         try FileManager.default.createDirectory(atPath: dir.path + "/state", withIntermediateDirectories: true)
-        let store = try RoomStore(path: dir.path + "/state/roomd.sqlite")
+        let clock = ManualClock()
+        let store = try RoomStore(path: dir.path + "/state/roomd.sqlite", clock: clock)
         let ledger = try RoomLedger(store: store, config: config, logger: Logger(label: "test"))
         try store.appendEventNow(kind: "test.first", severity: "info", subject: nil, detail: [:])
-
-        let service = Task { try await CheckpointService(ledger: ledger, interval: .milliseconds(200)).run() }
-        func waitForCheckpoint(ofSize size: Int) async throws -> Bool {
-            for _ in 0..<50 {
-                if try ledger.ledger.latestCheckpoint()?.checkpoint.size == size { return true }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            return false
+        func checkpoints() async throws -> [Int64] {
+            try await store.pool.read { db in try Int64.fetchAll(db, sql: "SELECT created_ns FROM ledger_checkpoint ORDER BY id") }
         }
-        #expect(try await waitForCheckpoint(ofSize: 1))
-        try await Task.sleep(for: .milliseconds(700))   // several intervals, nothing appended
-        let count = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM ledger_checkpoint") }
-        #expect(count == 1, "no new checkpoint while the ledger did not grow")
+
+        let interval = Duration.seconds(600)
+        let service = Task { try await CheckpointService(ledger: ledger, interval: interval).run() }
+        #expect(await clock.sleepers(atLeast: 1), "the service waits for its first interval")
+        clock.advance(by: interval - .seconds(1))
+        #expect(try await checkpoints().isEmpty, "nothing before the interval has passed")
+        /// One interval: wake the service, and wait until it is asleep again.
+        func tick() async {
+            clock.advance(by: interval)
+            #expect(await clock.sleepers(atLeast: 1))
+        }
+        clock.advance(by: .seconds(1))
+        #expect(await clock.sleepers(atLeast: 1))
+        var made = try await checkpoints()
+        #expect(made == [clock.now().nanoseconds], "signed when the interval ended, stamped with the clock's time")
+        #expect(try ledger.ledger.latestCheckpoint()?.checkpoint.size == 1)
+
+        for _ in 0..<3 { await tick() }
+        #expect(try await checkpoints().count == 1, "no new checkpoint while the ledger did not grow")
+
         try store.appendEventNow(kind: "test.second", severity: "info", subject: nil, detail: [:])
-        #expect(try await waitForCheckpoint(ofSize: 2))
+        await tick()
+        made = try await checkpoints()
+        #expect(made.count == 2 && made.last == clock.now().nanoseconds)
+        #expect(try ledger.ledger.latestCheckpoint()?.checkpoint.size == 2)
         service.cancel()
         _ = await service.result
         try store.close()

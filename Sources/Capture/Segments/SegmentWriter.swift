@@ -1,3 +1,4 @@
+import Canonical
 import CaptureProtocol
 import Foundation
 import Logging
@@ -24,6 +25,9 @@ internal import CFFmpeg
 /// within ±15 ms at all times, well inside the 40 ms the issue allows.
 final class SegmentWriter {
     private let configuration: RecorderConfiguration
+    /// Where the segment's wall-clock mapping and the cutting boundary come
+    /// from; a test drives it (`ManualClock`) to place a cut exactly.
+    private let clock: any RoomClock
     private let sink: any SegmentSink
     private let logger: Logger
     private let layout: PixelLayout?
@@ -78,7 +82,8 @@ final class SegmentWriter {
     }
 
     init(configuration: RecorderConfiguration, sink: any SegmentSink, logger: Logger, layout: PixelLayout?,
-         size: (Int, Int, Int), encoder: VideoEncoder?, audio: AudioEncoder?) {
+         size: (Int, Int, Int), encoder: VideoEncoder?, audio: AudioEncoder?, clock: any RoomClock = SystemClock()) {
+        self.clock = clock
         self.configuration = configuration
         self.sink = sink
         self.logger = logger
@@ -193,9 +198,9 @@ final class SegmentWriter {
         totals.dropped += Int64(count)
         current?.dropped += Int64(count)
         unreportedDrops += Int64(count)
-        let now = MonotonicClock.now()
+        let now = clock.monotonic()
         if now - lastDropReport >= 10_000_000_000 {
-            sink.captureEvent(CaptureEvent(kind: .framesDropped, device: configuration.device, wallNanoseconds: MonotonicClock.wallNow(),
+            sink.captureEvent(CaptureEvent(kind: .framesDropped, device: configuration.device, wallNanoseconds: clock.now().nanoseconds,
                                            detail: ["frames": String(unreportedDrops), "segment": current.map { String($0.id) } ?? ""]))
             unreportedDrops = 0
             lastDropReport = now
@@ -207,14 +212,14 @@ final class SegmentWriter {
     private func noteXrun() {
         totals.xruns += 1
         current?.xruns += 1
-        sink.captureEvent(CaptureEvent(kind: .audioXrun, device: configuration.device, wallNanoseconds: MonotonicClock.wallNow(),
+        sink.captureEvent(CaptureEvent(kind: .audioXrun, device: configuration.device, wallNanoseconds: clock.now().nanoseconds,
                                        detail: ["segment": current.map { String($0.id) } ?? ""]))
     }
 
     /// Called when nothing arrived for a while: finish a segment still
     /// waiting for audio that is not coming.
     func idle() throws(CaptureError) {
-        if closing != nil, MonotonicClock.now() - closingSince > 2_000_000_000 {
+        if closing != nil, clock.monotonic() - closingSince > 2_000_000_000 {
             try finishClosing(reason: "boundary")
         }
     }
@@ -291,7 +296,7 @@ final class SegmentWriter {
 
     private func open(at monotonic: Int64) throws(CaptureError) {
         // Sample the monotonic→wall mapping now, for this segment.
-        let nowMono = MonotonicClock.now(), nowWall = MonotonicClock.wallNow()
+        let nowMono = clock.monotonic(), nowWall = clock.now().nanoseconds
         let wall = nowWall - (nowMono - monotonic)
         let sequence: Int64
         do { sequence = try sink.nextSequence(device: configuration.device) } catch {
@@ -336,7 +341,7 @@ final class SegmentWriter {
         guard let old = current else { return }
         old.audioBoundary = samples(monotonic)
         closing = old
-        closingSince = MonotonicClock.now()
+        closingSince = clock.monotonic()
         current = nil
         try open(at: monotonic)
         if audioEncoder == nil || layout == nil {
@@ -367,7 +372,7 @@ final class SegmentWriter {
         }
         totals.bytes += bytes
         totals.segments += 1
-        totals.lastClosedWall = MonotonicClock.wallNow()
+        totals.lastClosedWall = clock.now().nanoseconds
         sink.captureEvent(CaptureEvent(kind: .segmentClosed, device: configuration.device, wallNanoseconds: totals.lastClosedWall,
                                        detail: ["id": String(segment.id), "path": segment.opened.path, "sha256": sha256,
                                                 "bytes": String(bytes), "frames": String(segment.frames), "dropped": String(segment.dropped),

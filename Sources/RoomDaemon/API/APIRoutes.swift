@@ -1,3 +1,4 @@
+import Canonical
 import Foundation
 import Hummingbird
 import Metrics
@@ -55,7 +56,7 @@ struct APIRoutes: Sendable {
                 throw Refusal(.badRequest, code: "bad-heartbeat", chinese: "终端状态报告格式错误，请升级终端程序。",
                               english: "heartbeat body must be a JSON object (\(StrictJSON.problem(in: bytes) ?? "not an object"))")
             }
-            try await store.recordHeartbeat(station: id, at: SystemClock.wallNanoseconds(), address: context.remoteAddress,
+            try await store.recordHeartbeat(station: id, at: store.clock.now().nanoseconds, address: context.remoteAddress,
                                             report: String(decoding: bytes, as: UTF8.self))
             return Response(status: .noContent)
         }

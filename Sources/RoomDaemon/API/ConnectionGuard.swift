@@ -108,7 +108,7 @@ enum HandshakeFailure: String {
     case abandoned = "tls-handshake-abandoned"
     case other = "tls-handshake-failed"
 
-    static func classify(_ error: any Error, peer: Certificate?, now: Date = Date()) -> HandshakeFailure {
+    static func classify(_ error: any Error, peer: Certificate?, now: Date) -> HandshakeFailure {
         if let peer {
             if peer.notAfter < now { return .certificateExpired }
             if peer.notBefore > now { return .certificateNotYetValid }
@@ -192,7 +192,7 @@ final class HandshakeGuard: ChannelInboundHandler, RemovableChannelHandler, Send
             let remote = context.remoteAddress?.ipAddress ?? "?"
             let peer = (try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self))?.peerCertificate
                 .flatMap { try? $0.toDERBytes() }.flatMap { try? Certificate(der: $0) }
-            let failure = HandshakeFailure.classify(error, peer: peer)
+            let failure = HandshakeFailure.classify(error, peer: peer, now: gate.clock.now().date)
             logger.debug("TLS handshake refused", metadata: ["remote": .string(remote), "reason": .string(failure.rawValue)])
             var detail = ["remote": remote, "reason": failure.english]
             if let peer { detail["certificate"] = peer.subject }

@@ -1,3 +1,4 @@
+import Canonical
 import Foundation
 import Hummingbird
 import Identity
@@ -66,13 +67,16 @@ extension MutualTLSChannel: HTTPChannelHandler where Base: HTTPChannelHandler {
 struct CertificateGate: Sendable {
     let mapper: RoleMapper
     let certificates: StationCertificates
+    /// What "now" is for a certificate's validity dates.
+    let clock: any RoomClock
 
     /// nil when the peer may proceed to HTTP. Unmappable certificates pass
     /// here: the access middleware refuses them with a precise HTTP answer.
     /// Validity is checked here too: a resumed TLS session skips the chain
     /// verification its first handshake had, so a certificate that expired
     /// since would otherwise keep working.
-    func refusal(for certificate: Certificate, at now: Date = Date()) -> StationCertificates.Refusal? {
+    func refusal(for certificate: Certificate) -> StationCertificates.Refusal? {
+        let now = clock.now().date
         guard let fingerprint = try? certificate.sha256Fingerprint() else { return nil }
         if certificate.notAfter < now { return .expired(fingerprint: fingerprint, notAfter: certificate.notAfter) }
         if certificate.notBefore > now { return .notYetValid(fingerprint: fingerprint, notBefore: certificate.notBefore) }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Canonical
 import Foundation
 import RoomConfig
 import Store
@@ -20,7 +21,7 @@ struct StatusReporter: Sendable {
 
     func snapshot(events: Int = 10) async throws -> RoomStatus {
         let reports = await health.evaluate()
-        let now = SystemClock.wallNanoseconds()
+        let now = store.clock.now().nanoseconds
         let configured = Set(config.stations.map(\.id))
         let stations = try await store.stations().filter { configured.contains($0.id) }.map { row -> RoomStatus.Station in
             let state: String
@@ -39,7 +40,7 @@ struct StatusReporter: Sendable {
         return RoomStatus(
             room: .init(id: config.room.id, name: config.room.name, agency: config.room.agency, kind: config.room.kind.rawValue),
             daemon: .init(version: Self.version, pid: getpid(), startedAt: Self.iso8601(startedWall),
-                          uptimeSeconds: (SystemClock.monotonicNanoseconds() - startedMonotonic) / 1_000_000_000,
+                          uptimeSeconds: (store.clock.monotonic() - startedMonotonic) / 1_000_000_000,
                           configPath: config.sourcePath, databasePath: config.storage.databasePath,
                           captureForkServerPID: recording.forkServer?.serverPID, captureForkServerStarts: recording.forkServer?.serversStarted),
             healthy: reports.allSatisfy(\.healthy),

@@ -1,3 +1,4 @@
+import Canonical
 import Foundation
 import Hummingbird
 import Identity
@@ -146,7 +147,7 @@ struct CheckInService: Sendable {
                 throw Refusal(.badRequest, code: "bad-challenge-request", chinese: "签署\(purpose.chinese)时必须提供文件摘要。",
                                 english: "documentSHA256 is required for purpose \(purpose.rawValue)")
             }
-            let now = Date()
+            let now = store.clock.now().date
             let challenge = try SigningChallenge.issue(room: room, session: body.session, station: station,
                                                        rosterEntry: body.rosterEntry, purpose: purpose, documentSHA256: documentSHA,
                                                        now: now, lifetime: TimeInterval(challengeSeconds))
@@ -183,7 +184,7 @@ struct CheckInService: Sendable {
                     purpose: "the expert's signature over the challenge, relayed by the station") { request, context in
             guard let peer = context.peer, let station = peer.stationID else { throw Self.notAStation }
             let id = try context.parameters.require("request")
-            let received = Date()
+            let received = store.clock.now().date
             // Verifying a signature costs; a station answering in a loop is stopped before it.
             guard answers.admit(station, now: received) else {
                 refusals.report(kind: "session.rate-limited", severity: "warning", subject: station, code: "too-many-answers",
@@ -316,7 +317,7 @@ struct CheckInService: Sendable {
             }
             let roster: Roster
             do {
-                roster = try Roster.importJSON(body, secret: checkIn.secret, today: Date())
+                roster = try Roster.importJSON(body, secret: checkIn.secret, today: store.clock.now().date)
             } catch let error as RosterImportError {
                 throw Refusal(.unprocessableContent, error)
             }

@@ -1,5 +1,6 @@
 import Archive
 import AsyncHTTPClient
+import Canonical
 import Foundation
 import Identity
 import Logging
@@ -87,7 +88,7 @@ final class LedgerWitness: Sendable {
                 }
                 let token = try TimestampToken(response: Array(buffer: body), answering: query, trusting: tsa.anchors)
                 let record = CheckpointTimestamp(checkpointID: stored.id, token: token.der, time: token.time, tsa: tsa.url)
-                try await runBlocking { try self.ledger.ledger.storeTimestamp(record, receivedNs: SystemClock.wallNanoseconds()) }
+                try await runBlocking { try self.ledger.ledger.storeTimestamp(record, receivedNs: self.ledger.clock.now().nanoseconds) }
                 logger.info("ledger checkpoint timestamped", metadata: [
                     "size": .string(String(stored.checkpoint.size)), "tsa": .string(tsa.url),
                     "time": .string(Text.iso8601(nanoseconds: Int64(token.time.timeIntervalSince1970) * 1_000_000_000)),
@@ -116,7 +117,7 @@ final class LedgerWitness: Sendable {
                 try await runBlocking {
                     try self.ledger.ledger.recordDelivery(checkpointID: stored.id, endpoint: platform.endpoint,
                                                           status: Int(response.status.code), response: body,
-                                                          deliveredNs: SystemClock.wallNanoseconds())
+                                                          deliveredNs: self.ledger.clock.now().nanoseconds)
                 }
                 logger.info("ledger checkpoint delivered to the platform", metadata: [
                     "size": .string(String(stored.checkpoint.size)), "endpoint": .string(platform.endpoint),
@@ -153,7 +154,7 @@ struct LedgerWitnessService: Service {
                 var wait = Self.interval
                 while true {
                     wait = await witness.work() ? Self.interval : min(wait * 2, Self.longestBackoff)
-                    try await Task.sleep(for: wait)
+                    try await witness.ledger.clock.sleep(for: wait)
                 }
             }
         } catch is CancellationError {

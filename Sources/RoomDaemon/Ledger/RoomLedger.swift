@@ -23,6 +23,8 @@ final class RoomLedger: Sendable {
     let certificatePEM: Data
     let exportsDirectory: String
     let logger: Logger
+    /// The store's clock: what checkpoints are stamped with and scheduled by.
+    let clock: any RoomClock
 
     struct KeyProblem: Error, CustomStringConvertible {
         var description: String
@@ -30,6 +32,7 @@ final class RoomLedger: Sendable {
 
     init(store: RoomStore, config: RoomConfiguration, logger: Logger) throws {
         ledger = store.ledger
+        clock = store.clock
         origin = config.ledger.origin
         do {
             key = try RoomSigningKey(pemFile: URL(fileURLWithPath: config.ledger.signingKey))
@@ -51,7 +54,7 @@ final class RoomLedger: Sendable {
     @discardableResult
     func checkpoint(reason: String, force: Bool) throws -> StoredCheckpoint? {
         if !force, try !ledger.hasUncheckpointedEntries() { return nil }
-        let stored = try ledger.makeCheckpoint(origin: origin, keyName: origin, key: key, now: SystemClock.wallNanoseconds())
+        let stored = try ledger.makeCheckpoint(origin: origin, keyName: origin, key: key, now: clock.now().nanoseconds)
         logger.info("ledger checkpoint signed", metadata: [
             "size": .string(String(stored.checkpoint.size)), "root": .string(stored.checkpoint.root.base64),
             "reason": .string(reason),
@@ -78,7 +81,7 @@ final class RoomLedger: Sendable {
     func export(firstSeq: Int, includePersonalData: Bool = false) throws -> String {
         let checkpoint = try currentCheckpoint()
         try FileManager.default.createDirectory(atPath: exportsDirectory, withIntermediateDirectories: true)
-        let stamp = Self.stamp(SystemClock.wallNanoseconds())
+        let stamp = Self.stamp(clock.now().nanoseconds)
         // Two exports in one second (a withheld and a full one) get folders of their own.
         let base = "\(exportsDirectory)/ledger-\(stamp)-\(firstSeq)-\(checkpoint.checkpoint.size)" + (includePersonalData ? "-full" : "")
         var path = base
@@ -109,7 +112,7 @@ struct CheckpointService: Service {
         do {
             try await cancelWhenGracefulShutdown {
                 while true {
-                    try await Task.sleep(for: interval)
+                    try await ledger.clock.sleep(for: interval)
                     do {
                         _ = try await runBlocking { try ledger.checkpoint(reason: "periodic", force: false) }
                     } catch {

@@ -1,3 +1,4 @@
+import Canonical
 import Foundation
 import Logging
 import RoomConfig
@@ -34,18 +35,20 @@ final class EventAggregator: Service, Sendable {
 
     private let events: EventRecorder
     private let window: Duration
+    private let clock: any RoomClock
     let maximumKeys: Int
     private let buckets = Mutex<[Key: Bucket]>([:])
 
-    init(events: EventRecorder, window: Duration = .seconds(60), maximumKeys: Int = 64) {
+    init(events: EventRecorder, window: Duration = .seconds(60), maximumKeys: Int = 64, clock: (any RoomClock)? = nil) {
         self.events = events
+        self.clock = clock ?? events.store.clock
         self.window = window
         self.maximumKeys = maximumKeys
     }
 
     /// Counts one refusal; records it now if it is the first of its kind this window.
     func report(kind: String, severity: String, subject: String, code: String, detail: [String: String]) {
-        let now = SystemClock.wallNanoseconds()
+        let now = clock.now().nanoseconds
         let first: Bool = buckets.withLock { buckets in
             var key = Key(kind: kind, subject: subject, code: code)
             if buckets[key] == nil && buckets.count >= maximumKeys {
@@ -87,7 +90,7 @@ final class EventAggregator: Service, Sendable {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                try? await Task.sleep(for: self.window)
+                try? await self.clock.sleep(for: self.window)
                 await self.flush()
             }
         }

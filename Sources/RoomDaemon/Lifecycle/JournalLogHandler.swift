@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Canonical
 import Foundation
 import Logging
 import NIOConcurrencyHelpers

@@ -1,3 +1,4 @@
+import Canonical
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
@@ -14,8 +15,11 @@ final class SystemdService: Service, Sendable {
     private let pending = NIOLockedValueBox<Set<String>>([])
     private let announced = NIOLockedValueBox(false)
     private let readyStatus: String
+    private let clock: any RoomClock
 
-    init(notifier: SystemdNotifier, health: HealthRegistry, logger: Logger, waitFor listeners: Set<String>, readyStatus: String) {
+    init(notifier: SystemdNotifier, health: HealthRegistry, logger: Logger, waitFor listeners: Set<String>, readyStatus: String,
+         clock: any RoomClock = SystemClock()) {
+        self.clock = clock
         self.notifier = notifier
         self.health = health
         self.logger = logger
@@ -56,7 +60,7 @@ final class SystemdService: Service, Sendable {
                     }
                     if reports.allSatisfy({ $0.healthy || !$0.watchdog }) { self.notifier.watchdog() }
                 }
-                try await Task.sleep(for: interval)
+                try await self.clock.sleep(for: interval)
             }
         }
         notifier.stopping(status: "shutting down: flushing writers / 正在安全停止")

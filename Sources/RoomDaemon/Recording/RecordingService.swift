@@ -1,4 +1,5 @@
 import Archive
+import Canonical
 import CaptureProtocol
 import CaptureSupervisor
 import Foundation
@@ -149,7 +150,7 @@ final class RecordingService: Service, Sendable {
     /// status, STATUS=) but does not starve the watchdog; a recorder whose
     /// thread stopped making progress does.
     func health() -> [HealthReport] {
-        let now = MonotonicClock.now()
+        let now = sink.store.clock.monotonic()
         return devices.map { recorder in
             let s = recorder.status
             let name = "recording \(recorder.configuration.device)"
@@ -172,12 +173,12 @@ final class RecordingService: Service, Sendable {
     /// condition): its helper reports twice a second, and a helper that goes
     /// silent is killed and replaced well before this trips.
     func recordersAlive() -> Bool {
-        let now = MonotonicClock.now()
+        let now = sink.store.clock.monotonic()
         return devices.allSatisfy { now - $0.status.loopMonotonic < 20_000_000_000 }
     }
 
     func refreshMetrics() {
-        let wall = Int64(Date().timeIntervalSince1970 * 1e9)
+        let wall = sink.store.clock.now().nanoseconds
         for recorder in devices {
             let s = recorder.status
             let dims = [("device", recorder.configuration.device)]
