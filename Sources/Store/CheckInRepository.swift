@@ -92,21 +92,18 @@ extension RoomStore {
 
     public func roster(session: String) async throws -> StoredRoster? {
         try await pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM rosters WHERE session_id = ? ORDER BY id DESC LIMIT 1",
-                                             arguments: [session]) else { return nil }
-            let entries = try JSONDecoder().decode([RosterEntry].self, from: Data((row["entries_json"] as String).utf8))
-            return StoredRoster(id: row["id"], sessionID: session, roster: try Roster(entries: entries), sha256: row["sha256"])
+            guard let stored = try RosterRecord.fetchOne(db, sql: "SELECT * FROM rosters WHERE session_id = ? ORDER BY id DESC LIMIT 1",
+                                                         arguments: [session]) else { return nil }
+            let entries = try JSONDecoder().decode([RosterEntry].self, from: Data(stored.entriesJson.utf8))
+            return StoredRoster(id: stored.id, sessionID: session, roster: try Roster(entries: entries), sha256: stored.sha256)
         }
     }
 
     public static func insertChallenge(_ db: Database, _ challenge: SigningChallenge) throws {
-            try db.execute(sql: """
-                INSERT INTO challenges (request_id, nonce, session_id, station_id, roster_entry, purpose, document_sha256,
-                                        issued_ms, expires_ms, signed_bytes)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [challenge.request, challenge.nonce, challenge.session, challenge.station, challenge.rosterEntry,
-                                 challenge.purpose.rawValue, challenge.documentSHA256, challenge.issuedMs, challenge.expiresMs,
-                                 Data(challenge.signedBytes())])
+        try ChallengeRecord(requestId: challenge.request, nonce: challenge.nonce, sessionId: challenge.session,
+                            stationId: challenge.station, rosterEntry: challenge.rosterEntry, purpose: challenge.purpose.rawValue,
+                            documentSha256: challenge.documentSHA256, issuedMs: challenge.issuedMs, expiresMs: challenge.expiresMs,
+                            signedBytes: Data(challenge.signedBytes())).insert(db)
     }
 
     /// Stores `challenge` unless its station was issued `limit` challenges
@@ -142,11 +139,11 @@ extension RoomStore {
 
     public func challenge(request: String, room: String) async throws -> SigningChallenge? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM challenges WHERE request_id = ?", arguments: [request]).map { row in
-                SigningChallenge(request: row["request_id"], nonce: row["nonce"], room: room, session: row["session_id"],
-                                 station: row["station_id"], rosterEntry: row["roster_entry"],
-                                 purpose: SigningPurpose(rawValue: row["purpose"]) ?? .checkIn,
-                                 documentSHA256: row["document_sha256"], issuedMs: row["issued_ms"], expiresMs: row["expires_ms"])
+            try ChallengeRecord.fetchOne(db, key: request).map {
+                SigningChallenge(request: $0.requestId, nonce: $0.nonce, room: room, session: $0.sessionId,
+                                 station: $0.stationId, rosterEntry: $0.rosterEntry,
+                                 purpose: SigningPurpose(rawValue: $0.purpose) ?? .checkIn,
+                                 documentSHA256: $0.documentSha256, issuedMs: $0.issuedMs, expiresMs: $0.expiresMs)
             }
         }
     }
@@ -269,25 +266,25 @@ extension RoomStore {
 
     public func signatures(session: String) async throws -> [SignatureRecord] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: Self.signatureSelect + " WHERE c.session_id = ? ORDER BY s.id", arguments: [session])
+            try SignatureJoinRecord.fetchAll(db, sql: Self.signatureSelect + " WHERE c.session_id = ? ORDER BY s.id", arguments: [session])
                 .map(Self.signatureRecord)
         }
     }
 
     public func signature(id: Int64) async throws -> SignatureRecord? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: Self.signatureSelect + " WHERE s.id = ?", arguments: [id]).map(Self.signatureRecord)
+            try SignatureJoinRecord.fetchOne(db, sql: Self.signatureSelect + " WHERE s.id = ?", arguments: [id]).map(Self.signatureRecord)
         }
     }
 
-    private static func signatureRecord(_ row: Row) -> SignatureRecord {
-        SignatureRecord(id: row["id"], requestID: row["request_id"], session: row["session_id"], station: row["station_id"],
-                        rosterEntry: row["roster_entry"], purpose: row["purpose"], documentSHA256: row["document_sha256"],
-                        receivedAt: Text.iso8601(nanoseconds: row["received_ns"]), verdict: row["verdict"], reason: row["reason"],
+    private static func signatureRecord(_ row: SignatureJoinRecord) -> SignatureRecord {
+        SignatureRecord(id: row.id, requestID: row.requestId, session: row.sessionId, station: row.stationId,
+                        rosterEntry: row.rosterEntry, purpose: row.purpose, documentSHA256: row.documentSha256,
+                        receivedAt: Text.iso8601(nanoseconds: row.receivedNs), verdict: row.verdict, reason: row.reason,
                         // Rows an older roomd wrote may name an ID number in their detail.
-                        detail: ResidentIDScan.redacting(row["detail"]), format: row["format"], algorithm: row["algorithm"],
-                        signerFingerprint: row["signer_fingerprint"], signerName: row["signer_name"],
-                        signatureSHA256: row["signature_sha256"], handwritten: row["handwritten"])
+                        detail: ResidentIDScan.redacting(row.detail), format: row.format, algorithm: row.algorithm,
+                        signerFingerprint: row.signerFingerprint, signerName: row.signerName,
+                        signatureSHA256: row.signatureSha256, handwritten: row.handwritten)
     }
 
     /// Binds a handwritten signature to an accepted check-in; one per check-in.

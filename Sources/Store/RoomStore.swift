@@ -212,10 +212,9 @@ public final class RoomStore: Sendable {
 
     public func stations() async throws -> [StationRow] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM stations ORDER BY id").map { row in
-                StationRow(id: row["id"], host: row["host"], camera: row["camera"], microphone: row["microphone"],
-                           lastSeenNanoseconds: row["last_seen_ns"], lastSeenAddress: row["last_seen_address"],
-                           lastReport: row["last_report"])
+            try StationRecord.fetchAll(db, sql: "SELECT * FROM stations ORDER BY id").map {
+                StationRow(id: $0.id, host: $0.host, camera: $0.camera, microphone: $0.microphone,
+                           lastSeenNanoseconds: $0.lastSeenNs, lastSeenAddress: $0.lastSeenAddress, lastReport: $0.lastReport)
             }
         }
     }
@@ -304,10 +303,9 @@ public final class RoomStore: Sendable {
     /// (refusal details) is shown redacted: events leave the room here.
     public func recentEvents(limit: Int) async throws -> [Event] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM events ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
-                Event(id: row["id"], timeNanoseconds: row["time_ns"], kind: row["kind"], severity: row["severity"],
-                      subject: (row["subject"] as String?).map { ResidentIDScan.redacting($0) },
-                      detail: ResidentIDScan.redacting(row["detail"]))
+            try EventRecord.fetchAll(db, sql: "SELECT * FROM events ORDER BY id DESC LIMIT ?", arguments: [limit]).map {
+                Event(id: $0.id, timeNanoseconds: $0.timeNs, kind: $0.kind, severity: $0.severity,
+                      subject: $0.subject.map { ResidentIDScan.redacting($0) }, detail: ResidentIDScan.redacting($0.detail))
             }
         }
     }
@@ -320,12 +318,12 @@ public final class RoomStore: Sendable {
 
     public func previousRun() async throws -> PreviousRun {
         try await pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT kind, time_ns FROM events WHERE kind IN ('daemon.started', 'daemon.stopped', 'daemon.failed')
+            guard let last = try EventRecord.fetchOne(db, sql: """
+                SELECT * FROM events WHERE kind IN ('daemon.started', 'daemon.stopped', 'daemon.failed')
                 ORDER BY id DESC LIMIT 1
                 """) else { return PreviousRun(clean: true, description: "none (first start)") }
-            let time = Text.iso8601(nanoseconds: row["time_ns"])
-            switch row["kind"] as String {
+            let time = Text.iso8601(nanoseconds: last.timeNs)
+            switch last.kind {
             case "daemon.stopped": return PreviousRun(clean: true, description: "stopped cleanly at \(time)")
             case "daemon.failed": return PreviousRun(clean: false, description: "failed at \(time) (see that event)")
             default:

@@ -73,12 +73,12 @@ extension RoomStore {
 
     public func stationCertificates() throws -> (enrollments: [Enrollment], revocations: [Revocation]) {
         try pool.read { db in
-            let enrollments = try Row.fetchAll(db, sql: "SELECT * FROM station_certificates ORDER BY enrolled_ns").map { row in
-                Enrollment(stationID: row["station_id"], fingerprint: row["fingerprint"], subject: row["subject"],
-                           notAfterNanoseconds: row["not_after_ns"], enrolledNanoseconds: row["enrolled_ns"])
+            let enrollments = try EnrollmentRecord.fetchAll(db, sql: "SELECT * FROM station_certificates ORDER BY enrolled_ns").map {
+                Enrollment(stationID: $0.stationId, fingerprint: $0.fingerprint, subject: $0.subject,
+                           notAfterNanoseconds: $0.notAfterNs, enrolledNanoseconds: $0.enrolledNs)
             }
-            let revocations = try Row.fetchAll(db, sql: "SELECT * FROM certificate_revocations ORDER BY id").map { row in
-                Revocation(stationID: row["station_id"], fingerprint: row["fingerprint"], revokedNanoseconds: row["revoked_ns"])
+            let revocations = try RevocationRecord.fetchAll(db, sql: "SELECT * FROM certificate_revocations ORDER BY id").map {
+                Revocation(stationID: $0.stationId, fingerprint: $0.fingerprint, revokedNanoseconds: $0.revokedNs)
             }
             return (enrollments, revocations)
         }
