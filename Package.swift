@@ -207,6 +207,7 @@ let package = Package(
         .testTarget(
             name: "RoomDaemonTests",
             dependencies: ["RoomDaemon", "CaptureHelper", "CaptureProtocol", "CaptureSupervisor", "RoomConfig", "Identity", "Archive", "Canonical", "Store",
+                           "Evaluation",
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -118,19 +118,11 @@ public struct DemoPKI {
     /// suite covers RSA and SM2 with an openssl-made PKI.
     @discardableResult
     public func createExperts(validityDays: Int = 825) throws -> [Issued] {
-        let fm = FileManager.default
         let base = layout.directory + "/experts"
-        for folder in ["trust/anchors", "trust/intermediates", "trust/crls"] {
-            try fm.createDirectory(atPath: base + "/" + folder, withIntermediateDirectories: true)
-        }
         let validity = TimeInterval(validityDays) * 86_400
-        let caKey = try PrivateKey.generateP256()
-        let ca = try CertificateIssuer.issue(
-            CertificateRequest(subject: [("O", "roomd demo cloud-sign"), ("CN", "roomd demo expert CA")], validity: validity * 2, isCA: true),
-            publicKeyOf: caKey)
-        try write(ca, caKey, base + "/trust/anchors/expert-ca.crt", base + "/expert-ca.key")
-        var issued = [Issued(name: "expert-ca", certificatePath: base + "/trust/anchors/expert-ca.crt", keyPath: base + "/expert-ca.key",
-                             fingerprint: try ca.sha256Fingerprint())]
+        let (ca, caKey, caIssued) = try trustFolderCA(base: base, name: "expert-ca", validity: validity,
+                                                      subject: [("O", "roomd demo cloud-sign"), ("CN", "roomd demo expert CA")])
+        var issued = [caIssued]
         var roster: [[String: String]] = []
         for expert in Self.demoExperts {
             let key = try PrivateKey.generateP256()
@@ -146,6 +138,41 @@ public struct DemoPKI {
         let json = try JSONSerialization.data(withJSONObject: roster, options: [.prettyPrinted, .sortedKeys])
         try SecureFile.write(Array(json), to: base + "/roster.json", mode: 0o600)
         return issued
+    }
+
+    /// A demo central-platform signing CA (`platform/trust/anchors/platform-ca.crt`, the folder
+    /// `sessions.platform_trust_dir` names) and the platform's signing certificate
+    /// (`platform/signer.crt/.key`), with which the demo and the tests sign session definitions
+    /// (`roomctl expert sign --format cms` makes the detached CMS). ECDSA P-256.
+    @discardableResult
+    public func createPlatformSigner(validityDays: Int = 825) throws -> [Issued] {
+        let base = layout.directory + "/platform"
+        let validity = TimeInterval(validityDays) * 86_400
+        let (ca, caKey, caIssued) = try trustFolderCA(base: base, name: "platform-ca", validity: validity,
+                                                      subject: [("O", "roomd demo procurement platform"), ("CN", "roomd demo platform CA")])
+        let key = try PrivateKey.generateP256()
+        let cert = try CertificateIssuer.issue(
+            CertificateRequest(subject: [("O", "roomd demo procurement platform"), ("CN", "政府采购云平台 演示签名")],
+                               validity: validity, keyUsage: "critical,digitalSignature,nonRepudiation"),
+            publicKeyOf: key, issuer: (ca, caKey))
+        try write(cert, key, base + "/signer.crt", base + "/signer.key")
+        return [caIssued,
+                Issued(name: "platform-signer", certificatePath: base + "/signer.crt", keyPath: base + "/signer.key",
+                       fingerprint: try cert.sha256Fingerprint())]
+    }
+
+    /// A trust folder as `TrustStore.load` reads it (`BASE/trust/{anchors,intermediates,crls}`) with a
+    /// new CA in `anchors/NAME.crt` (its key beside the folder, `BASE/NAME.key`).
+    private func trustFolderCA(base: String, name: String, validity: TimeInterval,
+                               subject: [(String, String)]) throws -> (Certificate, PrivateKey, Issued) {
+        for folder in ["trust/anchors", "trust/intermediates", "trust/crls"] {
+            try FileManager.default.createDirectory(atPath: base + "/" + folder, withIntermediateDirectories: true)
+        }
+        let key = try PrivateKey.generateP256()
+        let ca = try CertificateIssuer.issue(CertificateRequest(subject: subject, validity: validity * 2, isCA: true), publicKeyOf: key)
+        let certificatePath = "\(base)/trust/anchors/\(name).crt", keyPath = "\(base)/\(name).key"
+        try write(ca, key, certificatePath, keyPath)
+        return (ca, key, Issued(name: name, certificatePath: certificatePath, keyPath: keyPath, fingerprint: try ca.sha256Fingerprint()))
     }
 
     private func write(_ cert: Certificate, _ key: PrivateKey, _ certPath: String, _ keyPath: String) throws {

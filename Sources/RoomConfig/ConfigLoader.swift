@@ -94,16 +94,17 @@ private final class Builder {
         let logging = buildLogging(top)
         let ledger = buildLedger(top, room: room, tls: tls)
         let identity = buildIdentity(top, storage: storage)
+        let sessions = buildSessions(top)
         top.finish(allowed: ["room", "stations", "room_cameras", "storage", "retention", "api", "tls", "platform", "logging",
-                             "ledger", "identity"])
+                             "ledger", "identity", "sessions"])
         checkDevicesUnique(stations: parsedStations, cameras: parsedCameras, top: top)
 
         guard let room, let stations, let roomCameras, let storage, let retention, let api, let tls, let logging, let ledger,
-              let identity
+              let identity, let sessions
         else { return nil }
         return RoomConfiguration(room: room, stations: stations, roomCameras: roomCameras, storage: storage,
                                  retention: retention, api: api, tls: tls, platform: platform ?? nil,
-                                 logging: logging, ledger: ledger, identity: identity, sourcePath: sourcePath)
+                                 logging: logging, ledger: ledger, identity: identity, sessions: sessions, sourcePath: sourcePath)
     }
 
     func buildRoom(_ top: YAMLReader.Mapping) -> RoomConfiguration.Room? {
@@ -530,6 +531,29 @@ private final class Builder {
         else { return nil }
         return .some(.init(expertTrustDirectory: trust, roomSecret: secretPath, idNumberOID: oid, challengeSeconds: seconds,
                            requireCRL: requireCRL))
+    }
+
+    /// `sessions:` is optional.
+    func buildSessions(_ top: YAMLReader.Mapping) -> RoomConfiguration.Sessions? {
+        guard top.has("sessions") else {
+            _ = top.value("sessions")
+            return .default
+        }
+        guard let map = reader.mapping(top.value("sessions"), path: "sessions") else { return nil }
+        var ok = true
+        let trust = reader.string(map, "platform_trust_dir", required: false).map(path)
+        if let trust {
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: trust, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                reader.problem(map.child("platform_trust_dir"), map.value("platform_trust_dir"),
+                               "folder \(trust) does not exist: it must hold the CA certificates of the platform's signing certificates")
+                ok = false
+            }
+        }
+        let discipline = reader.int(map, "discipline_minimum_seconds", default: 120, range: 0...3600)
+        map.finish(allowed: ["platform_trust_dir", "discipline_minimum_seconds"])
+        guard ok, let discipline else { return nil }
+        return .init(platformTrustDirectory: trust, disciplineMinimumSeconds: discipline)
     }
 
     func buildLogging(_ top: YAMLReader.Mapping) -> RoomConfiguration.Logging? {

@@ -16,6 +16,8 @@ public struct RoomConfiguration: Sendable, Equatable {
     public var ledger: Ledger
     /// Expert check-in and signatures; nil: the room takes no signatures.
     public var identity: Identity?
+    /// Evaluation sessions: who may push definitions, station page timings.
+    public var sessions: Sessions = .default
     /// The file this was loaded from.
     public var sourcePath: String
 
@@ -195,6 +197,23 @@ public struct RoomConfiguration: Sendable, Equatable {
         public var challengeSeconds: Int
         /// Refuse signatures whose issuers have no CRL in the trust folder.
         public var requireCRL: Bool
+    }
+
+    /// Evaluation sessions.
+    public struct Sessions: Sendable, Equatable {
+        /// Trust anchors (and intermediates, CRLs) of the certificates that sign session definitions
+        /// the central platform pushes (detached CMS). Nil: pushed definitions are refused; the
+        /// operator can still import one (`roomctl session import`).
+        public var platformTrustDirectory: String?
+        /// The discipline text stays on a station's screen at least this long before the expert may go on.
+        public var disciplineMinimumSeconds: Int
+
+        public static let `default` = Sessions(platformTrustDirectory: nil, disciplineMinimumSeconds: 120)
+
+        public init(platformTrustDirectory: String?, disciplineMinimumSeconds: Int) {
+            self.platformTrustDirectory = platformTrustDirectory
+            self.disciplineMinimumSeconds = disciplineMinimumSeconds
+        }
     }
 
     public struct Logging: Sendable, Equatable {

@@ -9,7 +9,8 @@ struct RoomctlCommand: AsyncParsableCommand {
         commandName: "roomctl",
         abstract: "Install, inspect and operate a roomd evaluation room.",
         version: BuildInfo.version,
-        subcommands: [Status.self, PKI.self, LedgerCommand.self, StationCommand.self, ExpertCommand.self, RosterCommand.self])
+        subcommands: [Status.self, PKI.self, LedgerCommand.self, StationCommand.self, ExpertCommand.self, RosterCommand.self,
+                      SessionCommand.self])
 }
 
 struct AdminSocketOptions: ParsableArguments {
@@ -126,7 +127,21 @@ enum StatusTable {
 
 struct PKI: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "pki", abstract: "The room's certificates.", subcommands: [Init.self, Experts.self])
+        commandName: "pki", abstract: "The room's certificates.", subcommands: [Init.self, Experts.self, Platform.self])
+
+    struct Platform: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create only the demo platform signing CA and signer for session definitions (in DIR/platform).")
+
+        @Option(help: "The PKI folder.")
+        var dir: String
+
+        func run() throws {
+            for item in try DemoPKI(directory: dir, roomID: "DEMO-ROOM").createPlatformSigner() {
+                print("\(item.name.padding(toLength: 15, withPad: " ", startingAt: 0)) \(item.certificatePath)")
+            }
+        }
+    }
 
     struct Experts: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -144,7 +159,7 @@ struct PKI: ParsableCommand {
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a demo/test PKI: room CA, server, S01..S08, operator, supervisor, platform, and a demo expert cloud-sign CA with experts E01..E03 (ECDSA P-256).")
+            abstract: "Create a demo/test PKI: room CA, server, S01..S08, operator, supervisor, platform, a demo expert cloud-sign CA with experts E01..E03 and a demo platform signer for session definitions (ECDSA P-256).")
 
         @Option(help: "Folder to write into (created if missing).")
         var dir: String
@@ -164,7 +179,7 @@ struct PKI: ParsableCommand {
         func run() throws {
             let pki = DemoPKI(directory: dir, roomID: roomId)
             let issued = try pki.create(serverNames: serverName, serverIPs: serverIP, force: force)
-                + pki.createExperts()
+                + pki.createExperts() + pki.createPlatformSigner()
             for item in issued {
                 print("\(item.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(item.certificatePath)  sha256:\(item.fingerprint.prefix(16))…")
             }

@@ -155,6 +155,20 @@ enum Daemon {
         } else {
             CheckInService.registerUnavailable(on: apiRoutes)
         }
+        var platformTrust: TrustStore?
+        if let folder = config.sessions.platformTrustDirectory {
+            do {
+                platformTrust = try TrustStore.load(directory: folder)
+            } catch {
+                throw DaemonFailure(status: ExitStatus.config, description: "sessions.platform_trust_dir \(folder) is unusable: \(error) / 平台签名证书信任目录无法使用")
+            }
+        }
+        let sessions = SessionRegistry(store: store, ledger: ledger, platformTrust: platformTrust, logger: logger)
+        let sessionRoutes = SessionRoutes(registry: sessions, store: store, refusals: refusals,
+                                          disciplineMinimumSeconds: config.sessions.disciplineMinimumSeconds)
+        sessionRoutes.registerOperatorRoutes(on: apiRoutes, who: { $0.peer?.description ?? "unknown" },
+                                             isPlatform: { $0.peer?.role == .platform })
+        sessionRoutes.registerStationRoutes(on: apiRoutes)
         let api = Application(
             router: router,
             server: HTTPServerBuilder { responder in
@@ -180,6 +194,7 @@ enum Daemon {
             store: store, gate: gate, stationIDs: Set(config.stations.map(\.id)), logger: logger))
             .register(on: adminRoutes, apiRoutes: apiRoutes.declared)
         checkIn?.registerOperatorRoutes(on: adminRoutes) { _ in "roomctl" }
+        sessionRoutes.registerOperatorRoutes(on: adminRoutes, who: { _ in "roomctl" }, isPlatform: { _ in false })
         let socketPath = config.api.adminSocket
         // The admin socket has an event loop of its own: whatever the network
         // does to the API's loops (floods of handshakes), roomctl is answered.
@@ -205,6 +220,12 @@ enum Daemon {
         if !previous.clean {
             logger.warning("the previous run of roomd ended uncleanly; its open segments were repaired / 上次运行未正常停止",
                            metadata: ["previous_run": .string(previous.description)])
+        }
+        // Every open session resumes where its last stored command left it.
+        let resumed = try await sessions.load()
+        if !resumed.broken.isEmpty {
+            await events.record(kind: "session.replay-failed", severity: "critical", subject: config.room.id,
+                                detail: resumed.broken.mapValues { String($0.prefix(500)) })
         }
         _ = try await runBlocking { try ledger.checkpoint(reason: "daemon.started", force: true) }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []

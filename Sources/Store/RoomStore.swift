@@ -167,6 +167,10 @@ public final class RoomStore: Sendable {
         migrator.registerMigration("v7-signature-detail-salt") { db in
             try db.execute(sql: "ALTER TABLE signatures ADD COLUMN detail_salt TEXT")
         }
+        // Evaluation sessions: definitions, accepted commands, score drafts.
+        migrator.registerMigration("v8-sessions") { db in
+            try SessionSchema.create(db)
+        }
         // (v1–v6 also set PRAGMA user_version, which nothing reads any more:
         // they ran on databases in the field and stay as they were.)
         return migrator

@@ -71,7 +71,9 @@ func probe(_ path: String) throws -> (video: Int, audio: Int, duration: Double) 
     for line in out.split(separator: "\n") {
         let f = line.split(separator: ",")
         guard f.count >= 3 else { continue }
-        if f[0] == "video" { video = Int(f[2]) ?? -1; duration = Double(f[1]) ?? 0 }
+        // A segment cut before its first video frame (audio only: a starved machine's camera
+        // started late) has no frames to count: ffprobe says N/A, the index says 0.
+        if f[0] == "video" { video = Int(f[2]) ?? (f[2] == "N/A" ? 0 : -1); duration = Double(f[1]) ?? 0 }
         if f[0] == "audio" { audio = Int(f[2]) ?? -1 }
     }
     return (video, audio, duration)

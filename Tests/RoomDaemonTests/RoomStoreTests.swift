@@ -45,6 +45,11 @@ struct RoomStoreTests {
                 INSERT INTO signatures (request_id, received_ns, verdict, reason, detail, format, signature, signature_sha256)
                     VALUES ('r', 0, 'rejected', 'x', 'x', 'raw', x'00', 'x');
                 INSERT INTO handwritten_signatures (signature_id, received_ns, strokes_json, sha256) VALUES (1, 0, '{}', 'x');
+                INSERT INTO session_definitions (session_id, lot, imported_ns, imported_by, source, definition, sha256)
+                    VALUES ('s', 'L1', 0, 't', 'operator', x'7b7d', 'x');
+                INSERT INTO session_events (session_id, sequence, at_ms, actor, command, event, ledger_seq)
+                    VALUES ('s', 1, 0, 'operator', 'openSession', x'7b7d', 0);
+                INSERT INTO score_drafts (session_id, member, bidder, station_id, saved_ns, scores_json) VALUES ('s', 'E01', 'A', 'S01', 0, '{}');
                 """)
         }
         let checkpoint = try store.ledger.makeCheckpoint(
@@ -53,7 +58,7 @@ struct RoomStoreTests {
         try store.ledger.recordDelivery(checkpointID: checkpoint.id, endpoint: "e", status: 200, response: "", deliveredNs: 0)
         let tables = ["events", "station_certificates", "certificate_revocations", "rosters", "challenges", "signatures",
                       "handwritten_signatures", "ledger_entry", "ledger_checkpoint", "ledger_checkpoint_timestamp",
-                      "ledger_checkpoint_delivery"]
+                      "ledger_checkpoint_delivery", "session_definitions", "session_events", "score_drafts"]
         for table in tables {
             let rows = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") } ?? 0
             #expect(rows > 0, "\(table) is empty")

@@ -1,0 +1,365 @@
+import Canonical
+import Evaluation
+import Foundation
+import Hummingbird
+import Identity
+import Store
+
+/// The session's HTTPS and admin-socket routes: definitions in, commands in,
+/// views out (docs/formats.md, "Session routes").
+struct SessionRoutes: Sendable {
+    let registry: SessionRegistry
+    let store: RoomStore
+    let refusals: EventAggregator
+
+    /// The largest definition accepted (base64 inside JSON): a lot of 200 bidders is ~200 KiB.
+    static let maximumDefinitionBytes = 4 << 20
+    /// The largest command body: a score sheet of 100 criteria is ~4 KiB.
+    static let maximumCommandBytes = 64 << 10
+
+    struct DefinitionBody: Decodable {
+        var lot: String?
+        /// The definition's exact bytes, base64.
+        var definition: String
+        /// Detached CMS over those bytes, base64 (DER).
+        var signature: String?
+    }
+
+    struct CommandBody: Decodable {
+        var requestID: String?
+        var command: Command
+    }
+
+    /// What a station sends to record its expert's check-in in the session: roomd
+    /// adds the certificate and roster match from the accepted check-in signature.
+    struct StationCheckInBody: Decodable {
+        struct Fields: Decodable {
+            var member: String
+            var authorizationLetter: String?
+        }
+        struct Wrapper: Decodable { var checkIn: Fields }
+        var requestID: String?
+        var command: Wrapper
+    }
+
+    struct DraftBody: Decodable {
+        var scores: [String: String]
+    }
+
+    static func badCommand(_ why: String) -> Refusal {
+        Refusal(.badRequest, code: "bad-command", chinese: "操作请求格式错误，请刷新页面后重试。",
+                english: "body must be {\"command\": {<case>: {…}}, \"requestID\"?: id} (docs/formats.md, Events): \(why)")
+    }
+
+    /// Routes the operator reaches over HTTPS and roomctl over the admin socket.
+    func registerOperatorRoutes<Routes: RouteRegistrar>(on routes: Routes, who: @escaping @Sendable (Routes.Context) -> String,
+                                                         isPlatform: @escaping @Sendable (Routes.Context) -> Bool) {
+        routes.post("/v1/sessions/:session/definition", roles: [.platform, .operator],
+                    purpose: "a session definition: the platform's signed push, or the operator's import") { request, context in
+            let session = try context.parameters.require("session")
+            let body = try await request.decodeStrict(DefinitionBody.self, limit: Self.maximumDefinitionBytes) { why in
+                Refusal(.badRequest, code: "bad-definition-request", chinese: "场次定义请求格式错误。",
+                        english: "body must be {\"definition\": base64, \"signature\"?: base64 CMS, \"lot\"?: id}: \(why)")
+            }
+            guard let bytes = Data(base64Encoded: body.definition) else {
+                throw Refusal(.badRequest, code: "bad-definition-request", chinese: "场次定义编码错误。", english: "definition is not base64")
+            }
+            var signature: Data?
+            if let text = body.signature {
+                guard let decoded = Data(base64Encoded: text) else {
+                    throw Refusal(.badRequest, code: "bad-definition-request", chinese: "签名编码错误。", english: "signature is not base64")
+                }
+                signature = decoded
+            }
+            let caller = who(context)
+            let answer = try await registry.importDefinition(session: session, lot: body.lot, bytes: bytes, signature: signature,
+                                                             requireSignature: isPlatform(context), actor: caller)
+            return try Response.json(answer, status: answer.unchanged ? .ok : .created)
+        }
+        routes.get("/v1/sessions", roles: [.operator, .supervisor, .platform], purpose: "the room's sessions and their phases") { _, _ in
+            try Response.json(await registry.summaries())
+        }
+        routes.get("/v1/sessions/:session", roles: [.operator, .supervisor], purpose: "one session: phase, progress, result") { _, context in
+            let id = try context.parameters.require("session")
+            return try Response.json(try await view(id))
+        }
+        routes.post("/v1/sessions/:session/commands", roles: [.station, .operator],
+                    purpose: "a command of the session (docs/formats.md, Events); a station acts only for its own member") { request, context in
+            let id = try context.parameters.require("session")
+            let bytes = Array(buffer: try await request.body.collect(upTo: Self.maximumCommandBytes))
+            if let problem = StrictJSON.problem(in: bytes) { throw Self.badCommand(problem) }
+            let caller = who(context)
+            let body: CommandBody
+            do {
+                body = try JSONDecoder().decode(CommandBody.self, from: Data(bytes))
+            } catch {
+                throw Self.badCommand("\(error)")
+            }
+            try Self.checkRequestID(body.requestID)
+            let answer = try await registry.submit(session: id, command: body.command, sender: .operator(who: caller), requestID: body.requestID)
+            return try Response.json(answer, status: answer.repeated ? .ok : .created)
+        }
+    }
+
+    /// The station's routes (HTTPS only): its commands, its drafts, its view.
+    func registerStationRoutes(on routes: APIRouteTable) {
+        routes.post("/v1/sessions/:session/station/commands", roles: [.station],
+                    purpose: "a command of the member checked in at this station") { request, context in
+            let id = try context.parameters.require("session")
+            guard let station = context.peer?.stationID else { throw CheckInService.notAStation }
+            let bytes = Array(buffer: try await request.body.collect(upTo: Self.maximumCommandBytes))
+            if let problem = StrictJSON.problem(in: bytes) { throw Self.badCommand(problem) }
+            let member = try await seatedMember(session: id, station: station)
+            var command: Command
+            var requestID: String?
+            if Self.isShortCheckIn(bytes) {
+                let body: StationCheckInBody
+                do { body = try JSONDecoder().decode(StationCheckInBody.self, from: Data(bytes)) } catch { throw Self.badCommand("\(error)") }
+                requestID = body.requestID
+                command = .checkIn(member: body.command.checkIn.member, certificateSubject: "", rosterMatched: false,
+                                   authorizationLetter: body.command.checkIn.authorizationLetter)
+            } else {
+                let body: CommandBody
+                do { body = try JSONDecoder().decode(CommandBody.self, from: Data(bytes)) } catch { throw Self.badCommand("\(error)") }
+                requestID = body.requestID
+                command = body.command
+            }
+            try Self.checkRequestID(requestID)
+            let sender = CommandSender.station(id: station, member: member)
+            // Before anything is looked up for it: a station acts for its own member only.
+            if let denial = CommandPolicy.check(command, from: sender, leader: nil), denial.code == "not-checked-in-here" {
+                throw Refusal(.conflict, code: denial.code, chinese: denial.chinese, english: denial.english)
+            }
+            if let denial = CommandPolicy.check(command, from: sender, leader: nil), denial.code != "leader-only" {
+                AccessMiddleware.deny(refusals, request: request, context: context, who: context.peer?.description ?? station,
+                                      reason: denial.english, code: denial.code)
+                throw Refusal(.forbidden, code: denial.code, chinese: denial.chinese, english: denial.english)
+            }
+            command = try await completed(command, session: id, station: station)
+            let answer = try await registry.submit(session: id, command: command, sender: sender, requestID: requestID)
+            return try Response.json(answer, status: answer.repeated ? .ok : .created)
+        }
+        routes.get("/v1/sessions/:session/station", roles: [.station],
+                   purpose: "what this station's expert sees: phase, own drafts and sheets, what is asked of them") { _, context in
+            let id = try context.parameters.require("session")
+            guard let station = context.peer?.stationID else { throw CheckInService.notAStation }
+            let member = try await seatedMember(session: id, station: station)
+            return try Response.json(try await stationView(id, station: station, member: member))
+        }
+        routes.add(.put, "/v1/sessions/:session/drafts/:bidder", roles: [.station],
+                   purpose: "save the station's expert's score draft for one bidder (every change)") { request, context in
+            let id = try context.parameters.require("session")
+            let bidder = try context.parameters.require("bidder")
+            guard let station = context.peer?.stationID else { throw CheckInService.notAStation }
+            guard let member = try await seatedMember(session: id, station: station) else {
+                throw Refusal(.conflict, code: "not-checked-in-here", chinese: "本终端尚无专家签到，请先完成签到。",
+                              english: "nobody is checked in at station \(station) in session \(id)")
+            }
+            let body = try await request.decodeStrict(DraftBody.self, limit: 16 * 1024) { why in
+                Refusal(.badRequest, code: "bad-draft", chinese: "评分草稿格式错误，请刷新页面后重试。",
+                        english: "body must be {\"scores\": {criterion: \"value\"}}: \(why)")
+            }
+            let live = try await registry.state(id)
+            let state = live.session.state
+            guard state.lot.bidders.contains(where: { $0.id == bidder }) else {
+                throw Refusal(.notFound, code: "unknown-bidder", chinese: "没有投标人 \(bidder)。", english: "lot has no bidder \(bidder)")
+            }
+            guard state.phase == .scoring, !state.submitted.contains(member) else {
+                throw Refusal(.conflict, code: "scores-locked",
+                              chinese: state.submitted.contains(member) ? "您的评分已提交，不能再修改草稿。" : "当前阶段不能评分。",
+                              english: "drafts are saved only while scoring and before submitting (phase \(state.phase.rawValue))")
+            }
+            var problems: [DraftProblem] = []
+            var kept: [String: String] = [:]
+            for (criterion, text) in body.scores.sorted(by: { $0.key < $1.key }) {
+                let trimmed = text.trimmingCharacters(in: .whitespaces)
+                if trimmed.isEmpty { continue }
+                guard trimmed.utf8.count <= 24, let value = Fraction(decimalText: trimmed) else {
+                    problems.append(DraftProblem(criterion: criterion, error: "score-not-a-number",
+                                                 message: "“\(trimmed.prefix(24))”不是有效的分数，请输入数字（最多4位小数）。",
+                                                 detail: "not a decimal number"))
+                    continue
+                }
+                if let problem = state.scoreProblem(criterion: criterion, value: value) {
+                    problems.append(DraftProblem(criterion: criterion, error: problem.code, message: problem.chineseMessage,
+                                                 detail: problem.englishMessage))
+                    continue
+                }
+                kept[criterion] = trimmed
+            }
+            guard problems.isEmpty else {
+                return try Response.json(DraftAnswer(saved: false, savedAt: nil, problems: problems), status: .unprocessableContent)
+            }
+            let saved = try await store.saveScoreDraft(session: id, member: member, bidder: bidder, station: station, scores: kept)
+            return try Response.json(DraftAnswer(saved: true, savedAt: saved / 1_000_000, problems: []))
+        }
+    }
+
+    struct DraftProblem: Encodable {
+        var criterion: String
+        var error: String
+        var message: String
+        var detail: String
+    }
+
+    struct DraftAnswer: Encodable {
+        var saved: Bool
+        /// Milliseconds since the epoch.
+        var savedAt: Int64?
+        var problems: [DraftProblem]
+    }
+
+    static func checkRequestID(_ id: String?) throws {
+        if let id, !SigningChallenge.isPlainIdentifier(id) || id.utf8.count > 64 {
+            throw badCommand("requestID must be 1–64 printable ASCII characters without quotes or backslashes")
+        }
+    }
+
+    /// `{"command": {"checkIn": …}}` without the fields roomd fills in itself.
+    static func isShortCheckIn(_ bytes: [UInt8]) -> Bool {
+        guard case .object(let top)? = try? CanonicalJSON(parsing: bytes, decimals: true),
+              case .object(let command)? = top["command"], case .object(let fields)? = command["checkIn"]
+        else { return false }
+        return fields["certificateSubject"] == nil
+    }
+
+    /// The roster entry checked in at `station` in `session`, if any.
+    func seatedMember(session: String, station: String) async throws -> String? {
+        try await store.checkIns(session: session).first { $0.station == station }?.entry
+    }
+
+    /// Fills in what roomd knows better than the station: the check-in's
+    /// verified certificate, and whether the commitment letter was signed.
+    func completed(_ command: Command, session: String, station: String) async throws -> Command {
+        switch command {
+        case .checkIn(let member, _, _, let letter):
+            guard let signed = try await store.acceptedSignature(session: session, entry: member, station: station,
+                                                                 purpose: SigningPurpose.checkIn.rawValue) else {
+                throw Refusal(.conflict, code: "not-checked-in-here", chinese: "请先用云签名完成签到。",
+                              english: "no accepted check-in signature of \(member) at \(station)")
+            }
+            // The subject as people see it: the signer's name and the certificate's fingerprint (never an ID number).
+            let subject = "\(signed.signerName ?? "?") sha256:\(signed.fingerprint ?? "?")"
+            return .checkIn(member: member, certificateSubject: subject, rosterMatched: true, authorizationLetter: letter)
+        case .signCommitment(let member, let read, let commitment, let noConflict):
+            // The commitment letter and no-conflict declaration are signed with the cloud certificate.
+            if commitment || noConflict {
+                guard try await store.acceptedSignature(session: session, entry: member, station: station,
+                                                        purpose: SigningPurpose.commitmentLetter.rawValue) != nil else {
+                    throw Refusal(.conflict, code: "commitment-not-signed",
+                                  chinese: "承诺书和回避声明须先用云签名签署，请扫描二维码完成签署。",
+                                  english: "no accepted commitment-letter signature of \(member) at \(station)")
+                }
+            }
+            return .signCommitment(member: member, disciplineRead: read, commitmentSigned: commitment, noConflictDeclared: noConflict)
+        default:
+            return command
+        }
+    }
+
+    // MARK: Views
+
+    struct OperatorView: Encodable {
+        var summary: SessionRegistry.Summary
+        var members: [MemberProgress]
+        var leader: String?
+        var seats: [String: String]
+        /// The engine's canonical result (docs/formats.md, Results), once scores are locked.
+        var result: EvaluationResult?
+    }
+
+    struct MemberProgress: Encodable {
+        var id: String
+        var name: String
+        var role: String
+        var station: String?
+        var checkedIn: Bool
+        var commitmentSigned: Bool
+        var submitted: Bool
+        var signed: String?
+    }
+
+    func view(_ id: String) async throws -> OperatorView {
+        let live = try await registry.state(id)
+        let state = live.session.state
+        let seats = Dictionary(try await store.checkIns(session: id).map { ($0.entry, $0.station) }, uniquingKeysWith: { first, _ in first })
+        let members = state.members.map { m in
+            MemberProgress(id: m.id, name: m.name, role: m.role.rawValue, station: seats[m.id], checkedIn: state.checkIns[m.id] != nil,
+                           commitmentSigned: state.commitments.contains(m.id), submitted: state.submitted.contains(m.id),
+                           signed: state.signatures[m.id]?.kind.rawValue)
+        }
+        let locked: Set<Phase> = [.review, .ranking, .report, .signing, .closed, .reevaluation]
+        let result = locked.contains(state.phase) ? state.result() : nil
+        return OperatorView(summary: await registry.summary(live), members: members, leader: state.leader,
+                            seats: seats, result: result)
+    }
+
+    struct StationView: Encodable {
+        var session: String
+        var station: String
+        var member: String?
+        var memberName: String?
+        var phase: String
+        var leader: String?
+        var checkedIn: Bool
+        var commitmentSigned: Bool
+        var voted: Bool
+        var submitted: Bool
+        var criteria: [CriterionView]
+        var bidders: [BidderView]
+        /// bidder → criterion → value text: the newest draft.
+        var drafts: [String: [String: String]]
+        /// bidder → criterion → value: the sheets entered with enterScoreSheet.
+        var sheets: [String: [String: String]]
+        var disciplineMinimumSeconds: Int
+    }
+
+    struct CriterionView: Encodable {
+        var id: String
+        var name: String
+        var kind: String
+        var maximum: String
+        var allowedValues: [String]?
+    }
+
+    struct BidderView: Encodable {
+        var id: String
+        var name: String
+        var inPlay: Bool
+    }
+
+    func stationView(_ id: String, station: String, member: String?) async throws -> StationView {
+        let live = try await registry.state(id)
+        let state = live.session.state
+        var drafts: [String: [String: String]] = [:]
+        var sheets: [String: [String: String]] = [:]
+        if let member {
+            drafts = try await store.scoreDrafts(session: id, member: member).mapValues(\.scores)
+            for bidder in state.lot.bidders {
+                if let sheet = state.sheet(member: member, bidder: bidder.id) {
+                    sheets[bidder.id] = sheet.mapValues { $0.exactDecimal }
+                }
+            }
+        }
+        return StationView(
+            session: id, station: station, member: member, memberName: member.flatMap { m in state.members.first { $0.id == m }?.name },
+            phase: state.phase.rawValue, leader: state.leader,
+            checkedIn: member.map { state.checkIns[$0] != nil } ?? false,
+            commitmentSigned: member.map { state.commitments.contains($0) } ?? false,
+            voted: member.map { state.leaderVotes[$0] != nil } ?? false,
+            submitted: member.map { state.submitted.contains($0) } ?? false,
+            criteria: state.scoredCriteria.map {
+                CriterionView(id: $0.id, name: $0.name, kind: $0.kind.rawValue, maximum: $0.maximum.exactDecimal,
+                              allowedValues: $0.allowedValues?.map(\.exactDecimal))
+            },
+            bidders: state.lot.bidders.sorted { $0.id < $1.id }.map { BidderView(id: $0.id, name: $0.name, inPlay: state.invalid[$0.id] == nil) },
+            drafts: drafts, sheets: sheets, disciplineMinimumSeconds: disciplineMinimumSeconds)
+    }
+
+    let disciplineMinimumSeconds: Int
+}
+
+extension Fraction {
+    /// The value as decimal text for a form field ("35", "12.5"); four places, rounded, if it does not terminate.
+    var exactDecimal: String { display(decimals: min(decimalPlaces ?? 4, 8)) }
+}
