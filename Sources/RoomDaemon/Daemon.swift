@@ -169,6 +169,7 @@ enum Daemon {
         sessionRoutes.registerOperatorRoutes(on: apiRoutes, who: { $0.peer?.description ?? "unknown" },
                                              isPlatform: { $0.peer?.role == .platform })
         sessionRoutes.registerStationRoutes(on: apiRoutes)
+        sessionRoutes.registerStreamRoutes(on: apiRoutes)
         let api = Application(
             router: router,
             server: HTTPServerBuilder { responder in

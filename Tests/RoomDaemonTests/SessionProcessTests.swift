@@ -242,7 +242,14 @@ struct SessionProcessTests {
         try r.operate(#"{"concludeReview":{}}"#)
         try r.operate(#"{"confirmRanking":{}}"#)
         try r.operate(#"{"startSigning":{}}"#)
-        for m in Self.members { try r.station(Self.stations[m]!, #"{"sign":{"member":"\#(m)","signature":"cloud-signature-\#(m)"}}"#) }
+        // Signing the report needs the member's cloud signature over the fixed report's hash.
+        try r.station("S02", #"{"sign":{"member":"E02","signature":"x"}}"#, expect: 409)
+        let report = try r.call("/v1/sessions/\(s)/station", as: "S01").1["reportSHA256"] as? String ?? ""
+        #expect(report.count == 64)
+        for m in Self.members {
+            _ = try r.signChallenge(m, station: Self.stations[m]!, purpose: "report", document: report)
+            try r.station(Self.stations[m]!, #"{"sign":{"member":"\#(m)","signature":"x"}}"#)
+        }
         try r.station("S02", #"{"leaderConfirm":{"member":"E02"}}"#, expect: 409)   // E02 is not the leader
         try r.station("S01", #"{"leaderConfirm":{"member":"E01"}}"#)
         #expect(try r.phase() == "closed")

@@ -19,6 +19,7 @@ struct CheckInService: Sendable {
     let trustDirectory: String
     let logger: Logger
     let answers = StationRateLimiter(perMinute: answersPerMinute)
+    let identifications = StationRateLimiter(perMinute: identificationsPerMinute)
 
     init(config: RoomConfiguration, identity: RoomConfiguration.Identity, store: RoomStore, logger: Logger) throws {
         let trust = try TrustStore.load(directory: identity.expertTrustDirectory)
@@ -46,6 +47,21 @@ struct CheckInService: Sendable {
     static let challengesPerMinute = 20
     /// At most this many answers per station per minute (each costs a signature verification).
     static let answersPerMinute = 30
+    /// At most this many name + ID number look-ups per station per minute: a person types them;
+    /// a program trying ID numbers against the roster is stopped.
+    static let identificationsPerMinute = 10
+
+    struct IdentifyRequest: Decodable {
+        var session: String
+        var name: String
+        var idNumber: String
+    }
+
+    struct Identified: Encodable {
+        var rosterEntry: String
+        var name: String
+        var role: String
+    }
     /// The largest answer accepted; a CMS answer is stored as received, so this
     /// bounds what one answer adds to the evidence (docs/formats.md).
     static let maximumAnswerBytes = 256 * 1024
@@ -96,6 +112,38 @@ struct CheckInService: Sendable {
     }
 
     func registerStationRoutes(on router: APIRouteTable, refusals: EventAggregator) {
+        router.post("/v1/checkin/identify", roles: [.station],
+                    purpose: "find the roster entry of the person at this station by name and ID number (nothing stored)") { request, context in
+            guard let station = context.peer?.stationID else { throw Self.notAStation }
+            let body = try await request.decodeStrict(IdentifyRequest.self, limit: 4 * 1024) { _ in
+                // Never echo the body: it holds an ID number.
+                Refusal(.badRequest, code: "bad-identify-request", chinese: "请填写姓名和身份证号码。",
+                        english: "body must be {session, name, idNumber}")
+            }
+            guard identifications.admit(station, now: store.clock.now().date) else {
+                refusals.report(kind: "session.rate-limited", severity: "warning", subject: station, code: "too-many-identifications",
+                                detail: ["station": station, "limit_per_minute": String(Self.identificationsPerMinute)])
+                throw Refusal(.tooManyRequests, code: "too-many-identifications", chinese: "查询过于频繁，请稍候一分钟再试。",
+                              english: "station \(station) looked up \(Self.identificationsPerMinute) people within a minute")
+            }
+            guard SigningChallenge.isPlainIdentifier(body.session), let roster = try await store.roster(session: body.session) else {
+                throw Refusal(.conflict, code: CheckInReason.rosterMissing,
+                              chinese: "本场评审尚未导入专家抽取名单，请联系代理机构操作员导入名单后再签到。",
+                              english: "no roster imported for this session")
+            }
+            switch roster.roster.match(name: body.name, idNumber: body.idNumber, certificateFingerprint: nil, secret: checkIn.secret) {
+            case .matched(let entry), .fingerprintMismatch(let entry):
+                // The fingerprint is checked when the expert signs; here only who they are.
+                return try Response.json(Identified(rosterEntry: entry.id, name: entry.name, role: entry.role.rawValue))
+            case .malformedIDInCertificate:
+                throw Refusal(.unprocessableContent, code: "id-number-malformed", chinese: "身份证号码应为18位，请核对后重新输入。",
+                              english: "the ID number is not 18 characters")
+            default:
+                throw Refusal(.notFound, code: "not-on-roster",
+                              chinese: "姓名与身份证号码不在本场专家名单中，请核对后重新输入；如确认无误请联系代理机构操作员。",
+                              english: "no roster entry matches this name and ID number")
+            }
+        }
         router.post("/v1/checkin/challenges", roles: [.station], purpose: "a signing challenge for the person in this seat") { request, context in
             guard let station = context.peer?.stationID else { throw Self.notAStation }
             let body = try await request.decodeStrict(ChallengeRequest.self, limit: 16 * 1024) { why in

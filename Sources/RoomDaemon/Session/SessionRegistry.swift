@@ -318,6 +318,12 @@ actor SessionRegistry {
         var violations: [Violation]
     }
 
+    /// The session a station's pages follow: the most recently defined one that has not ended.
+    func current() -> String? {
+        let ended: Set<Phase> = [.closed, .failed, .halted]
+        return live.values.filter { !ended.contains($0.session.state.phase) }.max { $0.stored.id < $1.stored.id }?.stored.session
+    }
+
     func summaries() -> [Summary] {
         var out = live.keys.sorted().map { id in summary(live[id]!) }
         for (id, why) in broken.sorted(by: { $0.key < $1.key }) {
@@ -354,13 +360,24 @@ final class SessionUpdates: Sendable {
         subscribers.send(Update(session: session, sequence: sequence, phase: phase))
     }
 
-    /// A stream of the updates of `session` until the consumer stops.
-    func stream(session: String) -> AsyncStream<Update> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Update.self, bufferingPolicy: .bufferingNewest(16))
+    /// A stream of the updates of `session` until the consumer stops, with a nil
+    /// every `keepAlive` (a comment line keeps proxies and the browser from
+    /// giving up on a quiet stream).
+    func stream(session: String, keepAlive: Duration = .seconds(15)) -> AsyncStream<Update?> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Update?.self, bufferingPolicy: .bufferingNewest(16))
         let id = subscribers.add { update in
             if update.session == session { continuation.yield(update) }
         }
-        continuation.onTermination = { [subscribers] _ in subscribers.remove(id) }
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: keepAlive)
+                continuation.yield(nil)
+            }
+        }
+        continuation.onTermination = { [subscribers] _ in
+            subscribers.remove(id)
+            ticker.cancel()
+        }
         return stream
     }
 }

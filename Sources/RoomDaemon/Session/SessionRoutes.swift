@@ -101,6 +101,39 @@ struct SessionRoutes: Sendable {
         }
     }
 
+    /// The live channel: Server-Sent Events, one `session` event (`{session, sequence, phase}`)
+    /// after every accepted command, first one at once; a comment line every 15 s.
+    func registerStreamRoutes(on routes: APIRouteTable) {
+        routes.get("/v1/sessions/:session/stream", roles: [.station, .operator, .supervisor],
+                   purpose: "live updates of a session (Server-Sent Events)") { _, context in
+            let id = try context.parameters.require("session")
+            let live = try await registry.state(id)
+            let first = SessionUpdates.Update(session: id, sequence: live.session.events.count, phase: live.session.state.phase.rawValue)
+            let updates = registry.updates.stream(session: id)
+            return Response(status: .ok, headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store"],
+                            body: ResponseBody { writer in
+                                try await writer.write(ByteBuffer(string: "retry: 2000\n\n" + Self.event(first)))
+                                for await update in updates {
+                                    try await writer.write(ByteBuffer(string: update.map(Self.event) ?? ": keep-alive\n\n"))
+                                }
+                                try await writer.finish(nil)
+                            })
+        }
+        routes.get("/v1/station/session", roles: [.station, .operator, .supervisor],
+                   purpose: "the session the room is running now (the newest that has not ended)") { _, _ in
+            guard let id = await registry.current() else {
+                throw Refusal(.notFound, code: "no-session", chinese: "当前没有进行中的评审，请等待操作员开始。",
+                              english: "no session is running in this room")
+            }
+            return try Response.json(["session": id])
+        }
+    }
+
+    static func event(_ update: SessionUpdates.Update) -> String {
+        let data = (try? JSONEncoder().encode(update)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return "event: session\ndata: \(data)\n\n"
+    }
+
     /// The station's routes (HTTPS only): its commands, its drafts, its view.
     func registerStationRoutes(on routes: APIRouteTable) {
         routes.post("/v1/sessions/:session/station/commands", roles: [.station],
@@ -252,6 +285,17 @@ struct SessionRoutes: Sendable {
                 }
             }
             return .signCommitment(member: member, disciplineRead: read, commitmentSigned: commitment, noConflictDeclared: noConflict)
+        case .sign(let member, _):
+            // The member signs the fixed report with the cloud certificate; the event names that signature.
+            let live = try await registry.state(session)
+            guard let document = Self.reportSHA256(live.session.state),
+                  let signed = try await store.acceptedSignature(session: session, entry: member, station: station,
+                                                                 purpose: SigningPurpose.report.rawValue, documentSHA256: document)
+            else {
+                throw Refusal(.conflict, code: "report-not-signed", chinese: "请先用云签名签署评审报告（扫描二维码），再确认签字。",
+                              english: "no accepted report signature of \(member) at \(station) over the current report")
+            }
+            return .sign(member: member, signature: "signature:\(signed.id) sha256:\(document) signer:\(signed.fingerprint ?? "?")")
         default:
             return command
         }
@@ -312,6 +356,39 @@ struct SessionRoutes: Sendable {
         /// bidder → criterion → value: the sheets entered with enterScoreSheet.
         var sheets: [String: [String: String]]
         var disciplineMinimumSeconds: Int
+        var members: [MemberView]
+        var tender: Bool
+        var qualificationItems: [ItemView]
+        var complianceItems: [ItemView]
+        /// The member's own marks: "bidder|item" → passed.
+        var qualificationMarks: [String: Bool]
+        var complianceMarks: [String: Bool]
+        /// Everyone's scores, flags and disagreements: only once every member has submitted.
+        var summary: ScoreSummary?
+        /// The report being signed: its SHA-256 (what the cloud signature signs) and the ranking.
+        var reportSHA256: String?
+        var ranking: [ReportBidder]?
+        /// The member's own signing state (signed, dissented) and whether every member has signed or dissented.
+        var signature: String?
+        var everyoneSigned: Bool
+    }
+
+    struct MemberView: Encodable {
+        var id: String
+        var name: String
+        var role: String
+    }
+
+    struct ItemView: Encodable {
+        var id: String
+        var name: String
+    }
+
+    /// What a member's cloud signature on the report signs: the SHA-256 of the fixed report
+    /// version's canonical JSON (docs/formats.md, "Sessions in the room").
+    static func reportSHA256(_ state: SessionState) -> String? {
+        guard let report = state.reports.last, let bytes = try? CanonicalJSON.canonicalBytes(encoding: report) else { return nil }
+        return Digest.sha256Hex(bytes)
     }
 
     struct CriterionView: Encodable {
@@ -353,8 +430,21 @@ struct SessionRoutes: Sendable {
                               allowedValues: $0.allowedValues?.map(\.exactDecimal))
             },
             bidders: state.lot.bidders.sorted { $0.id < $1.id }.map { BidderView(id: $0.id, name: $0.name, inPlay: state.invalid[$0.id] == nil) },
-            drafts: drafts, sheets: sheets, disciplineMinimumSeconds: disciplineMinimumSeconds)
+            drafts: drafts, sheets: sheets, disciplineMinimumSeconds: disciplineMinimumSeconds,
+            members: state.members.map { MemberView(id: $0.id, name: $0.name, role: $0.role.rawValue) },
+            tender: state.method == .publicTender || state.method == .invitedTender,
+            qualificationItems: state.lot.qualificationItems.map { ItemView(id: $0.id, name: $0.name) },
+            complianceItems: state.lot.complianceItems.map { ItemView(id: $0.id, name: $0.name) },
+            qualificationMarks: member.map { m in state.panelQualification.compactMapValues { $0[m]?.passed } } ?? [:],
+            complianceMarks: member.map { m in state.compliance.compactMapValues { $0[m]?.passed } } ?? [:],
+            summary: Self.summaryPhases.contains(state.phase) ? state.scoreSummary() : nil,
+            reportSHA256: [.report, .signing, .closed].contains(state.phase) ? Self.reportSHA256(state) : nil,
+            ranking: [.ranking, .report, .signing, .closed].contains(state.phase) ? state.result().current.bidders : nil,
+            signature: member.flatMap { state.signatures[$0]?.kind.rawValue },
+            everyoneSigned: state.members.allSatisfy { state.signatures[$0.id] != nil })
     }
+
+    static let summaryPhases: Set<Phase> = [.review, .ranking, .report, .signing, .closed, .reevaluation]
 
     let disciplineMinimumSeconds: Int
 }
