@@ -48,10 +48,12 @@ public struct RoomStatus: Codable, Sendable, Equatable {
         public var state: String
         public var lastSeen: String?
         public var lastSeenAddress: String?
+        /// The page the station's browser last reported showing (its heartbeat's `page`).
+        public var page: String?
         public init(id: String, host: String?, camera: String?, microphone: String?, state: String,
-                    lastSeen: String?, lastSeenAddress: String?) {
+                    lastSeen: String?, lastSeenAddress: String?, page: String? = nil) {
             self.id = id; self.host = host; self.camera = camera; self.microphone = microphone
-            self.state = state; self.lastSeen = lastSeen; self.lastSeenAddress = lastSeenAddress
+            self.state = state; self.lastSeen = lastSeen; self.lastSeenAddress = lastSeenAddress; self.page = page
         }
     }
 

@@ -170,6 +170,7 @@ enum Daemon {
                                              isPlatform: { $0.peer?.role == .platform })
         sessionRoutes.registerStationRoutes(on: apiRoutes)
         sessionRoutes.registerStreamRoutes(on: apiRoutes)
+        PageRoutes().register(on: apiRoutes)
         let api = Application(
             router: router,
             server: HTTPServerBuilder { responder in

@@ -19,6 +19,13 @@ struct StatusReporter: Sendable {
     let startedWall: Int64
     let startedMonotonic: Int64
 
+    /// The `page` a station's heartbeat reported, if it is a short plain string.
+    static func page(_ report: String) -> String? {
+        guard case .object(let fields)? = try? CanonicalJSON(parsing: report, decimals: true),
+              case .string(let page)? = fields["page"], page.utf8.count <= 64 else { return nil }
+        return page
+    }
+
     func snapshot(events: Int = 10) async throws -> RoomStatus {
         let reports = await health.evaluate()
         let now = store.clock.now().nanoseconds
@@ -31,7 +38,8 @@ struct StatusReporter: Sendable {
                 state = "never-seen"
             }
             return .init(id: row.id, host: row.host, camera: row.camera, microphone: row.microphone, state: state,
-                         lastSeen: row.lastSeenNanoseconds.map(Self.iso8601), lastSeenAddress: row.lastSeenAddress)
+                         lastSeen: row.lastSeenNanoseconds.map(Self.iso8601), lastSeenAddress: row.lastSeenAddress,
+                         page: row.lastReport.flatMap(Self.page))
         }
         let recent = try await store.recentEvents(limit: events).map {
             RoomStatus.Event(id: $0.id, time: Self.iso8601($0.timeNanoseconds), kind: $0.kind, severity: $0.severity,
