@@ -145,7 +145,7 @@ struct PKI: ParsableCommand {
 
     struct Experts: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create only the demo expert cloud-sign CA, experts E01..E03 and their roster (in DIR/experts).")
+            abstract: "Create only the demo expert cloud-sign CA, experts E01..E09 and their roster (in DIR/experts).")
 
         @Option(help: "The PKI folder.")
         var dir: String
@@ -159,7 +159,7 @@ struct PKI: ParsableCommand {
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a demo/test PKI: room CA, server, S01..S08, operator, supervisor, platform, a demo expert cloud-sign CA with experts E01..E03 and a demo platform signer for session definitions (ECDSA P-256).")
+            abstract: "Create a demo/test PKI: room CA, server, S01..S08, operator, supervisor, platform, a demo expert cloud-sign CA with experts E01..E09 and a demo platform signer for session definitions (ECDSA P-256).")
 
         @Option(help: "Folder to write into (created if missing).")
         var dir: String
