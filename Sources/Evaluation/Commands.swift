@@ -76,7 +76,7 @@ public enum Command: Codable, Sendable, Equatable {
     // MARK: Side states
     /// Defective documents (65) → HALTED.
     case halt(reason: String)
-    /// 废标 declared by the panel → FAILED.
+    /// Failure declared by the panel → FAILED: 废标 for tenders, 终止 for the other methods (`FailureKind`).
     case declareFailure(reason: String)
     /// After signing, for a 第64条 reason → REEVALUATION; ends in a new report version.
     case beginReevaluation(reason: ReviewReason, note: String)
@@ -105,11 +105,31 @@ public enum RecusalGround: String, Codable, Sendable {
     case familyRelation
     /// Any other relationship that may affect fairness.
     case otherRelationship
+
+    /// For the Chinese record (the raw value is the code).
+    var chineseName: String {
+        switch self {
+        case .employmentOrControl: "任职或控制关系"
+        case .familyRelation: "亲属关系"
+        case .otherRelationship: "其他可能影响公正的关系"
+        }
+    }
 }
 
 /// Misconduct that voids a member's opinions (62).
 public enum MisconductKind: String, Codable, Sendable {
     case contactWithBidder, biasedRemarks, negotiatingSubjectiveScores, leftPost, copiedOrRemovedMaterials
+
+    /// For the Chinese record (the raw value is the code).
+    var chineseName: String {
+        switch self {
+        case .contactWithBidder: "私下接触投标人"
+        case .biasedRemarks: "发表倾向性意见"
+        case .negotiatingSubjectiveScores: "协商主观评分"
+        case .leftPost: "擅离职守"
+        case .copiedOrRemovedMaterials: "复制或带走评审资料"
+        }
+    }
 }
 
 public enum ClarificationPurpose: String, Codable, Sendable {

@@ -175,6 +175,17 @@ public enum SMEClass: String, Codable, Sendable {
     case disabilityWelfareUnit
 
     var countsAsSmallOrMicro: Bool { self == .micro || self == .small || self == .prisonEnterprise || self == .disabilityWelfareUnit }
+
+    var chineseName: String {
+        switch self {
+        case .micro: "微型企业"
+        case .small: "小型企业"
+        case .medium: "中型企业"
+        case .large: "大型企业"
+        case .prisonEnterprise: "监狱企业"
+        case .disabilityWelfareUnit: "残疾人福利性单位"
+        }
+    }
 }
 
 /// One line of the opening summary's price table.

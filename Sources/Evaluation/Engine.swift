@@ -62,7 +62,7 @@ extension SessionState {
         guard invalid[id] == nil else { throw .bidderNotInPlay(id) }
     }
 
-    private func needText(_ text: String?, _ what: String) throws(EngineError) {
+    private func needText(_ text: String?, _ what: Activity) throws(EngineError) {
         guard let t = text, !t.allSatisfy(\.isWhitespace) else { throw .missingReason(what: what) }
     }
 
@@ -86,7 +86,7 @@ extension SessionState {
         case let .checkIn(member, subject, rosterMatched, letter):
             try need(.checkIn, .reformed, .suspended, for: "checkIn")
             try needMember(member)
-            guard checkIns[member] == nil else { throw .alreadyDone(what: "签到 check-in", member: member) }
+            guard checkIns[member] == nil else { throw .alreadyDone(what: .checkIn, by: member) }
             guard rosterMatched, !subject.isEmpty else { throw .identityNotVerified(member: member) }
             if panel[member]!.role == .purchaserRepresentative, letter?.isEmpty ?? true {
                 throw .authorizationLetterMissing(member: member)
@@ -99,7 +99,7 @@ extension SessionState {
             try need(.discipline, .suspended, for: "signCommitment")
             try needMember(member)
             guard checkIns[member] != nil else { throw .notCheckedIn(member) }
-            guard !commitments.contains(member) else { throw .alreadyDone(what: "承诺书 commitment", member: member) }
+            guard !commitments.contains(member) else { throw .alreadyDone(what: .commitment, by: member) }
             guard read, commitment, noConflict else { throw .commitmentIncomplete(member: member) }
             commitments.insert(member)
             if phase == .discipline, panel.keys.allSatisfy(commitments.contains) { phase = .leaderElection }
@@ -110,20 +110,20 @@ extension SessionState {
                      .finalQuotes, .scoring, .review, .ranking, .report, .signing, .suspended, .reevaluation, for: "declareConflict")
             try needMember(member)
             // Recusal (49; 198号 16): the member leaves, the session waits for a replacement.
-            memberLeaves(member, kind: .recused, why: "回避 \(ground.rawValue): \(note)", at: at)
+            memberLeaves(member, kind: .recused, why: "回避（\(ground.chineseName)）：\(note)", at: at)
 
         case let .recordMisconduct(member, kind, note):
             try need(.checkIn, .discipline, .leaderElection, .qualification, .compliance, .clarification, .negotiationRounds,
                      .finalQuotes, .scoring, .review, .ranking, .report, .signing, .suspended, .reevaluation, for: "recordMisconduct")
             try needMember(member)
-            try needText(note, "违规记录 misconduct record")
+            try needText(note, .misconductRecord)
             // 62: misconduct voids that member's opinions.
-            memberLeaves(member, kind: .misconduct, why: "违规 \(kind.rawValue): \(note)", at: at)
+            memberLeaves(member, kind: .misconduct, why: "违规（\(kind.chineseName)）：\(note)", at: at)
 
         case let .recordObservation(member, note):
             guard !phase.isTerminal, phase != .draft else { throw .wrongPhase(command: "recordObservation", phase: phase) }
             guard panel[member] != nil || departed[member] != nil else { throw .unknownMember(member) }
-            try needText(note, "记录 observation")
+            try needText(note, .observation)
             observations.append(Observation(member: member, note: note, at: at))
 
         case let .replaceMember(replaced, replacement):
@@ -141,7 +141,7 @@ extension SessionState {
 
         case let .reformCommittee(members, reason):
             try need(.suspended, for: "reformCommittee")
-            try needText(reason, "重新组建评审小组 reform")
+            try needText(reason, .committeeReform)
             if let e = panelViolation(members) { throw .replacementInvalid(e) }
             for m in members where departed[m.id] != nil || panel[m.id] != nil { throw .duplicateID(m.id) }
             reform(members, reason: reason, at: at)
@@ -153,7 +153,7 @@ extension SessionState {
             guard commitments.contains(voter) else { throw .commitmentIncomplete(member: voter) }
             // 45: the purchaser representative may not be leader.
             guard panel[candidate]!.role == .expert else { throw .purchaserRepresentativeIneligible(member: candidate) }
-            guard leaderVotes[voter] == nil else { throw .alreadyDone(what: "第\(leaderRound)轮投票 vote", member: voter) }
+            guard leaderVotes[voter] == nil else { throw .alreadyDone(what: .leaderVote(round: leaderRound), by: voter) }
             leaderVotes[voter] = candidate
             if leaderVotes.count == panel.count { tallyLeaderVotes(at: at) }
 
@@ -161,11 +161,11 @@ extension SessionState {
             try need(.qualification, for: "recordQualification")
             try needBidderInPlay(bidder)
             guard qualificationItemIDs.contains(item) else { throw .unknownItem(item) }
-            if !passed { try needText(reason, "资格审查不通过 failed qualification") }
+            if !passed { try needText(reason, .failedQualification) }
             let mark = Mark(passed: passed, reason: reason, evidence: evidence)
             if method.isTender {
                 // 44: tenders are qualified by the purchaser/agency, with evidence.
-                guard member == nil else { throw .wrongPhase(command: "recordQualification by a panel member in a tender", phase: phase) }
+                if let m = member { throw .qualificationByAgency(member: m) }
                 agencyQualification[key(bidder, item)] = mark
             } else {
                 guard let m = member else { throw .unknownMember("") }
@@ -191,7 +191,7 @@ extension SessionState {
                     }
                 }
             }
-            guard missing.isEmpty else { throw .incomplete(what: "资格审查 qualification", missing: missing) }
+            guard missing.isEmpty else { throw .incomplete(what: .qualification, missing: missing) }
             for (b, items) in failures { invalid[b] = .failedQualification(items: items.sorted()) }
             qualificationConcluded = true
             if !failIfTooFew(stage: "资格审查") { phase = .compliance }
@@ -202,14 +202,14 @@ extension SessionState {
             try needBidderInPlay(bidder)
             guard complianceItemIDs.contains(item) else { throw .unknownItem(item) }
             // 50: a failing mark needs a reason.
-            if !passed { try needText(reason, "符合性审查不通过 failed compliance") }
+            if !passed { try needText(reason, .failedCompliance) }
             compliance[key(bidder, item), default: [:]][member] = Mark(passed: passed, reason: reason, evidence: [])
 
         case let .requestClarification(id, bidder, purpose, question, deadline):
             try need(.compliance, .clarification, .finalQuotes, for: "requestClarification")
             guard clarifications[id] == nil, !id.isEmpty else { throw .duplicateID(id) }
             try needBidderInPlay(bidder)
-            try needText(question, "澄清问题 clarification question")
+            try needText(question, .clarificationQuestion)
             guard deadline > at else { throw .answerAfterDeadline(id: id, deadline: deadline) }
             clarifications[id] = Clarification(id: id, bidder: bidder, purpose: purpose, question: question, deadline: deadline,
                                                requestedAt: at)
@@ -219,8 +219,8 @@ extension SessionState {
             guard let c = clarifications[id] else { throw .clarificationUnknown(id) }
             guard c.answer == nil else { throw .clarificationAlreadyAnswered(id) }
             guard at <= c.deadline else { throw .answerAfterDeadline(id: id, deadline: c.deadline) }
-            try needText(answer, "澄清答复 answer")
-            try needText(signedBy, "澄清答复签署人 signer")
+            try needText(answer, .clarificationAnswer)
+            try needText(signedBy, .clarificationSigner)
             clarifications[id]!.answer = answer
             clarifications[id]!.signedBy = signedBy
             clarifications[id]!.answeredAt = at
@@ -229,7 +229,7 @@ extension SessionState {
             try need(.compliance, .clarification, for: "confirmPriceCorrection")
             try needBidderInPlay(bidder)
             guard priceCorrection(bidder)?.needsConfirmation == true else { throw .noCorrectionToConfirm(bidder: bidder) }
-            guard priceConfirmations[bidder] == nil else { throw .alreadyDone(what: "报价修正确认 confirmation", member: bidder) }
+            guard priceConfirmations[bidder] == nil else { throw .alreadyDone(what: .priceCorrectionConfirmation, by: bidder) }
             priceConfirmations[bidder] = confirmed
             // 59: a bidder that does not confirm the correction has an invalid bid.
             if !confirmed { invalid[bidder] = .priceCorrectionRefused }
@@ -238,8 +238,8 @@ extension SessionState {
             try need(.compliance, .clarification, .finalQuotes, for: "decideAbnormallyLowPrice")
             try needBidderInPlay(bidder)
             guard currentLowPriceFlags().contains(bidder) else { throw .notAbnormallyLow(bidder: bidder) }
-            guard lowPriceDecisions[bidder] == nil else { throw .alreadyDone(what: "异常低价认定 decision", member: bidder) }
-            try needText(reason, "异常低价认定 decision")
+            guard lowPriceDecisions[bidder] == nil else { throw .alreadyDone(what: .lowPriceDecision, by: bidder) }
+            try needText(reason, .lowPriceDecision)
             lowPriceDecisions[bidder] = LowPriceDecision(accepted: accepted, reason: reason, at: at)
             // 60: cannot prove the price reasonable → invalid.
             if !accepted { invalid[bidder] = .abnormallyLowPrice(reason: reason) }
@@ -253,7 +253,7 @@ extension SessionState {
                 let marks = compliance[key(b.id, item.id)] ?? [:]
                 for m in memberIDs where marks[m] == nil { missing.append("\(b.id)|\(item.id)|\(m)") }
             } }
-            guard missing.isEmpty else { throw .incomplete(what: "符合性审查 compliance", missing: missing) }
+            guard missing.isEmpty else { throw .incomplete(what: .compliance, missing: missing) }
             let unconfirmed = bidders.filter { priceCorrection($0.id)!.needsConfirmation && priceConfirmations[$0.id] == nil }.map(\.id)
             guard unconfirmed.isEmpty else { throw .unconfirmedPriceCorrections(unconfirmed) }
             let undecided = currentLowPriceFlags().filter { lowPriceDecisions[$0] == nil }
@@ -277,7 +277,7 @@ extension SessionState {
         case let .withdrawBidder(bidder, reason):
             try need(.negotiationRounds, .finalQuotes, for: "withdrawBidder")
             try needBidderInPlay(bidder)
-            try needText(reason, "退出 withdrawal")
+            try needText(reason, .withdrawal)
             invalid[bidder] = .withdrawn(reason: reason)
 
         case .closeNegotiationRounds:
@@ -288,7 +288,7 @@ extension SessionState {
             try need(.finalQuotes, for: "submitFinalQuote")
             try needBidderInPlay(bidder)
             guard price > .zero else { throw .nonPositivePrice }
-            guard finalQuotes[bidder] == nil else { throw .alreadyDone(what: "最后报价 final quote", member: bidder) }
+            guard finalQuotes[bidder] == nil else { throw .alreadyDone(what: .finalQuote, by: bidder) }
             finalQuotes[bidder] = price
 
         case .concludeFinalQuotes:
@@ -311,7 +311,7 @@ extension SessionState {
             guard lot.scored else { throw .notScored }
             for (c, v) in scores.sorted(by: { $0.key < $1.key }) { try checkScore(criterion: c, value: v) }
             let missing = lot.typedCriteria.map(\.id).filter { scores[$0] == nil }
-            guard missing.isEmpty else { throw .incomplete(what: "评分表 score sheet \(bidder)", missing: missing) }
+            guard missing.isEmpty else { throw .incomplete(what: .scoreSheet(bidder: bidder), missing: missing) }
             sheets[member, default: [:]][bidder] = scores
 
         case let .submitScores(member):
@@ -319,7 +319,7 @@ extension SessionState {
             try needMember(member)
             guard !submitted.contains(member) else { throw .alreadySubmitted(member: member) }
             let missing = bidders.map(\.id).filter { sheets[member]?[$0] == nil }
-            guard missing.isEmpty else { throw .incomplete(what: "评分表 score sheets", missing: missing) }
+            guard missing.isEmpty else { throw .incomplete(what: .scoreSheets, missing: missing) }
             submitted.insert(member)
             if allSubmitted { phase = .review }
 
@@ -329,8 +329,8 @@ extension SessionState {
             try needMember(member)
             try needBidderInPlay(bidder)
             try checkScore(criterion: criterion, value: value)
-            try needText(decision, "评审委员会认定 panel decision")
-            guard let current = sheets[member]?[bidder]?[criterion] else { throw .incomplete(what: "评分 score", missing: [member]) }
+            try needText(decision, .panelDecision)
+            guard let current = sheets[member]?[bidder]?[criterion] else { throw .incomplete(what: .score, missing: [member]) }
             guard current != value else { throw .unchangedScore }
             if reason == .objectiveDisagreement || reason == .abnormalScore {
                 let summary = scoreSummary()
@@ -346,7 +346,7 @@ extension SessionState {
         case let .keepAbnormalScore(flag, reason):
             try need(.review, .reevaluation, for: "keepAbnormalScore")
             guard scoreSummary()?.flags.contains(where: { $0.id == flag }) == true else { throw .unknownFlag(flag) }
-            try needText(reason, "保留畸高畸低评分 keep")
+            try needText(reason, .keptAbnormalScore)
             keptFlags[flag] = KeptFlag(flag: flag, reason: reason, at: at)
 
         case .concludeReview:
@@ -360,7 +360,7 @@ extension SessionState {
 
         case let .drawLottery(seed, witness):
             try need(.ranking, for: "drawLottery")
-            try needText(witness, "抽签见证人 witness")
+            try needText(witness, .lotteryWitness)
             guard let first = ranking(), !first.pendingLotteries.isEmpty else { throw .noTieToDraw }
             var pending = first.pendingLotteries
             // Same-brand draws can reveal new ranking ties; draw until none is left.
@@ -375,7 +375,7 @@ extension SessionState {
 
         case .confirmRanking:
             try need(.ranking, for: "confirmRanking")
-            guard let r = ranking() else { throw .incomplete(what: "排序 ranking", missing: []) }
+            guard let r = ranking() else { throw .incomplete(what: .ranking, missing: []) }
             guard r.pendingLotteries.isEmpty else { throw .lotteryPending(count: r.pendingLotteries.count) }
             signatures = [:]
             reports.append(buildReport(version: reports.count + 1, ranking: r, at: at))
@@ -388,16 +388,16 @@ extension SessionState {
         case let .sign(member, signature):
             try need(.signing, for: "sign")
             try needMember(member)
-            guard signatures[member] == nil else { throw .alreadyDone(what: "签字 signing", member: member) }
-            try needText(signature, "签名 signature")
+            guard signatures[member] == nil else { throw .alreadyDone(what: .signing, by: member) }
+            try needText(signature, .signature)
             signatures[member] = SignatureRecord(member: member, kind: .signed, text: signature, at: at)
 
         case let .dissent(member, reasons):
             try need(.signing, for: "dissent")
             try needMember(member)
-            guard signatures[member] == nil else { throw .alreadyDone(what: "签字 signing", member: member) }
+            guard signatures[member] == nil else { throw .alreadyDone(what: .signing, by: member) }
             // 61: a dissent states its reasons.
-            try needText(reasons, "不同意见 dissent")
+            try needText(reasons, .dissent)
             signatures[member] = SignatureRecord(member: member, kind: .dissented, text: reasons, at: at)
 
         case let .leaderConfirm(member):
@@ -415,20 +415,20 @@ extension SessionState {
 
         case let .halt(reason):
             guard SessionState.activePhases.contains(phase) || phase == .draft else { throw .wrongPhase(command: "halt", phase: phase) }
-            try needText(reason, "暂停评审 halt")
+            try needText(reason, .halt)
             // 65: defective documents stop the evaluation.
             haltReason = reason
             phase = .halted
 
         case let .declareFailure(reason):
             guard SessionState.activePhases.contains(phase) else { throw .wrongPhase(command: "declareFailure", phase: phase) }
-            try needText(reason, "废标 failure")
+            try needText(reason, .failure(method.failureKind))
             failureReason = reason
             phase = .failed
 
         case let .beginReevaluation(reason, note):
             try need(.signing, .closed, for: "beginReevaluation")
-            try needText(note, "重新评审 re-evaluation")
+            try needText(note, .reevaluation)
             reevaluations.append(ReevaluationRecord(fromReportVersion: reports.count, reason: reason, note: note, at: at))
             signatures = [:]
             phase = .reevaluation
@@ -586,10 +586,11 @@ extension SessionState {
     }
 
     /// Fewer valid bids than the method needs → FAILED (87号令 43, 法36; 214号; 74号令). Same brand counts as one (31).
+    /// A tender fails (废标); 磋商, 谈判, 询价 and 单一来源 are terminated (终止), see `FailureKind`.
     private mutating func failIfTooFew(stage: String) -> Bool {
         let count = effectiveBidderCount(bidders)
         guard count < minimumBidders else { return false }
-        failureReason = "\(stage)后有效投标人 \(count) 家，少于 \(minimumBidders) 家（废标）"
+        failureReason = "\(stage)后有效\(method.partyChinese) \(count) 家，少于 \(minimumBidders) 家（\(method.failureChinese)）"
         phase = .failed
         return true
     }

@@ -97,6 +97,18 @@ public struct Fraction: Sendable, Hashable, Comparable, Codable, CustomStringCon
         return negative ? "-" + digits : digits
     }
 
+    /// For messages, in either language: the exact decimal when it needs at most 8 places ("20.5", "30",
+    /// "0.125"), else "≈" and the value rounded half away from zero to 6 places, trailing zeros dropped
+    /// ("≈33.333333"). Never the ratio form ("41/2") and never a rounding that could hide a violation
+    /// (a score of 40.00001 over a maximum of 40 prints as "40.00001", not "40.00").
+    public var decimalText: String {
+        if let places = decimalPlaces, places <= 8 { return display(decimals: places) }
+        var text = display(decimals: 6)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return "≈" + text
+    }
+
     /// Parses plain decimal text ("150000", "12.5", "-0.25"). No exponents, no separators:
     /// what is typed is what is counted.
     public init?(decimalText text: String) {

@@ -84,6 +84,8 @@ public enum OCDSExport {
             if let s = b.meanScore { bid["roomdMeanScore"] = num(s) }
             if let s = b.total { bid["roomdTotalScore"] = num(s) }
             if b.status == .sameBrandNotSelected { bid["roomdSameBrandNotSelected"] = .bool(true) }
+            // Tied and not drawn yet: no rank, no candidate, no same-brand decision (only this flag).
+            if b.status == .awaitingLottery { bid["roomdAwaitingLottery"] = .bool(true) }
             if let t = b.invalidityText { bid["roomdInvalidity"] = .string(t) }
             if candidates.contains(b.id) { bid["roomdCandidate"] = .bool(true) }
             details.append(.object(bid))

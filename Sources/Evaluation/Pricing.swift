@@ -96,10 +96,10 @@ extension SessionState {
         var basis: String?
         if d.reservedForSME != true {
             if bidder.smeClass.countsAsSmallOrMicro, let rate = d.smallFirmPercent {
-                sme = rate; basis = "小微企业 \(bidder.smeClass.rawValue)"
+                sme = rate; basis = "小微企业（\(bidder.smeClass.chineseName)）"
             } else if let share = bidder.smeSharePercent, share >= Fraction(30), let rate = d.consortiumSharePercent {
                 // Consortium or subcontract giving ≥30% to small/micro firms.
-                sme = rate; basis = "联合体/分包小微企业份额 \(share.display(decimals: 2))%"
+                sme = rate; basis = "联合体或分包中小微企业份额 \(share.decimalText)%"
             }
         }
         let domestic = (bidder.domesticProduct == true ? d.domesticProductPercent : nil) ?? .zero

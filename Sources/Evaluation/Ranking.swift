@@ -10,13 +10,28 @@ public enum TieBreak: String, Codable, Sendable {
 public enum BidStatus: String, Codable, Sendable {
     /// Passed every check and is ranked.
     case ranked
+    /// Tied with other bids on every key of the method, and the lottery that decides between them
+    /// (87号令 68 for the ranking, 31 for the same brand) has not been drawn: no rank, no tie-break and
+    /// no same-brand decision yet, only the places the group shares (`RankedBid.pendingPlaces`).
+    case awaitingLottery
     /// Same core-product brand as a better bid: counts as one bidder and is not ranked (87号令 31).
     case sameBrandNotSelected
     case invalid
 }
 
+/// The places a group awaiting a lottery will share out: nothing about who gets which is decided.
+public struct PendingPlaces: Codable, Sendable, Equatable {
+    /// `ranking`: the tied bids share ranks firstRank…lastRank by lot. `sameBrand`: the lot picks which
+    /// bid of the brand is ranked (at firstRank, or within firstRank…lastRank if that place is itself
+    /// tied with other bids); the others will be `sameBrandNotSelected`.
+    public var scope: LotteryDraw.Scope
+    public var firstRank: Int
+    public var lastRank: Int
+}
+
 public struct RankedBid: Codable, Sendable, Equatable {
     public var bidder: String
+    /// Nil while awaiting a lottery, for same-brand exclusions and invalid bids.
     public var rank: Int?
     public var status: BidStatus
     public var contractPrice: Fraction
@@ -25,15 +40,22 @@ public struct RankedBid: Codable, Sendable, Equatable {
     public var meanScore: Fraction?
     public var technicalScore: Fraction?
     public var total: Fraction?
-    /// Set when the bid above had the same first key.
+    /// Set when the place above had the same first key; `.lottery` only once drawn.
     public var tieBrokenBy: TieBreak?
+    /// Set only while `status == .awaitingLottery`.
+    public var pendingPlaces: PendingPlaces?
 }
 
 public struct Ranking: Codable, Sendable, Equatable {
-    /// Ranked bids first (by rank), then same-brand exclusions, by id.
+    /// In ranking order: ranked bids with their rank and, at their group's place, bids awaiting a lottery
+    /// (by id, no rank); then same-brand exclusions, by id. Ranks are positional: a pending group of n
+    /// places takes n ranks, so the bid after a pending pair at 2–3 is 4.
     public var bids: [RankedBid]
+    /// Empty while any lottery is pending.
     public var candidates: [String]
-    /// Tied groups that still need a lottery (ranking blocked until drawn).
+    /// Tied groups that can be drawn now (ranking blocked until drawn): same-brand groups first, then
+    /// ranking ties in order. A ranking tie with a brand that awaits its same-brand draw is listed once
+    /// that draw has picked the brand's bid; `drawLottery` draws both in one command.
     public var pendingLotteries: [PendingTie]
 }
 
@@ -68,44 +90,34 @@ extension SessionState {
 
     func tieBreakLabel(_ index: Int) -> TieBreak { index == 1 ? .bidPrice : .technicalScore }
 
-    /// Orders `ids` by key; equal keys go to a recorded draw for exactly that group, else stay pending.
-    private func order(_ ids: [String], keys: [String: [Fraction]], scope: LotteryDraw.Scope,
-                       pending: inout [PendingTie]) -> [(String, TieBreak?)] {
+    /// What put `below` after `above` when their first keys were equal (nil if the first key decided).
+    func tieBreak(above: [Fraction], below: [Fraction]) -> TieBreak? {
+        guard above[0] == below[0],
+              let index = zip(above, below).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset else { return nil }
+        return tieBreakLabel(index)
+    }
+
+    /// Runs of equal keys in ranking order (a run's ids in id order).
+    private func runs(_ ids: [String], keys: [String: [Fraction]]) -> [[String]] {
         let sorted = ids.sorted { a, b in
             let ka = keys[a]!, kb = keys[b]!
             return ka == kb ? a < b : SessionState.less(ka, kb)
         }
-        var out: [(String, TieBreak?)] = []
-        var i = 0
-        while i < sorted.count {
-            var j = i + 1
-            while j < sorted.count, keys[sorted[j]]! == keys[sorted[i]]! { j += 1 }
-            var group = Array(sorted[i..<j])
-            if group.count > 1 {
-                if let draw = lotteryDraws.first(where: { $0.scope == scope && $0.tied == group }) {
-                    group = draw.order
-                } else {
-                    pending.append(PendingTie(scope: scope, tied: group))
-                }
-            }
-            for (k, id) in group.enumerated() {
-                var broken: TieBreak?
-                if k > 0 {
-                    broken = .lottery
-                } else if let prev = out.last {
-                    let a = keys[prev.0]!, b = keys[id]!
-                    if a[0] == b[0], let idx = zip(a, b).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
-                        broken = tieBreakLabel(idx)
-                    }
-                }
-                out.append((id, broken))
-            }
-            i = j
+        var out: [[String]] = []
+        for id in sorted {
+            if let previous = out.last?.last, keys[previous]! == keys[id]! { out[out.count - 1].append(id) } else { out.append([id]) }
         }
         return out
     }
 
+    /// The recorded draw for exactly this tied group, if any.
+    private func drawnOrder(_ scope: LotteryDraw.Scope, _ tied: [String]) -> [String]? {
+        lotteryDraws.first { $0.scope == scope && $0.tied == tied }?.order
+    }
+
     /// RANKING (87号令 55–57, 31, 68; 214号 25; 74号令). Nil before the data it needs exists.
+    /// Nothing the rules leave to a lottery is decided before the draw: a tied group has no ranks
+    /// (`awaitingLottery`) until `drawLottery`, and bids after it keep their positional rank.
     public func ranking() -> Ranking? {
         let pool = bidders
         var summary: ScoreSummary?
@@ -119,30 +131,85 @@ extension SessionState {
         var pending: [PendingTie] = []
 
         // Same brand counts as one (87号令 31): the best bid of each brand stays, by the method's own order.
+        // Bids tied for a brand's best wait for the same-brand draw; worse bids of the brand are out either way.
         var excluded: Set<String> = []
+        var undrawnBrands: [[String]] = []
         var byBrand: [String: [String]] = [:]
         for b in pool {
             if let brand = normalizedBrand(b) { byBrand[brand, default: []].append(b.id) }
         }
         for brand in byBrand.keys.sorted() where byBrand[brand]!.count > 1 {
-            let ordered = order(byBrand[brand]!, keys: keys, scope: .sameBrand, pending: &pending)
-            for (id, _) in ordered.dropFirst() { excluded.insert(id) }
+            let brandRuns = runs(byBrand[brand]!, keys: keys)
+            excluded.formUnion(brandRuns.dropFirst().joined())
+            let best = brandRuns[0]
+            guard best.count > 1 else { continue }
+            if let order = drawnOrder(.sameBrand, best) {
+                excluded.formUnion(order.dropFirst())
+            } else {
+                pending.append(PendingTie(scope: .sameBrand, tied: best))
+                undrawnBrands.append(best)
+            }
         }
 
-        let ranked = order(pool.map(\.id).filter { !excluded.contains($0) }, keys: keys, scope: .ranking, pending: &pending)
-        var bids: [RankedBid] = []
+        // Each entrant takes one place: a bidder, or a brand whose bid the same-brand draw has yet to pick
+        // (its bids share one key, so the brand's place is known).
+        let undrawn = Set(undrawnBrands.joined())
+        var entrants = pool.map(\.id).filter { !excluded.contains($0) && !undrawn.contains($0) }.map { [$0] } + undrawnBrands
+        entrants.sort { a, b in
+            let ka = keys[a[0]]!, kb = keys[b[0]]!
+            return ka == kb ? a[0] < b[0] : SessionState.less(ka, kb)
+        }
+
         let byID = bidderByID
-        func entry(_ id: String, rank: Int?, status: BidStatus, broken: TieBreak?) -> RankedBid {
+        func entry(_ id: String, rank: Int?, status: BidStatus, broken: TieBreak?, places: PendingPlaces? = nil) -> RankedBid {
             let b = byID[id]!
             let s = scoreByID[id]
             let p = s?.price ?? priceEvaluation(b)
             return RankedBid(bidder: id, rank: rank, status: status, contractPrice: p.contractPrice,
                              evaluatedPrice: p.evaluatedPrice, priceScore: s?.priceScore, meanScore: s?.meanScore,
-                             technicalScore: s?.technicalScore, total: s?.total, tieBrokenBy: broken)
+                             technicalScore: s?.technicalScore, total: s?.total, tieBrokenBy: broken, pendingPlaces: places)
         }
-        for (i, (id, broken)) in ranked.enumerated() { bids.append(entry(id, rank: i + 1, status: .ranked, broken: broken)) }
+        var bids: [RankedBid] = []
+        var decided: [String] = []
+        var position = 1
+        var previousKey: [Fraction]?
+        var i = 0
+        while i < entrants.count {
+            let key = keys[entrants[i][0]]!
+            var j = i + 1
+            while j < entrants.count, keys[entrants[j][0]]! == key { j += 1 }
+            let group = Array(entrants[i..<j])
+            let last = position + group.count - 1
+            let broken = previousKey.flatMap { tieBreak(above: $0, below: key) }
+            if group.allSatisfy({ $0.count == 1 }) {
+                let tied = group.map { $0[0] }
+                if tied.count == 1 {
+                    bids.append(entry(tied[0], rank: position, status: .ranked, broken: broken))
+                    decided.append(tied[0])
+                } else if let order = drawnOrder(.ranking, tied) {
+                    // Drawn (87号令 68): the first keeps what separated the group from the place above.
+                    for (k, id) in order.enumerated() {
+                        bids.append(entry(id, rank: position + k, status: .ranked, broken: k == 0 ? broken : .lottery))
+                        decided.append(id)
+                    }
+                } else {
+                    pending.append(PendingTie(scope: .ranking, tied: tied))
+                    let places = PendingPlaces(scope: .ranking, firstRank: position, lastRank: last)
+                    for id in tied { bids.append(entry(id, rank: nil, status: .awaitingLottery, broken: nil, places: places)) }
+                }
+            } else {
+                // A brand awaiting its same-brand draw, alone or tied with other bids: all of it waits.
+                for entrant in group {
+                    let places = PendingPlaces(scope: entrant.count > 1 ? .sameBrand : .ranking, firstRank: position, lastRank: last)
+                    for id in entrant { bids.append(entry(id, rank: nil, status: .awaitingLottery, broken: nil, places: places)) }
+                }
+            }
+            previousKey = key
+            position = last + 1
+            i = j
+        }
         for id in excluded.sorted() { bids.append(entry(id, rank: nil, status: .sameBrandNotSelected, broken: nil)) }
-        let candidates = pending.isEmpty ? Array(ranked.prefix(lot.candidates).map(\.0)) : []
+        let candidates = pending.isEmpty ? Array(decided.prefix(lot.candidates)) : []
         return Ranking(bids: bids, candidates: candidates, pendingLotteries: pending)
     }
 

@@ -21,6 +21,8 @@ public struct ReportBidder: Codable, Sendable, Equatable {
     public var priceScore: Fraction?
     public var total: Fraction?
     public var tieBrokenBy: TieBreak?
+    /// While awaiting a lottery: the places the tied group shares (no rank yet).
+    public var pendingPlaces: PendingPlaces?
     /// Rounded for people (lot's displayDecimals, half away from zero).
     public var display: [String: String]
 }
@@ -59,6 +61,9 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
 }
 
 /// A bidder's own result (87号令 69): its score and rank only, never the others'.
+/// `statusText` (Chinese) and `statusTextEnglish` say where the bidder stands in words: its rank, that
+/// its rank awaits the lottery, that it was not selected among bids of the same brand, or why its bid is
+/// invalid.
 public struct BidderNotice: Codable, Sendable, Equatable {
     public var projectNumber: String
     public var projectName: String
@@ -68,8 +73,14 @@ public struct BidderNotice: Codable, Sendable, Equatable {
     public var bidderName: String
     public var status: BidStatus
     public var invalidityText: String?
+    /// Nil while awaiting a lottery.
     public var rank: Int?
+    /// Places in the ranking (a pending group of n counts n).
     public var rankedBidders: Int
+    /// While awaiting a lottery: the places the tied group shares.
+    public var pendingPlaces: PendingPlaces?
+    public var statusText: String
+    public var statusTextEnglish: String
     public var contractPrice: String
     public var evaluatedPrice: String
     public var priceScore: String?
@@ -80,6 +91,8 @@ public struct BidderNotice: Codable, Sendable, Equatable {
 public struct EvaluationResult: Codable, Sendable, Equatable {
     public var formatVersion: Int
     public var phase: Phase
+    /// Set when FAILED: `bidFailure` (废标, tenders) or `termination` (终止, the other methods).
+    public var failureKind: FailureKind?
     public var failureReason: String?
     public var haltReason: String?
     /// Report versions fixed so far (a re-evaluation adds one).
@@ -110,7 +123,8 @@ extension SessionState {
                                 status: reason != nil ? .invalid : (ranked?.status ?? .ranked), invalidity: reason,
                                 invalidityText: reason?.chinese, lowPriceDecision: lowPriceDecisions[b.id], rank: ranked?.rank,
                                 candidate: candidates.contains(b.id), meanScore: ranked?.meanScore, priceScore: ranked?.priceScore,
-                                total: ranked?.total, tieBrokenBy: ranked?.tieBrokenBy, display: display)
+                                total: ranked?.total, tieBrokenBy: ranked?.tieBrokenBy, pendingPlaces: ranked?.pendingPlaces,
+                                display: display)
         }
         return EvaluationReport(
             version: version, project: definition.project, lotID: lot.id, lotName: lot.name,
@@ -129,7 +143,8 @@ extension SessionState {
         let current = phase == .report || phase == .signing || phase == .closed
             ? reports[reports.count - 1]
             : buildReport(version: reports.count + 1, ranking: ranking(), at: lastEventAt)
-        return EvaluationResult(formatVersion: SessionDefinition.currentVersion, phase: phase, failureReason: failureReason,
+        return EvaluationResult(formatVersion: SessionDefinition.currentVersion, phase: phase, failureKind: failureKind,
+                                failureReason: failureReason,
                                 haltReason: haltReason, reports: reports, current: current)
     }
 
@@ -139,12 +154,48 @@ extension SessionState {
         let report = reports.last ?? buildReport(version: reports.count + 1, ranking: ranking(), at: lastEventAt)
         guard let line = report.bidders.first(where: { $0.id == bidderID }) else { return nil }
         let d = lot.decimals
+        let places = report.bidders.compactMap { $0.rank ?? $0.pendingPlaces?.lastRank }.max() ?? 0
+        let (chinese, english) = standing(line, places: places)
         return BidderNotice(projectNumber: definition.project.number, projectName: definition.project.name, lotID: lot.id,
                             reportVersion: report.version, bidderID: b.id, bidderName: b.name, status: line.status,
-                            invalidityText: line.invalidityText, rank: line.rank,
-                            rankedBidders: report.bidders.filter { $0.rank != nil }.count,
+                            invalidityText: line.invalidityText, rank: line.rank, rankedBidders: places,
+                            pendingPlaces: line.pendingPlaces, statusText: chinese, statusTextEnglish: english,
                             contractPrice: line.price.contractPrice.display(decimals: d),
                             evaluatedPrice: line.price.evaluatedPrice.display(decimals: d),
                             priceScore: line.priceScore?.display(decimals: d), total: line.total?.display(decimals: d))
+    }
+
+    /// Where a bidder stands, in Chinese and in English, naming no other bidder.
+    func standing(_ line: ReportBidder, places: Int) -> (chinese: String, english: String) {
+        let party = method.partyChinese
+        func cite(_ c: Citation?) -> (String, String) { (c.map { "（\($0.chinese)）" } ?? "", c.map { " (\($0.english))" } ?? "") }
+        func ranks(_ p: PendingPlaces) -> (String, String) {
+            p.firstRank == p.lastRank ? ("第\(p.firstRank)名", "rank \(p.firstRank)")
+                                      : ("第\(p.firstRank)至\(p.lastRank)名", "ranks \(p.firstRank)–\(p.lastRank)")
+        }
+        switch line.status {
+        case .ranked:
+            guard let rank = line.rank else { return ("名次尚未确定", "not ranked yet") }
+            return ("第\(rank)名（共\(places)名）", "rank \(rank) of \(places)")
+        case .awaitingLottery:
+            guard let p = line.pendingPlaces else { return ("名次待抽签确定", "the rank awaits the lottery") }
+            let (zh, en) = ranks(p)
+            if p.scope == .sameBrand {
+                let (czh, cen) = cite(Citation(.order87, 31))
+                return ("与提供相同品牌核心产品的其他\(party)评审结果相同，由抽签确定哪一家参加排名（\(zh)），名次待抽签确定\(czh)",
+                        "tied with another \(method.partyEnglish) offering the same core-product brand; the lottery decides "
+                            + "which one is ranked (\(en)); the rank awaits the lottery\(cen)")
+            }
+            let (czh, cen) = cite(method.lotteryRule)
+            return ("与其他\(party)并列\(zh)，名次待抽签确定\(czh)",
+                    "tied with other \(method.partyEnglish)s for \(en); the rank awaits the lottery\(cen)")
+        case .sameBrandNotSelected:
+            let (czh, cen) = cite(Citation(.order87, 31))
+            return ("与其他\(party)提供相同品牌的核心产品，未获得推荐资格，不参加排名\(czh)",
+                    "offers the same core-product brand as a better-placed \(method.partyEnglish); not selected and not ranked\(cen)")
+        case .invalid:
+            return ("\(method.isTender ? "投标无效" : "响应无效")：\(line.invalidity?.chinese ?? "")",
+                    "invalid \(method.isTender ? "bid" : "response"): \(line.invalidity?.english ?? "")")
+        }
     }
 }

@@ -6,6 +6,32 @@ public enum Phase: String, Codable, Sendable {
     case suspended, reformed, halted, failed, reevaluation
 
     var isTerminal: Bool { self == .halted || self == .failed }
+
+    /// For Chinese messages (the raw value is the code).
+    public var chineseName: String {
+        switch self {
+        case .draft: "未开始"
+        case .checkIn: "签到"
+        case .discipline: "评审纪律"
+        case .leaderElection: "推选组长"
+        case .qualification: "资格审查"
+        case .compliance: "符合性审查"
+        case .clarification: "澄清"
+        case .negotiationRounds: "谈判（磋商）"
+        case .finalQuotes: "最后报价"
+        case .scoring: "评分"
+        case .review: "复核"
+        case .ranking: "排序"
+        case .report: "评审报告"
+        case .signing: "签字"
+        case .closed: "已结束"
+        case .suspended: "暂停"
+        case .reformed: "重新组建评审小组"
+        case .halted: "停止评审"
+        case .failed: "废标或终止"
+        case .reevaluation: "重新评审"
+        }
+    }
 }
 
 public struct Mark: Codable, Sendable, Equatable {
@@ -77,6 +103,19 @@ public enum InvalidityReason: Codable, Sendable, Equatable {
         case .abnormallyLowPrice(let r): "报价明显低于其他有效报价且不能证明其合理性（87号令第60条）：\(r)"
         case .noFinalQuote: "未提交最后报价"
         case .withdrawn(let r): "退出：\(r)"
+        }
+    }
+
+    /// The panel's free-text reasons stay in the Chinese text only.
+    public var english: String {
+        switch self {
+        case .failedQualification(let i): "failed qualification (\(i.joined(separator: ", ")))"
+        case .failedCompliance(let i): "failed compliance (\(i.joined(separator: ", ")))"
+        case .priceCorrectionRefused: "the bidder did not confirm the price correction (\(Citation(.order87, 59).english))"
+        case .aboveMaximumPrice: "price above the maximum price (\(Citation(.order87, 63).english))"
+        case .abnormallyLowPrice: "price obviously below the other valid prices and not shown to be reasonable (\(Citation(.order87, 60).english))"
+        case .noFinalQuote: "no final quote submitted"
+        case .withdrawn: "withdrew"
         }
     }
 }
@@ -195,6 +234,8 @@ public struct SessionState: Sendable, Equatable {
     }
 
     public var method: ProcurementMethod { definition.project.method }
+    /// Set once FAILED: 废标 for tenders, 终止 for the other methods.
+    public var failureKind: FailureKind? { phase == .failed ? method.failureKind : nil }
     public var reportVersion: Int { reports.count }
 
     /// Members in id order (so results never depend on input order).

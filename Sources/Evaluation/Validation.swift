@@ -8,43 +8,116 @@ public protocol RuleViolation: ExplainedRefusal, Sendable {
     var englishMessage: String { get }
 }
 
-/// A session definition that breaks RULES.md. One case per rule, with what was found.
+/// Which list of the definition an id belongs to.
+public enum IDKind: String, Sendable, Hashable {
+    case member, lot, bidder, criterion, qualificationItem, complianceItem
+
+    /// The JSON field holding the list (an identifier, so both languages print it).
+    public var field: String {
+        switch self {
+        case .member: "committee"
+        case .lot: "lots"
+        case .bidder: "bidders"
+        case .criterion: "criteria"
+        case .qualificationItem: "qualificationItems"
+        case .complianceItem: "complianceItems"
+        }
+    }
+
+    public var chineseName: String {
+        switch self {
+        case .member: "评审小组成员"
+        case .lot: "采购包"
+        case .bidder: "投标人（供应商）"
+        case .criterion: "评分因素"
+        case .qualificationItem: "资格审查项"
+        case .complianceItem: "符合性审查项"
+        }
+    }
+
+    public var englishName: String {
+        switch self {
+        case .member: "member"
+        case .lot: "lot"
+        case .bidder: "bidder"
+        case .criterion: "criterion"
+        case .qualificationItem: "qualification item"
+        case .complianceItem: "compliance item"
+        }
+    }
+}
+
+/// The price deductions whose rates the documents fix.
+public enum DeductionKind: String, Sendable, Hashable {
+    /// Small and micro firms (46号 9).
+    case smallFirm
+    /// A consortium or subcontract giving ≥30% to small/micro firms (46号 9).
+    case consortiumShare
+    /// Domestic products (本国产品); RULES.md gives no article, only 0 < rate < 100.
+    case domesticProduct
+
+    public var chineseName: String {
+        switch self {
+        case .smallFirm: "小微企业"
+        case .consortiumShare: "联合体或分包（小微企业份额）"
+        case .domesticProduct: "本国产品"
+        }
+    }
+
+    public var englishName: String {
+        switch self {
+        case .smallFirm: "small/micro firm"
+        case .consortiumShare: "consortium/subcontract share"
+        case .domesticProduct: "domestic product"
+        }
+    }
+
+    public var rule: Citation? { self == .domesticProduct ? nil : Citation(.caiKu46, 9) }
+}
+
+/// A session definition that breaks RULES.md. One case per rule, with what was found and, where the
+/// article depends on the procurement method, the article of this definition's method (`rule`).
 public enum DefinitionError: RuleViolation, Equatable {
     case unsupportedVersion(Int)
     case lotNotFound(String)
+    /// `field` is the JSON path, e.g. "project.number".
     case emptyText(field: String)
-    case duplicateID(kind: String, id: String)
+    case duplicateID(kind: IDKind, id: String)
     case nonPositiveAmount(field: String)
-    /// Panels have an odd number of members (87号令 47; 74号令 7; 214号 14).
-    case evenPanel(size: Int)
-    case panelTooSmall(size: Int, minimum: Int, rule: String)
-    /// Experts ≥ ⌈2n/3⌉ (87号令 47; 214号 14).
-    case tooFewExperts(experts: Int, required: Int, panel: Int)
+    /// Panels have an odd number of members (87号令 47; 214号 14; 74号令 7).
+    case evenPanel(size: Int, rule: Citation)
+    case panelTooSmall(size: Int, minimum: Int, rule: Citation)
+    /// Experts ≥ ⌈2n/3⌉ (87号令 47; 214号 14; 74号令 7).
+    case tooFewExperts(experts: Int, required: Int, panel: Int, rule: Citation)
     /// Agency staff may not sit on their own agency's project (198号).
     case agencyStaffOnPanel(member: String)
     /// An expert may not sit on a project of their own employer (198号).
     case expertFromPurchaser(member: String)
     case methodMismatch(method: ProcurementMethod, evaluation: EvaluationMethod)
-    case missingPriceWeight
-    case priceWeightOutOfRange(weight: Fraction, minimum: Fraction, maximum: Fraction)
+    /// 87号令 55; 214号 24.
+    case missingPriceWeight(rule: Citation)
+    /// 87号令 55: goods ≥ 30, services ≥ 10 (maximum 100: no upper bound); 214号 24: goods 30–60, services 10–30.
+    case priceWeightOutOfRange(weight: Fraction, minimum: Fraction, maximum: Fraction, rule: Citation)
     case criteriaNotAllowed(method: EvaluationMethod)
     case priceCriterionCount(Int)
     case priceCriterionMaximum(maximum: Fraction, weight: Fraction)
-    /// Criteria maxima sum to 100, price included (87号令 55).
-    case criteriaSum(Fraction)
+    /// Criteria maxima sum to 100, price included (87号令 55; 214号 24).
+    case criteriaSum(Fraction, rule: Citation)
     case criterionMaximum(criterion: String)
     case priceCriterionGroup(criterion: String)
     case allowedValuesMissing(criterion: String)
     case allowedValueOutOfRange(criterion: String, value: Fraction)
     case allowedValuesOnSubjective(criterion: String)
-    /// Qualification conditions may not be scoring criteria (87号令 55).
-    case qualificationAsCriterion(criterion: String)
-    case deductionOutOfBand(kind: String, percent: Fraction, minimum: Fraction, maximum: Fraction)
+    /// Qualification conditions may not be scoring criteria (87号令 55 for tenders).
+    case qualificationAsCriterion(criterion: String, rule: Citation?)
+    case deductionOutOfBand(kind: DeductionKind, percent: Fraction, minimum: Fraction, maximum: Fraction)
+    /// 46号 9.
     case deductionOnReservedProject
     case smeShareOutOfRange(bidder: String, percent: Fraction)
     case candidateCount(Int, minimum: Int)
     case displayDecimals(Int)
     case thresholdOutOfRange(field: String, percent: Fraction)
+    /// `field` is the JSON path, e.g. "criteria.T1.maximum".
     case tooManyDecimals(field: String)
     /// The documents' technical-score tie-break needs technical scores (综合评分法).
     case technicalTieBreakWithoutScores
@@ -89,40 +162,61 @@ public enum DefinitionError: RuleViolation, Equatable {
         }
     }
 
+    /// Why the panel must be this large, beyond the method's own minimum: 87号令 47 asks 7 of large,
+    /// complex or high-impact tenders; 74号令 7 asks 5 at the public-tender threshold.
+    private var panelCondition: (chinese: String, english: String)? {
+        guard case let .panelTooSmall(_, minimum, rule) = self else { return nil }
+        switch (rule.document, minimum) {
+        case (.order87, 7): return ("（预算1000万元以上或技术复杂、社会影响较大）",
+                                    " (budget of 10,000,000 yuan or more, technically complex or of major social impact)")
+        case (.order74, 5): return ("（达到公开招标数额标准）", " (at or above the public-tender threshold)")
+        default: return nil
+        }
+    }
+
     public var chineseMessage: String {
         switch self {
         case .unsupportedVersion(let v): "评审会定义版本 \(v) 不受支持，仅支持版本 \(SessionDefinition.currentVersion)。"
         case .lotNotFound(let id): "未找到采购包 \(id)。"
         case .emptyText(let f): "字段 \(f) 不能为空。"
-        case .duplicateID(let k, let id): "\(k) 编号 \(id) 重复。"
+        case .duplicateID(let k, let id): "\(k.chineseName)编号 \(id) 重复。"
         case .nonPositiveAmount(let f): "金额 \(f) 必须大于零。"
-        case .evenPanel(let n): "评审小组人数为 \(n)，应为单数。"
-        case .panelTooSmall(let n, let m, let r): "评审小组人数为 \(n)，依据\(r)至少应为 \(m) 人。"
-        case .tooFewExperts(let e, let r, let n): "评审小组 \(n) 人中评审专家仅 \(e) 人，不得少于 \(r) 人（成员总数的三分之二）。"
-        case .agencyStaffOnPanel(let m): "成员 \(m) 为本项目代理机构人员，不得参加本项目评审。"
-        case .expertFromPurchaser(let m): "评审专家 \(m) 为采购人本单位人员，不得以专家身份参加本单位项目评审。"
+        case .evenPanel(let n, let r): "评审小组人数为 \(n)，依据\(r.chinese)应为单数。"
+        case .panelTooSmall(let n, let m, let r):
+            "评审小组人数为 \(n)，依据\(r.chinese)\(panelCondition?.chinese ?? "")至少应为 \(m) 人。"
+        case .tooFewExperts(let e, let r, let n, let rule):
+            "评审小组 \(n) 人中评审专家仅 \(e) 人，依据\(rule.chinese)不得少于 \(r) 人（成员总数的三分之二）。"
+        case .agencyStaffOnPanel(let m): "成员 \(m) 为本项目代理机构人员，不得参加本项目评审（\(Citation(.caiKu198).chinese)）。"
+        case .expertFromPurchaser(let m):
+            "评审专家 \(m) 为采购人本单位人员，不得以专家身份参加本单位项目评审（\(Citation(.caiKu198).chinese)）。"
         case .methodMismatch(let p, let e): "采购方式\(p.chineseName)不能采用\(e.chineseName)。"
-        case .missingPriceWeight: "综合评分法必须设定价格权重。"
-        case .priceWeightOutOfRange(let w, let lo, let hi): "价格权重 \(w.display(decimals: 2))% 超出允许范围 \(lo.display(decimals: 0))%–\(hi.display(decimals: 0))%。"
+        case .missingPriceWeight(let r): "综合评分法必须设定价格权重（\(r.chinese)）。"
+        case .priceWeightOutOfRange(let w, let lo, let hi, let r):
+            hi == .hundred
+                ? "价格权重 \(w.decimalText)% 低于\(r.chinese)规定的下限 \(lo.decimalText)%。"
+                : "价格权重 \(w.decimalText)% 超出\(r.chinese)规定的 \(lo.decimalText)%–\(hi.decimalText)% 范围。"
         case .criteriaNotAllowed(let m): "\(m.chineseName)不设评分因素，请删除评分标准。"
         case .priceCriterionCount(let n): "综合评分法应有且仅有一个价格分项，现有 \(n) 个。"
-        case .priceCriterionMaximum(let m, let w): "价格分满分 \(m.display(decimals: 2)) 与价格权重 \(w.display(decimals: 2))% 不一致。"
-        case .criteriaSum(let s): "评分因素满分合计为 \(s.display(decimals: 2))，应为 100。"
+        case .priceCriterionMaximum(let m, let w): "价格分满分 \(m.decimalText) 与价格权重 \(w.decimalText)% 不一致。"
+        case .criteriaSum(let s, let r): "评分因素满分合计为 \(s.decimalText)，应为 100（\(r.chinese)）。"
         case .criterionMaximum(let c): "评分因素 \(c) 的满分必须大于零。"
         case .priceCriterionGroup(let c): "评分因素 \(c)：价格分必须归入价格组，价格组只能是价格分。"
         case .allowedValuesMissing(let c): "客观评分因素 \(c) 必须列明可取分值。"
-        case .allowedValueOutOfRange(let c, let v): "评分因素 \(c) 的可取分值 \(v.display(decimals: 2)) 超出 0 至满分的范围。"
+        case .allowedValueOutOfRange(let c, let v): "评分因素 \(c) 的可取分值 \(v.decimalText) 超出 0 至满分的范围或多于 4 位小数。"
         case .allowedValuesOnSubjective(let c): "评分因素 \(c) 不是客观分，不应列明可取分值。"
-        case .qualificationAsCriterion(let c): "评分因素 \(c) 是资格条件，资格条件不得作为评审因素。"
-        case .deductionOutOfBand(let k, let p, let lo, let hi): "\(k)价格扣除比例 \(p.display(decimals: 2))% 不在 \(lo.display(decimals: 0))%–\(hi.display(decimals: 0))% 范围内。"
-        case .deductionOnReservedProject: "专门面向中小企业的项目不得再给予价格扣除。"
-        case .smeShareOutOfRange(let b, let p): "投标人 \(b) 的中小企业份额 \(p.display(decimals: 2))% 不在 0–100% 范围内。"
+        case .qualificationAsCriterion(let c, let r):
+            "评分因素 \(c) 是资格条件，资格条件不得作为评审因素\(r.map { "（\($0.chinese)）" } ?? "")。"
+        case .deductionOutOfBand(let k, let p, let lo, let hi):
+            "\(k.chineseName)价格扣除比例 \(p.decimalText)% 不在 \(lo.decimalText)%–\(hi.decimalText)% 范围内"
+                + "\(k.rule.map { "（\($0.chinese)）" } ?? "")。"
+        case .deductionOnReservedProject: "专门面向中小企业的项目不得再给予价格扣除（\(Citation(.caiKu46, 9).chinese)）。"
+        case .smeShareOutOfRange(let b, let p): "投标人 \(b) 的中小企业份额 \(p.decimalText)% 不在 0–100% 范围内。"
         case .candidateCount(let n, let m): "推荐候选人数量 \(n) 不符合要求，至少 \(m) 名。"
         case .displayDecimals(let d): "保留小数位数 \(d) 不在 0–6 范围内。"
-        case .thresholdOutOfRange(let f, let p): "阈值 \(f) 为 \(p.display(decimals: 2))%，应大于 0 且不超过 100。"
+        case .thresholdOutOfRange(let f, let p): "阈值 \(f) 为 \(p.decimalText)%，应大于 0 且不超过 100。"
         case .tooManyDecimals(let f): "\(f) 的小数位数过多（评分最多 4 位小数）。"
         case .technicalTieBreakWithoutScores: "只有综合评分法才能以技术得分决定并列名次。"
-        case .deductionsTooLarge(let t): "价格扣除合计 \(t.display(decimals: 2))% 过大，评审价格必须大于零。"
+        case .deductionsTooLarge(let t): "价格扣除合计 \(t.decimalText)% 过大，评审价格必须大于零。"
         }
     }
 
@@ -131,35 +225,45 @@ public enum DefinitionError: RuleViolation, Equatable {
         case .unsupportedVersion(let v): "session definition version \(v) is not supported; only version \(SessionDefinition.currentVersion)"
         case .lotNotFound(let id): "lot \(id) is not in the definition"
         case .emptyText(let f): "\(f) must not be empty"
-        case .duplicateID(let k, let id): "duplicate \(k) id \(id)"
+        case .duplicateID(let k, let id): "duplicate \(k.englishName) id \(id) in \(k.field)"
         case .nonPositiveAmount(let f): "amount \(f) must be greater than zero"
-        case .evenPanel(let n): "panel has \(n) members; it must be odd (87号令 47)"
-        case .panelTooSmall(let n, let m, let r): "panel has \(n) members; \(r) requires at least \(m)"
-        case .tooFewExperts(let e, let r, let n): "panel of \(n) has \(e) experts; at least \(r) (two thirds) required (87号令 47)"
-        case .agencyStaffOnPanel(let m): "member \(m) works for the agency of this project and may not sit on the panel (198号)"
-        case .expertFromPurchaser(let m): "expert \(m) is employed by the purchaser and may not sit as an expert on its project (198号)"
+        case .evenPanel(let n, let r): "panel has \(n) member\(n == 1 ? "" : "s"); it must be odd (\(r.english))"
+        case .panelTooSmall(let n, let m, let r):
+            "panel has \(n) member\(n == 1 ? "" : "s"); \(r.english) requires at least \(m)\(panelCondition?.english ?? "")"
+        case .tooFewExperts(let e, let r, let n, let rule):
+            "panel of \(n) has \(e) expert\(e == 1 ? "" : "s"); at least \(r) (two thirds) required (\(rule.english))"
+        case .agencyStaffOnPanel(let m):
+            "member \(m) works for the agency of this project and may not sit on the panel (\(Citation(.caiKu198).english))"
+        case .expertFromPurchaser(let m):
+            "expert \(m) is employed by the purchaser and may not sit as an expert on its project (\(Citation(.caiKu198).english))"
         case .methodMismatch(let p, let e): "procurement method \(p.rawValue) cannot use evaluation method \(e.rawValue)"
-        case .missingPriceWeight: "comprehensive scoring needs priceWeightPercent (87号令 55)"
-        case .priceWeightOutOfRange(let w, let lo, let hi): "price weight \(w)% outside \(lo)%–\(hi)% for this method and category (87号令 55; 214号 24)"
+        case .missingPriceWeight(let r): "comprehensive scoring needs priceWeightPercent (\(r.english))"
+        case .priceWeightOutOfRange(let w, let lo, let hi, let r):
+            hi == .hundred
+                ? "price weight \(w.decimalText)% is below the minimum \(lo.decimalText)% for this category (\(r.english))"
+                : "price weight \(w.decimalText)% outside \(lo.decimalText)%–\(hi.decimalText)% for this category (\(r.english))"
         case .criteriaNotAllowed(let m): "\(m.rawValue) has no scoring criteria; remove them"
         case .priceCriterionCount(let n): "comprehensive scoring needs exactly one price criterion, found \(n)"
-        case .priceCriterionMaximum(let m, let w): "price criterion maximum \(m) does not equal the price weight \(w)%"
-        case .criteriaSum(let s): "criteria maxima sum to \(s), must be 100 (87号令 55)"
+        case .priceCriterionMaximum(let m, let w): "price criterion maximum \(m.decimalText) does not equal the price weight \(w.decimalText)%"
+        case .criteriaSum(let s, let r): "criteria maxima sum to \(s.decimalText), must be 100 (\(r.english))"
         case .criterionMaximum(let c): "criterion \(c) must have a maximum greater than zero"
         case .priceCriterionGroup(let c): "criterion \(c): price kind and price group must go together"
         case .allowedValuesMissing(let c): "objective criterion \(c) needs its allowed values"
-        case .allowedValueOutOfRange(let c, let v): "criterion \(c) allows \(v), outside 0...maximum"
+        case .allowedValueOutOfRange(let c, let v): "criterion \(c) allows \(v.decimalText), outside 0...maximum or more than 4 decimals"
         case .allowedValuesOnSubjective(let c): "criterion \(c) is not objective and may not list allowed values"
-        case .qualificationAsCriterion(let c): "criterion \(c) is a qualification condition; these may not be scored (87号令 55)"
-        case .deductionOutOfBand(let k, let p, let lo, let hi): "\(k) deduction \(p)% outside the \(lo)%–\(hi)% band (财库〔2020〕46号 9)"
-        case .deductionOnReservedProject: "a project reserved for SMEs applies no price deduction (46号)"
-        case .smeShareOutOfRange(let b, let p): "bidder \(b) SME share \(p)% outside 0–100%"
+        case .qualificationAsCriterion(let c, let r):
+            "criterion \(c) is a qualification condition; these may not be scored\(r.map { " (\($0.english))" } ?? "")"
+        case .deductionOutOfBand(let k, let p, let lo, let hi):
+            "\(k.englishName) deduction \(p.decimalText)% outside the \(lo.decimalText)%–\(hi.decimalText)% band"
+                + "\(k.rule.map { " (\($0.english))" } ?? "")"
+        case .deductionOnReservedProject: "a project reserved for SMEs applies no price deduction (\(Citation(.caiKu46, 9).english))"
+        case .smeShareOutOfRange(let b, let p): "bidder \(b) SME share \(p.decimalText)% outside 0–100%"
         case .candidateCount(let n, let m): "candidate count \(n) below the minimum \(m)"
         case .displayDecimals(let d): "displayDecimals \(d) outside 0...6"
-        case .thresholdOutOfRange(let f, let p): "threshold \(f) = \(p)% must be in (0, 100]"
+        case .thresholdOutOfRange(let f, let p): "threshold \(f) = \(p.decimalText)% must be in (0, 100]"
         case .tooManyDecimals(let f): "\(f) has too many decimals (scores take at most 4)"
         case .technicalTieBreakWithoutScores: "tieBreak technicalScore needs comprehensive scoring"
-        case .deductionsTooLarge(let t): "additive deductions total \(t)%; the evaluated price must stay above zero"
+        case .deductionsTooLarge(let t): "additive deductions total \(t.decimalText)%; the evaluated price must stay above zero"
         }
     }
 }
@@ -178,24 +282,25 @@ extension SessionDefinition {
         if project.purchaser.isEmpty { errors.append(.emptyText(field: "project.purchaser")) }
         if project.budget <= .zero { errors.append(.nonPositiveAmount(field: "project.budget")) }
         if let m = project.maximumPrice, m <= .zero { errors.append(.nonPositiveAmount(field: "project.maximumPrice")) }
-        errors += duplicates(committee.map(\.id), kind: "member")
-        errors += duplicates(lots.map(\.id), kind: "lot")
-        errors += duplicates(lot.bidders.map(\.id), kind: "bidder")
-        errors += duplicates(lot.criteria.map(\.id), kind: "criterion")
-        errors += duplicates(lot.qualificationItems.map(\.id), kind: "qualification item")
-        errors += duplicates(lot.complianceItems.map(\.id), kind: "compliance item")
+        errors += duplicates(committee.map(\.id), kind: .member)
+        errors += duplicates(lots.map(\.id), kind: .lot)
+        errors += duplicates(lot.bidders.map(\.id), kind: .bidder)
+        errors += duplicates(lot.criteria.map(\.id), kind: .criterion)
+        errors += duplicates(lot.qualificationItems.map(\.id), kind: .qualificationItem)
+        errors += duplicates(lot.complianceItems.map(\.id), kind: .complianceItem)
 
-        // Panel size and composition (87号令 47; 74号令 7; 214号 14; 198号).
+        // Panel size and composition, by the method's own article (87号令 47; 214号 14; 74号令 7; 198号).
         let n = committee.count
+        let panelRule = method.panelRule
         if method == .singleSource {
-            if n < 1 { errors.append(.panelTooSmall(size: n, minimum: 1, rule: "74号令")) }
+            if n < 1 { errors.append(.panelTooSmall(size: n, minimum: 1, rule: panelRule)) }
         } else {
-            if n % 2 == 0 { errors.append(.evenPanel(size: n)) }
-            let (minimum, rule) = minimumPanel()
-            if n < minimum { errors.append(.panelTooSmall(size: n, minimum: minimum, rule: rule)) }
+            if n % 2 == 0 { errors.append(.evenPanel(size: n, rule: panelRule)) }
+            let minimum = minimumPanel()
+            if n < minimum { errors.append(.panelTooSmall(size: n, minimum: minimum, rule: panelRule)) }
             let experts = committee.filter { $0.role == .expert }.count
             let required = (2 * n + 2) / 3
-            if experts < required { errors.append(.tooFewExperts(experts: experts, required: required, panel: n)) }
+            if experts < required { errors.append(.tooFewExperts(experts: experts, required: required, panel: n, rule: panelRule)) }
         }
         for m in committee {
             if m.id.isEmpty || m.name.isEmpty { errors.append(.emptyText(field: "committee.\(m.id).name")) }
@@ -248,31 +353,26 @@ extension SessionDefinition {
         if let first = violations(lot: lot).first { throw first }
     }
 
-    func minimumPanel() -> (Int, String) {
+    /// The fewest members for the method (`ProcurementMethod.panelRule` cites the article).
+    func minimumPanel() -> Int {
         switch project.method {
         case .publicTender, .invitedTender:
             // ≥5; ≥7 at 10,000,000 RMB or technically complex / major social impact (87号令 47).
-            if project.budget >= Fraction(10_000_000) || project.technicallyComplexOrMajorImpact == true {
-                return (7, "87号令第47条（预算1000万元以上或技术复杂、社会影响较大）")
-            }
-            return (5, "87号令第47条")
+            project.budget >= Fraction(10_000_000) || project.technicallyComplexOrMajorImpact == true ? 7 : 5
         case .competitiveConsultation:
-            return (3, "财库〔2014〕214号第14条")
+            3   // 214号 14
         case .competitiveNegotiation, .inquiry:
             // ≥5 at or above the public-tender threshold (74号令 7).
-            if project.budget >= (project.publicTenderThreshold ?? Project.defaultPublicTenderThreshold) {
-                return (5, "74号令第7条（达到公开招标数额标准）")
-            }
-            return (3, "74号令第7条")
+            project.budget >= (project.publicTenderThreshold ?? Project.defaultPublicTenderThreshold) ? 5 : 3
         case .singleSource:
-            return (1, "74号令")
+            1
         }
     }
 
-    private func duplicates(_ ids: [String], kind: String) -> [DefinitionError] {
+    private func duplicates(_ ids: [String], kind: IDKind) -> [DefinitionError] {
         var seen = Set<String>(), reported = Set<String>(), out: [DefinitionError] = []
         for id in ids {
-            if id.isEmpty { out.append(.emptyText(field: "\(kind).id")); continue }
+            if id.isEmpty { out.append(.emptyText(field: "\(kind.field)[].id")); continue }
             if !seen.insert(id).inserted, reported.insert(id).inserted { out.append(.duplicateID(kind: kind, id: id)) }
         }
         return out
@@ -295,10 +395,10 @@ extension SessionDefinition {
         }
         if let weight = lot.priceWeightPercent {
             if weight < bounds.0 || weight > bounds.1 {
-                errors.append(.priceWeightOutOfRange(weight: weight, minimum: bounds.0, maximum: bounds.1))
+                errors.append(.priceWeightOutOfRange(weight: weight, minimum: bounds.0, maximum: bounds.1, rule: project.method.scoringRule))
             }
         } else {
-            errors.append(.missingPriceWeight)
+            errors.append(.missingPriceWeight(rule: project.method.scoringRule))
         }
         let prices = lot.criteria.filter { $0.kind == .price }
         if prices.count != 1 { errors.append(.priceCriterionCount(prices.count)) }
@@ -306,13 +406,15 @@ extension SessionDefinition {
             errors.append(.priceCriterionMaximum(maximum: p.maximum, weight: w))
         }
         let sum = lot.criteria.map(\.maximum).sum()
-        if sum != .hundred { errors.append(.criteriaSum(sum)) }
+        if sum != .hundred { errors.append(.criteriaSum(sum, rule: project.method.scoringRule)) }
         let qualification = Set(lot.qualificationItems.flatMap { [$0.id, $0.name] })
         for c in lot.criteria {
             if c.maximum <= .zero { errors.append(.criterionMaximum(criterion: c.id)) }
             if (c.kind == .price) != (c.group == .price) { errors.append(.priceCriterionGroup(criterion: c.id)) }
-            if qualification.contains(c.id) || qualification.contains(c.name) { errors.append(.qualificationAsCriterion(criterion: c.id)) }
-            if (c.maximum.decimalPlaces ?? 99) > 4 { errors.append(.tooManyDecimals(field: "criterion \(c.id) maximum")) }
+            if qualification.contains(c.id) || qualification.contains(c.name) {
+                errors.append(.qualificationAsCriterion(criterion: c.id, rule: project.method.qualificationCriterionRule))
+            }
+            if (c.maximum.decimalPlaces ?? 99) > 4 { errors.append(.tooManyDecimals(field: "criteria.\(c.id).maximum")) }
             switch c.kind {
             case .objective:
                 guard let values = c.allowedValues, !values.isEmpty else { errors.append(.allowedValuesMissing(criterion: c.id)); continue }
@@ -337,13 +439,13 @@ extension SessionDefinition {
         let small = works ? (Fraction(3), Fraction(5)) : (Fraction(10), Fraction(20))
         let share = works ? (Fraction(1), Fraction(2)) : (Fraction(4), Fraction(6))
         if let p = d.smallFirmPercent, p < small.0 || p > small.1 {
-            errors.append(.deductionOutOfBand(kind: "小微企业 small/micro", percent: p, minimum: small.0, maximum: small.1))
+            errors.append(.deductionOutOfBand(kind: .smallFirm, percent: p, minimum: small.0, maximum: small.1))
         }
         if let p = d.consortiumSharePercent, p < share.0 || p > share.1 {
-            errors.append(.deductionOutOfBand(kind: "联合体/分包 consortium/subcontract", percent: p, minimum: share.0, maximum: share.1))
+            errors.append(.deductionOutOfBand(kind: .consortiumShare, percent: p, minimum: share.0, maximum: share.1))
         }
         if let p = d.domesticProductPercent, p <= .zero || p >= .hundred {
-            errors.append(.deductionOutOfBand(kind: "本国产品 domestic product", percent: p, minimum: .zero, maximum: .hundred))
+            errors.append(.deductionOutOfBand(kind: .domesticProduct, percent: p, minimum: .zero, maximum: .hundred))
         }
         let stacked = max(d.smallFirmPercent ?? .zero, d.consortiumSharePercent ?? .zero) + (d.domesticProductPercent ?? .zero)
         if d.stacking == .additive, stacked >= .hundred { errors.append(.deductionsTooLarge(total: stacked)) }

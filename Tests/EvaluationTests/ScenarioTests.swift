@@ -154,7 +154,7 @@ import Testing
         for (b, p) in [("A", "950000"), ("B", "950000"), ("C", "1000000")] { try r.run(.recordRoundQuote(bidder: b, price: f(p))) }
         try r.run(.closeNegotiationRounds)
         for (b, p) in [("A", "900000"), ("B", "900000"), ("C", "1000000")] { try r.run(.submitFinalQuote(bidder: b, price: f(p))) }
-        r.refuse(.submitFinalQuote(bidder: "A", price: f(1)), .alreadyDone(what: "最后报价 final quote", member: "A"))
+        r.refuse(.submitFinalQuote(bidder: "A", price: f(1)), .alreadyDone(what: .finalQuote, by: "A"))
         try r.run(.concludeFinalQuotes)
         try r.score(["A": ["T1": ["40"], "C1": ["10"]], "B": ["T1": ["30"], "C1": ["20"]], "C": ["T1": ["35"], "C1": ["30"]]])
         try r.run(.concludeReview)
@@ -359,9 +359,9 @@ import Testing
     @Test func dissentRecordedAndSilenceCountsAsAgreement() throws {
         var r = try signing()
         for m in ["e1", "e2", "e4"] { try r.run(.sign(member: m, signature: "SIG-\(m)")) }
-        r.refuse(.dissent(member: "e3", reasons: "  "), .missingReason(what: "不同意见 dissent"))
+        r.refuse(.dissent(member: "e3", reasons: "  "), .missingReason(what: .dissent))
         try r.run(.dissent(member: "e3", reasons: "B的业绩证明材料存疑，不同意推荐B为第一候选人"))
-        r.refuse(.sign(member: "e3", signature: "SIG"), .alreadyDone(what: "签字 signing", member: "e3"))
+        r.refuse(.sign(member: "e3", signature: "SIG"), .alreadyDone(what: .signing, by: "e3"))
         r.refuse(.leaderConfirm(member: "e2"), .notLeader("e2"))
         try r.run(.leaderConfirm(member: "e1"))
         #expect(r.state.phase == .closed)
@@ -454,9 +454,9 @@ import Testing
         r.refuse(.enterScoreSheet(member: "e2", bidder: "A", scores: ["T1": f(30), "T2": f(20), "C1": f(10), "P": f(30)]),
                  .priceScoreIsComputed(criterion: "P"))
         r.refuse(.enterScoreSheet(member: "e2", bidder: "A", scores: ["T1": f(30), "T2": f(20)]),
-                 .incomplete(what: "评分表 score sheet A", missing: ["C1"]))
+                 .incomplete(what: .scoreSheet(bidder: "A"), missing: ["C1"]))
         r.refuse(.submitScores(member: "e1"), .alreadySubmitted(member: "e1"))
-        r.refuse(.submitScores(member: "e2"), .incomplete(what: "评分表 score sheets", missing: ["A", "B", "C"]))
+        r.refuse(.submitScores(member: "e2"), .incomplete(what: .scoreSheets, missing: ["A", "B", "C"]))
     }
 
     @Test func committeeReformedVoidsAllOpinions() throws {
@@ -515,7 +515,7 @@ import Testing
     @Test func haltForDefectiveDocumentsStopsEverything() throws {
         var r = try Run(definition(bidders: [bidder("A", "1"), bidder("B", "1"), bidder("C", "1")]))
         try r.prepare()
-        r.refuse(.halt(reason: ""), .missingReason(what: "暂停评审 halt"))
+        r.refuse(.halt(reason: ""), .missingReason(what: .halt))
         try r.run(.halt(reason: "招标文件存在歧义，无法评审（87号令第65条）"))
         #expect(r.state.phase == .halted)
         r.refuse(.concludeQualification, .wrongPhase(command: "concludeQualification", phase: .halted))

@@ -16,7 +16,7 @@ import Testing
     @Test func panelMustBeOdd() {
         var d = definition(bidders: three)
         d.committee = experts(6)
-        #expect(violations(d).contains(.evenPanel(size: 6)))
+        #expect(violations(d).contains(.evenPanel(size: 6, rule: Citation(.order87, 47))))
     }
 
     @Test func tenderOfTenMillionNeedsSeven() {
@@ -36,7 +36,7 @@ import Testing
         var d = definition(bidders: three)
         // 5 members, 3 experts: ⌈10/3⌉ = 4 required.
         d.committee = experts(3) + [representative, Member(id: "r2", name: "代表2", role: .purchaserRepresentative, affiliation: "x")]
-        #expect(violations(d).contains(.tooFewExperts(experts: 3, required: 4, panel: 5)))
+        #expect(violations(d).contains(.tooFewExperts(experts: 3, required: 4, panel: 5, rule: Citation(.order87, 47))))
     }
 
     @Test func agencyStaffAndPurchaserEmployeesAsExperts() {
@@ -56,7 +56,7 @@ import Testing
             return c
         }
         #expect(violations(definition(criteria: low, weight: "20", bidders: three))
-            .contains(.priceWeightOutOfRange(weight: f(20), minimum: f(30), maximum: f(100))))
+            .contains(.priceWeightOutOfRange(weight: f(20), minimum: f(30), maximum: f(100), rule: Citation(.order87, 55))))
         // 磋商 services: 10–30%; 30% goods criteria under services → fine, 40% → out.
         let high = goodsCriteria.map { c -> Criterion in
             var c = c
@@ -66,14 +66,14 @@ import Testing
         }
         #expect(violations(definition(method: .competitiveConsultation, category: .services, panelSize: 3, criteria: high,
                                       weight: "40", bidders: three))
-            .contains(.priceWeightOutOfRange(weight: f(40), minimum: f(10), maximum: f(30))))
+            .contains(.priceWeightOutOfRange(weight: f(40), minimum: f(10), maximum: f(30), rule: Citation(.caiKu214, 24))))
     }
 
     @Test func criteriaMustSumToHundredAndMatchWeight() {
         var criteria = goodsCriteria
         criteria[0].maximum = f(39)
         let errors = violations(definition(criteria: criteria, bidders: three))
-        #expect(errors.contains(.criteriaSum(f(99))))
+        #expect(errors.contains(.criteriaSum(f(99), rule: Citation(.order87, 55))))
         #expect(violations(definition(weight: "35", bidders: three)).contains(.priceCriterionMaximum(maximum: f(30), weight: f(35))))
     }
 
@@ -89,16 +89,16 @@ import Testing
     @Test func qualificationConditionMayNotBeScored() {
         var criteria = goodsCriteria
         criteria[2].name = "信用记录"
-        #expect(violations(definition(criteria: criteria, bidders: three)).contains(.qualificationAsCriterion(criterion: "C1")))
+        #expect(violations(definition(criteria: criteria, bidders: three)).contains(.qualificationAsCriterion(criterion: "C1", rule: Citation(.order87, 55))))
     }
 
     @Test func deductionBands() {
         // Goods/services 10–20% and 4–6%; works 3–5% and 1–2% (46号 9).
         let goods = definition(deductions: Deductions(smallFirmPercent: f(25), consortiumSharePercent: f(3)), bidders: three)
-        #expect(violations(goods).contains(.deductionOutOfBand(kind: "小微企业 small/micro", percent: f(25), minimum: f(10), maximum: f(20))))
-        #expect(violations(goods).contains(.deductionOutOfBand(kind: "联合体/分包 consortium/subcontract", percent: f(3), minimum: f(4), maximum: f(6))))
+        #expect(violations(goods).contains(.deductionOutOfBand(kind: .smallFirm, percent: f(25), minimum: f(10), maximum: f(20))))
+        #expect(violations(goods).contains(.deductionOutOfBand(kind: .consortiumShare, percent: f(3), minimum: f(4), maximum: f(6))))
         let works = definition(category: .works, deductions: Deductions(smallFirmPercent: f(10)), bidders: three)
-        #expect(violations(works).contains(.deductionOutOfBand(kind: "小微企业 small/micro", percent: f(10), minimum: f(3), maximum: f(5))))
+        #expect(violations(works).contains(.deductionOutOfBand(kind: .smallFirm, percent: f(10), minimum: f(3), maximum: f(5))))
         let reserved = definition(deductions: Deductions(smallFirmPercent: f(10), reservedForSME: true), bidders: three)
         #expect(violations(reserved).contains(.deductionOnReservedProject))
     }
@@ -124,8 +124,8 @@ import Testing
         var d = definition(bidders: three)
         d.committee = experts(4)
         var r = try Run(d)
-        r.refuse(.openSession, .invalidDefinition(.evenPanel(size: 4)))
-        for e in violations(d) + [.unsupportedVersion(2), .criteriaSum(f(99))] {
+        r.refuse(.openSession, .invalidDefinition(.evenPanel(size: 4, rule: Citation(.order87, 47))))
+        for e in violations(d) + [.unsupportedVersion(2), .criteriaSum(f(99), rule: Citation(.order87, 55))] {
             #expect(!e.chineseMessage.isEmpty && !e.englishMessage.isEmpty)
             #expect(e.chineseMessage != e.englishMessage)
         }
