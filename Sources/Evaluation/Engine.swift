@@ -436,13 +436,7 @@ extension SessionState {
     }
 
     private func checkScore(criterion: String, value: Fraction) throws(EngineError) {
-        guard let c = criterionByID[criterion] else { throw .unknownCriterion(criterion) }
-        guard c.kind != .price else { throw .priceScoreIsComputed(criterion: criterion) }
-        guard value >= .zero, value <= c.maximum else { throw .scoreOutOfRange(criterion: criterion, value: value, maximum: c.maximum) }
-        guard (value.decimalPlaces ?? 99) <= 4 else { throw .scoreTooPrecise(criterion: criterion) }
-        if c.kind == .objective, let allowed = c.allowedValues, !allowed.contains(value) {
-            throw .scoreNotAllowed(criterion: criterion, value: value, allowed: allowed)
-        }
+        if let problem = scoreProblem(criterion: criterion, value: value) { throw problem }
     }
 
     /// Which panel-related rule a committee would break, if any.
