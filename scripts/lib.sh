@@ -11,7 +11,10 @@ BUILD_PACKAGES=(
   libv4l-dev libasound2-dev
   libqrencode-dev zlib1g-dev
 )
-TEST_PACKAGES=(curl openssl python3 ca-certificates ffmpeg zbar-tools librsvg2-bin python3-seccomp systemd)
+# chromium, its driver, NSS tools and Selenium: the station pages are tested in a real browser that presents
+# each station's client certificate itself; sqlite3 for the tests that read the evidence tables as a stranger would.
+TEST_PACKAGES=(curl openssl python3 ca-certificates ffmpeg zbar-tools librsvg2-bin python3-seccomp systemd
+               chromium chromium-driver libnss3-tools python3-selenium sqlite3)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -83,6 +83,7 @@ enum PageStyle {
         .station.online { border-left-color: #1e7b34; }
         .pill { display: inline-block; padding: 1px 10px; border-radius: 10px; background: #e3e8ee; font-size: 14px; margin-right: 6px; }
         .pill.bad { background: #f6d3d3; color: #7a1d1d; }
+        pre { white-space: pre-wrap; word-break: break-all; font-size: 13px; }
         #notice { position: fixed; bottom: 0; left: 0; right: 0; padding: 12px 24px; background: #1d2733; color: #fff; display: none; }
         @media (max-width: 1400px) { body { font-size: 16px; } main { padding: 14px 16px 70px; } .qr img { width: 220px; height: 220px; } }
         """

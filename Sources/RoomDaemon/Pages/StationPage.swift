@@ -139,7 +139,8 @@ enum StationPage {
           const c = S.challenge;
           setPage(page, '<div class="card"><h2>云签名：' + esc(what) + '</h2><div class="qr">' +
             '<img alt="签名二维码" src="' + esc(c.qrSVG) + '">' +
-            '<div><p>请打开云签名App，扫描左侧二维码并确认签名。</p><p class="muted">二维码有效期至 ' + esc(c.expiresAt) + '，过期后请点击“重新生成”。</p>' +
+            '<div><p>请打开云签名App，扫描左侧二维码并确认签名。</p><p class="muted">二维码有效期至 ' + esc(new Date(c.expiresAt).toLocaleTimeString("zh-CN")) + '，过期后请点击“重新生成二维码”。</p>' +
+            '<details><summary>签名内容</summary><pre id="signed" class="muted">' + esc(c.signed) + '</pre></details>' +
             '<label for="sig">签名数据（由云签名App回传；演示时粘贴 roomctl expert sign 的输出）</label>' +
             '<textarea id="sig" spellcheck="false"></textarea>' +
             '<div><button id="send">提交签名</button><button class="secondary" id="renew">重新生成二维码</button><button class="secondary" id="cancel">返回</button></div>' +

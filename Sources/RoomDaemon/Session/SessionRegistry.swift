@@ -318,10 +318,12 @@ actor SessionRegistry {
         var violations: [Violation]
     }
 
-    /// The session a station's pages follow: the most recently defined one that has not ended.
+    /// The session a station's pages follow: the most recently defined one that has not ended,
+    /// else the most recent one (its stations then say that it has ended).
     func current() -> String? {
         let ended: Set<Phase> = [.closed, .failed, .halted]
-        return live.values.filter { !ended.contains($0.session.state.phase) }.max { $0.stored.id < $1.stored.id }?.stored.session
+        let newest = { (a: Live, b: Live) in a.stored.id < b.stored.id }
+        return (live.values.filter { !ended.contains($0.session.state.phase) }.max(by: newest) ?? live.values.max(by: newest))?.stored.session
     }
 
     func summaries() -> [Summary] {
