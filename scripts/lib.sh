@@ -10,8 +10,9 @@ BUILD_PACKAGES=(
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libv4l-dev libasound2-dev
   libqrencode-dev zlib1g-dev
+  libpango1.0-dev libcairo2-dev fonts-noto-cjk
 )
-TEST_PACKAGES=(curl openssl python3 ca-certificates ffmpeg zbar-tools librsvg2-bin python3-seccomp systemd)
+TEST_PACKAGES=(curl openssl python3 ca-certificates ffmpeg zbar-tools librsvg2-bin python3-seccomp systemd poppler-utils)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
