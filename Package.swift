@@ -64,11 +64,16 @@ let package = Package(
         ),
         .target(name: "CQRencode", linkerSettings: [.linkedLibrary("qrencode")]),
         .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
+        // cairo + pango for the report PDF (pkg-config pangocairo; helpers are static inline in the header).
+        .systemLibrary(name: "CPangoCairo", pkgConfig: "pangocairo", providers: [.apt(["libpango1.0-dev", "libcairo2-dev"])]),
         .target(name: "CBuildInfo", cSettings: [.define("ROOMD_VERSION", to: "\"\(version)\"")]),
         // fork, pidfds, SCM_RIGHTS, signalfd: libc only (roomd links it too).
         .target(name: "CProcess", cSettings: [.define("_GNU_SOURCE")]),
 
         // MARK: Domain modules
+        // The evaluation report as a deterministic PDF (CJK fonts embedded and subset).
+        .target(name: "ReportPDF", dependencies: ["Canonical", "Evaluation", "CPangoCairo"], swiftSettings: strict,
+                linkerSettings: [.linkedLibrary("pangoft2-1.0"), .linkedLibrary("fontconfig")]),
         // The one encoding of evidence (JSON that is hashed or signed): a leaf, Foundation only.
         .target(name: "Canonical", swiftSettings: strict),
         .target(name: "Evaluation", dependencies: ["Canonical"], swiftSettings: strict),
@@ -127,6 +132,7 @@ let package = Package(
             name: "RoomDaemon",
             dependencies: [
                 "Canonical", "RoomConfig", "Identity", "CaptureProtocol", "CaptureSupervisor", "Archive", "Evaluation", "CProcess", "Store",
+                "ReportPDF",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -204,10 +210,11 @@ let package = Package(
             swiftSettings: strict
         ),
         // Whole-process tests: they run the built `roomd` and `roomctl` binaries.
+        .testTarget(name: "ReportPDFTests", dependencies: ["Evaluation", "ReportPDF"], swiftSettings: strict),
         .testTarget(
             name: "RoomDaemonTests",
             dependencies: ["RoomDaemon", "CaptureHelper", "CaptureProtocol", "CaptureSupervisor", "RoomConfig", "Identity", "Archive", "Canonical", "Store",
-                           "Evaluation",
+                           "Evaluation", "ReportPDF",
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -10,11 +10,13 @@ BUILD_PACKAGES=(
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libv4l-dev libasound2-dev
   libqrencode-dev zlib1g-dev
+  libpango1.0-dev libcairo2-dev fonts-noto-cjk
 )
 # chromium, its driver, NSS tools and Selenium: the station pages are tested in a real browser that presents
-# each station's client certificate itself; sqlite3 for the tests that read the evidence tables as a stranger would.
+# each station's client certificate itself; sqlite3 for the tests that read the evidence tables as a stranger
+# would; poppler-utils (pdffonts, pdftotext) for the report PDF.
 TEST_PACKAGES=(curl openssl python3 ca-certificates ffmpeg zbar-tools librsvg2-bin python3-seccomp systemd
-               chromium chromium-driver libnss3-tools python3-selenium sqlite3)
+               chromium chromium-driver libnss3-tools python3-selenium sqlite3 poppler-utils)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

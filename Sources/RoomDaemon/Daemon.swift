@@ -165,11 +165,13 @@ enum Daemon {
         }
         let sessions = SessionRegistry(store: store, ledger: ledger, platformTrust: platformTrust, logger: logger)
         let sessionRoutes = SessionRoutes(registry: sessions, store: store, refusals: refusals,
-                                          disciplineMinimumSeconds: config.sessions.disciplineMinimumSeconds)
+                                          disciplineMinimumSeconds: config.sessions.disciplineMinimumSeconds,
+                                          reports: SessionReports(store: store, room: config.room.name, logger: logger))
         sessionRoutes.registerOperatorRoutes(on: apiRoutes, who: { $0.peer?.description ?? "unknown" },
                                              isPlatform: { $0.peer?.role == .platform })
         sessionRoutes.registerStationRoutes(on: apiRoutes)
         sessionRoutes.registerStreamRoutes(on: apiRoutes)
+        sessionRoutes.registerReportRoutes(on: apiRoutes)
         PageRoutes().register(on: apiRoutes)
         let api = Application(
             router: router,

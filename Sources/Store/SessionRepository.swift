@@ -253,3 +253,39 @@ extension RoomStore {
         }
     }
 }
+
+/// What the report's signature page shows of one accepted signature.
+public struct SignatureDetails: Sendable {
+    public var id: Int64
+    public var signerName: String?
+    public var fingerprint: String?
+    public var algorithm: String?
+    public var receivedNanoseconds: Int64
+}
+
+extension RoomStore {
+    /// The first accepted signature of `purpose` by `entry` in `session` over `documentSHA256`.
+    public func signatureDetails(session: String, entry: String, purpose: String, documentSHA256: String) async throws -> SignatureDetails? {
+        try await pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT s.id, s.signer_name, s.signer_fingerprint, s.algorithm, s.received_ns FROM signatures s
+                JOIN challenges c ON c.request_id = s.request_id
+                WHERE c.session_id = ? AND c.roster_entry = ? AND c.purpose = ? AND c.document_sha256 = ? AND s.verdict = 'accepted'
+                ORDER BY s.id LIMIT 1
+                """, arguments: [session, entry, purpose, documentSHA256]) else { return nil }
+            return SignatureDetails(id: row[0], signerName: row[1], fingerprint: row[2], algorithm: row[3], receivedNanoseconds: row[4])
+        }
+    }
+
+    /// The handwritten signature (its JSON strokes) given with `entry`'s accepted check-in in `session`.
+    public func checkInHandwriting(session: String, entry: String) async throws -> Data? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: """
+                SELECT h.strokes_json FROM handwritten_signatures h JOIN signatures s ON s.id = h.signature_id
+                JOIN challenges c ON c.request_id = s.request_id
+                WHERE c.session_id = ? AND c.roster_entry = ? AND c.purpose = 'checkin' AND s.verdict = 'accepted'
+                ORDER BY h.id LIMIT 1
+                """, arguments: [session, entry]).map { Data($0.utf8) }
+        }
+    }
+}

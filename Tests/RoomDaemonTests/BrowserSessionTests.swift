@@ -1,6 +1,8 @@
 import Evaluation
 import Foundation
 import GRDB
+import Identity
+import ReportPDF
 import Testing
 
 /// The station pages and the console in real browsers: headless Chromium, one
@@ -90,6 +92,39 @@ struct BrowserSessionTests {
         #expect(engine.sorted { ($0.rank ?? 99) < ($1.rank ?? 99) }.map(\.id).first != nil)
         #expect(replayed.state.keptFlags.count == 2)
         #expect(replayed.state.signatures.values.allSatisfy { $0.kind == .signed } && replayed.state.signatures.count == 5)
+        // The report: the body every member signed, and the signed report with five verified cloud signatures.
+        let body = room.dir.path + "/report.pdf", signed = room.dir.path + "/report-signed.pdf"
+        for (path, file) in [("report.pdf", body), ("report-signed.pdf", signed)] {
+            let got = try run("/usr/bin/curl", ["-s", "-f", "-o", file, "--cacert", room.pki + "/room-ca.crt", "--cert", room.pki + "/clients/operator.crt",
+                                                "--key", room.pki + "/clients/operator.key", "https://127.0.0.1:\(room.port)/v1/sessions/\(Self.session)/\(path)"])
+            #expect(got.status == 0, "\(path): \(got.stderr)")
+        }
+        let bodyBytes = try Data(contentsOf: URL(fileURLWithPath: body))
+        let bodySHA = Digest.sha256Hex(Array(bodyBytes))
+        let pdfText = try run("/usr/bin/pdftotext", ["-layout", signed, "-"]).stdout
+        #expect(pdfText.components(separatedBy: "通过（证书链、有效期、吊销状态及签名值均已核验）").count - 1 == 5, "\(pdfText.suffix(3000))")
+        #expect(pdfText.contains(bodySHA), "the signature page names the body's SHA-256 \(bodySHA)")
+        for name in ["张三", "李四", "王五", "赵六", "钱七", "甲公司", "乙公司", "丙公司"] { #expect(pdfText.contains(name), "\(name)") }
+        // The fonts are embedded and subset (pdffonts: emb yes, sub yes), Simplified Chinese Noto.
+        let fonts = try run("/usr/bin/pdffonts", [signed]).stdout
+        let cjk = fonts.split(separator: "\n").filter { $0.contains("NotoSansCJKsc") || $0.contains("NotoSerifCJKsc") }
+        #expect(!cjk.isEmpty && cjk.allSatisfy { $0.contains("yes yes") && $0.contains("+") }, "\(fonts)")
+        // The same events replayed here, rendered here: the same bytes as the body roomd served.
+        let definitionValue = try JSONDecoder().decode(SessionDefinition.self, from: definitionBytes)
+        var fixed = replayed.state.reports.last!
+        fixed.signatures = []
+        fixed.confirmedBy = nil
+        fixed.confirmedAt = nil
+        var bodyResult = replayed.state.result()
+        bodyResult.phase = .report
+        bodyResult.failureReason = nil
+        bodyResult.haltReason = nil
+        bodyResult.reports = bodyResult.reports.map { $0.version == fixed.version ? fixed : $0 }
+        bodyResult.current = fixed
+        let again = try ReportPDF.render(ReportComposer.compose(result: bodyResult, session: Self.session, room: "测试评标室", signatures: nil,
+                                                                definition: definitionValue),
+                                         createdAt: ReportComposer.creationInstant(of: bodyResult))
+        #expect(Data(again) == bodyBytes, "a replay renders \(again.count) bytes, roomd served \(bodyBytes.count)")
         let screenshots = (try? FileManager.default.contentsOfDirectory(atPath: shots)) ?? []
         #expect(screenshots.count > 50, "\(screenshots.count) screenshots")
     }

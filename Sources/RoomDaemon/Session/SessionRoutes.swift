@@ -1,8 +1,10 @@
 import Canonical
 import Evaluation
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Identity
+import NIOCore
 import Store
 
 /// The session's HTTPS and admin-socket routes: definitions in, commands in,
@@ -288,7 +290,7 @@ struct SessionRoutes: Sendable {
         case .sign(let member, _):
             // The member signs the fixed report with the cloud certificate; the event names that signature.
             let live = try await registry.state(session)
-            guard let document = Self.reportSHA256(live.session.state),
+            guard let document = try await reportSHA256(session, live),
                   let signed = try await store.acceptedSignature(session: session, entry: member, station: station,
                                                                  purpose: SigningPurpose.report.rawValue, documentSHA256: document)
             else {
@@ -385,10 +387,9 @@ struct SessionRoutes: Sendable {
     }
 
     /// What a member's cloud signature on the report signs: the SHA-256 of the fixed report
-    /// version's canonical JSON (docs/formats.md, "Sessions in the room").
-    static func reportSHA256(_ state: SessionState) -> String? {
-        guard let report = state.reports.last, let bytes = try? CanonicalJSON.canonicalBytes(encoding: report) else { return nil }
-        return Digest.sha256Hex(bytes)
+    /// version's body PDF (docs/formats.md, "Sessions in the room").
+    func reportSHA256(_ id: String, _ live: SessionRegistry.Live) async throws -> String? {
+        try await reports.body(session: id, state: live.session.state, definition: live.definition)?.sha256
     }
 
     struct CriterionView: Encodable {
@@ -438,7 +439,7 @@ struct SessionRoutes: Sendable {
             qualificationMarks: member.map { m in state.panelQualification.compactMapValues { $0[m]?.passed } } ?? [:],
             complianceMarks: member.map { m in state.compliance.compactMapValues { $0[m]?.passed } } ?? [:],
             summary: Self.summaryPhases.contains(state.phase) ? state.scoreSummary() : nil,
-            reportSHA256: [.report, .signing, .closed].contains(state.phase) ? Self.reportSHA256(state) : nil,
+            reportSHA256: [.report, .signing, .closed].contains(state.phase) ? try await reportSHA256(id, live) : nil,
             ranking: [.ranking, .report, .signing, .closed].contains(state.phase) ? state.result().current.bidders : nil,
             signature: member.flatMap { state.signatures[$0]?.kind.rawValue },
             everyoneSigned: state.members.allSatisfy { state.signatures[$0.id] != nil })
@@ -447,6 +448,37 @@ struct SessionRoutes: Sendable {
     static let summaryPhases: Set<Phase> = [.review, .ranking, .report, .signing, .closed, .reevaluation]
 
     let disciplineMinimumSeconds: Int
+    let reports: SessionReports
+
+    /// The report PDFs: the body members sign, and the signed report once the leader confirmed.
+    func registerReportRoutes(on routes: APIRouteTable) {
+        routes.get("/v1/sessions/:session/report.pdf", roles: [.station, .operator, .supervisor],
+                   purpose: "the fixed report's body (what each member's cloud signature signs)") { _, context in
+            let id = try context.parameters.require("session")
+            let live = try await registry.state(id)
+            guard let body = try await reports.body(session: id, state: live.session.state, definition: live.definition) else {
+                throw Refusal(.conflict, code: "report-not-ready", chinese: "排序确认后才生成评审报告。",
+                              english: "the report exists once the ranking is confirmed (phase \(live.session.state.phase.rawValue))")
+            }
+            return Self.pdf(body, name: "\(id)-report-v\(live.session.state.reportVersion).pdf")
+        }
+        routes.get("/v1/sessions/:session/report-signed.pdf", roles: [.operator, .supervisor],
+                   purpose: "the signed report: body and signature page, once the leader confirmed") { _, context in
+            let id = try context.parameters.require("session")
+            let live = try await registry.state(id)
+            guard let signed = try await reports.signed(session: id, state: live.session.state, definition: live.definition) else {
+                throw Refusal(.conflict, code: "report-not-confirmed", chinese: "评审组长确认报告后才能生成签署版评审报告。",
+                              english: "the signed report exists once the leader confirmed it (phase \(live.session.state.phase.rawValue))")
+            }
+            return Self.pdf(signed, name: "\(id)-report-v\(live.session.state.reportVersion)-signed.pdf")
+        }
+    }
+
+    static func pdf(_ rendered: SessionReports.Rendered, name: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/pdf", .contentDisposition: "inline; filename=\"\(name)\"",
+                                        HTTPField.Name("Roomd-SHA256")!: rendered.sha256, .cacheControl: "no-store"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: rendered.bytes)))
+    }
 }
 
 extension Fraction {

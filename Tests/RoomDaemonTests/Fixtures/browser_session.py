@@ -70,7 +70,9 @@ def shot(driver, name):
 
 def wait(driver, condition, what, timeout=30):
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: condition(d))
+        # A live update may re-render the page between finding an element and reading it: try again.
+        return WebDriverWait(driver, timeout, poll_frequency=0.2,
+                             ignored_exceptions=[StaleElementReferenceException]).until(lambda d: condition(d))
     except TimeoutException:
         shot(driver, "timeout")
         body = driver.find_element(By.TAG_NAME, "body").text
