@@ -7,8 +7,8 @@ import Identity
 struct StationCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "station",
-        abstract: "Enroll or revoke a station's client certificate (评审终端证书登记与吊销).",
-        subcommands: [Enroll.self, Revoke.self])
+        abstract: "Enroll or revoke a station's client certificate, and prepare its kiosk browser (评审终端证书与终端浏览器).",
+        subcommands: [Enroll.self, Revoke.self, Kiosk.self])
 
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

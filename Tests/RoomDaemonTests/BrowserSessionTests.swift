@@ -49,13 +49,24 @@ struct BrowserSessionTests {
         #expect(try run(Binaries.roomctl, ["roster", "import", "--session", Self.session, room.pki + "/experts/roster.json",
                                            "--socket", socket]).status == 0)
 
-        // The policy is machine state: written for this room's address, removed afterwards.
+        // Each station PC is set up from what `roomctl station kiosk` writes: its PKCS#12, the room
+        // CA, and the Chromium policy (the same for every station), installed as the guide says. The
+        // policy is machine state: written for this room's address, removed afterwards.
+        for station in ["S01", "S02", "S03", "S04", "S05"] {
+            let kiosk = try run(Binaries.roomctl, ["station", "kiosk", station, "--pki", room.pki, "--server", "127.0.0.1:\(room.port)",
+                                                   "--out", room.dir.path + "/kiosk/" + station])
+            #expect(kiosk.status == 0, "\(kiosk.stderr)")
+        }
         let policies = "/etc/chromium/policies/managed"
         try FileManager.default.createDirectory(atPath: policies, withIntermediateDirectories: true)
         let policy = "\(policies)/roomd-test-\(room.port).json"
-        let rule = #"{"pattern":"https://127.0.0.1:\#(room.port)","filter":{"ISSUER":{"CN":"roomd room CA TEST-ROOM"}}}"#
-        let policyJSON = try JSONSerialization.data(withJSONObject: ["AutoSelectCertificateForUrls": [rule]])
-        try policyJSON.write(to: URL(fileURLWithPath: policy))
+        // All of it but one key: chromedriver drives the browser through the DevTools protocol, which
+        // the kiosk policy (rightly) forbids on a station.
+        var kioskPolicy = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: room.dir.path + "/kiosk/S01/policies/managed/roomd.json"))) as? [String: Any] ?? [:]
+        #expect(kioskPolicy.removeValue(forKey: "DeveloperToolsAvailability") as? Int == 2)
+        #expect(kioskPolicy["URLBlocklist"] as? [String] == ["*"])
+        try JSONSerialization.data(withJSONObject: kioskPolicy).write(to: URL(fileURLWithPath: policy))
         defer { try? FileManager.default.removeItem(atPath: policy) }
 
         let shots = Binaries.directory.deletingLastPathComponent().appendingPathComponent("test-screenshots/browser-session").path

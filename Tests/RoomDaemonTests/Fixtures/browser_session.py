@@ -45,11 +45,18 @@ def browser(client):
     nssdb = f"{home}/.pki/nssdb"
     os.makedirs(nssdb, exist_ok=True)
     run("certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password")
-    p12 = f"{home}/{client}.p12"
-    run("openssl", "pkcs12", "-export", "-in", f"{pki}/clients/{client}.crt", "-inkey", f"{pki}/clients/{client}.key",
-        "-out", p12, "-passout", "pass:", "-name", client)
-    run("pk12util", "-i", p12, "-d", f"sql:{nssdb}", "-W", "")
-    run("certutil", "-A", "-d", f"sql:{nssdb}", "-n", "room-ca", "-t", "C,,", "-i", f"{pki}/room-ca.crt")
+    kiosk = f"{work}/kiosk/{client}"
+    if os.path.exists(f"{kiosk}/{client}.p12"):
+        # A station: installed exactly as `roomctl station kiosk` tells the installer to (GUIDE.txt).
+        password = [line.split(":", 1)[1].strip() for line in open(f"{kiosk}/GUIDE.txt", encoding="utf-8") if "password:" in line][0]
+        run("pk12util", "-i", f"{kiosk}/{client}.p12", "-d", f"sql:{nssdb}", "-W", password)
+        run("certutil", "-A", "-d", f"sql:{nssdb}", "-n", "roomd-room-ca", "-t", "C,,", "-i", f"{kiosk}/room-ca.crt")
+    else:
+        p12 = f"{home}/{client}.p12"
+        run("openssl", "pkcs12", "-export", "-in", f"{pki}/clients/{client}.crt", "-inkey", f"{pki}/clients/{client}.key",
+            "-out", p12, "-passout", "pass:", "-name", client)
+        run("pk12util", "-i", p12, "-d", f"sql:{nssdb}", "-W", "")
+        run("certutil", "-A", "-d", f"sql:{nssdb}", "-n", "room-ca", "-t", "C,,", "-i", f"{pki}/room-ca.crt")
     options = Options()
     options.binary_location = "/usr/lib/chromium/chromium"
     for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--user-data-dir={home}/profile",
