@@ -106,6 +106,14 @@ struct SessionProcessTests {
             return verdict["signature"] as? Int ?? 0
         }
 
+        /// The member signs their entered sheets (what submitting them needs).
+        func signSheets(_ member: String) throws {
+            let station = SessionProcessTests.stations[member]!
+            let view = try call("/v1/sessions/\(SessionProcessTests.session)/station", as: station).1
+            guard let document = view["sheetsSHA256"] as? String else { throw TestFailure("no sheetsSHA256 for \(member): \(view)") }
+            _ = try signChallenge(member, station: station, purpose: "score-sheet", document: document)
+        }
+
         func phase() throws -> String {
             let (_, view, _) = try call("/v1/sessions/\(SessionProcessTests.session)", as: "operator")
             return (view["summary"] as? [String: Any])?["phase"] as? String ?? "?"
@@ -210,6 +218,9 @@ struct SessionProcessTests {
                 try r.station(Self.stations[m]!, #"{"enterScoreSheet":{"member":"\#(m)","bidder":"\#(b)","scores":{"T1":"\#(t1)","C1":"\#(c1)"}}}"#)
             }
         }
+        // Submitting is signed: without the cloud signature over the entered sheets, refused.
+        try r.station("S01", #"{"submitScores":{"member":"E01"}}"#, expect: 409)
+        try r.signSheets("E01")
         try r.station("S01", #"{"submitScores":{"member":"E01"}}"#, request: "submit-E01")
         // The same submission again (a double click, a retry) is answered, not applied twice.
         let again = try r.station("S01", #"{"submitScores":{"member":"E01"}}"#, request: "submit-E01", expect: 200)
@@ -236,8 +247,10 @@ struct SessionProcessTests {
             let (t1, c1) = scores["E03"]![b]!
             try r.station("S03", #"{"enterScoreSheet":{"member":"E03","bidder":"\#(b)","scores":{"T1":"\#(t1)","C1":"\#(c1)"}}}"#)
         }
-        try r.station("S02", #"{"submitScores":{"member":"E02"}}"#)
-        try r.station("S03", #"{"submitScores":{"member":"E03"}}"#)
+        for m in ["E02", "E03"] {
+            try r.signSheets(m)
+            try r.station(Self.stations[m]!, #"{"submitScores":{"member":"\#(m)"}}"#)
+        }
         #expect(try r.phase() == "review")
         try r.operate(#"{"concludeReview":{}}"#)
         try r.operate(#"{"confirmRanking":{}}"#)

@@ -102,6 +102,7 @@ enum StationPage {
           if (phase === "qualification") return v.tender ? setPage("waiting-qualification", '<div class="card big">资格审查由采购人或代理机构进行，请稍候。</div>') : renderReview("qualification");
           if (phase === "compliance" || phase === "clarification") return renderReview("compliance");
           if (phase === "negotiationRounds" || phase === "finalQuotes") return setPage("negotiation", '<div class="card big">磋商/谈判进行中。<br><span class="muted">报价由代理机构操作员记录。</span></div>');
+          if (phase === "scoring" && S.challenge && S.challenge.purpose === "score-sheet") return renderChallenge("评分表", "sheet-sign");
           if (phase === "scoring") return v.submitted ? setPage("waiting-scores", '<div class="card big">您的评分已提交。<br><span class="muted">全部成员提交后显示评分汇总。</span></div>') : renderScoring();
           if (phase === "review" || phase === "reevaluation") return renderSummary();
           if (phase === "ranking") return renderRanking("等待操作员确认排序。");
@@ -264,8 +265,11 @@ enum StationPage {
             rows += "<tr><td>" + esc(b.name) + "</td><td>" + esc(item.name) + "</td><td>" + (mark === undefined ? '<span class="muted">未审查</span>' : (mark ? '<span class="ok">通过</span>' : '<span class="error">不通过</span>')) +
               '</td><td><button data-b="' + esc(b.id) + '" data-i="' + esc(item.id) + '" data-p="1">通过</button><button class="danger" data-b="' + esc(b.id) + '" data-i="' + esc(item.id) + '" data-p="0">不通过</button></td></tr>';
           }
+          const clarifications = (v.clarifications || []).map((c) => "<li>" + esc((v.bidders.find((b) => b.id === c.bidder) || {}).name || c.bidder) + "：" + esc(c.question) +
+            (c.answer ? '<br><span class="ok">答复（' + esc(c.signedBy) + "）：" + esc(c.answer) + "</span>" : '<br><span class="muted">等待答复，截止 ' + esc(new Date(c.deadline).toLocaleString("zh-CN")) + "</span>") + "</li>").join("");
           setPage(kind, '<div class="card"><h2>' + title + '</h2><table><tr><th>投标人</th><th>审查项</th><th>结论</th><th>操作</th></tr>' + rows +
-            '</table><p class="muted">不通过须填写理由。全部审查完成后由操作员结束本阶段。</p><div class="error" id="err"></div></div>');
+            '</table><p class="muted">不通过须填写理由。全部审查完成后由操作员结束本阶段。</p>' +
+            (clarifications ? "<h3>澄清记录</h3><ul>" + clarifications + "</ul>" : "") + '<div class="error" id="err"></div></div>');
           for (const button of main().querySelectorAll("button[data-b]")) {
             button.onclick = () => {
               const passed = button.dataset.p === "1";
@@ -313,7 +317,11 @@ enum StationPage {
             for (const c of v.criteria) { const value = (S.drafts[S.tab] || {})[c.id] ?? draft[c.id]; if (value !== undefined && String(value).trim() !== "") scores[c.id] = String(value).trim(); }
             if (await command({ enterScoreSheet: { member: v.member, bidder: S.tab, scores } }, "err")) el("saved") && (el("saved").textContent = "评分表已保存。");
           };
-          el("submit").onclick = () => { if (confirm("确认提交全部评分？提交后不能修改。")) command({ submitScores: { member: v.member } }, "err"); };
+          el("submit").onclick = () => {
+            if (!confirm("确认提交全部评分？提交后不能修改。")) return;
+            S.afterSignature = () => command({ submitScores: { member: v.member } });
+            startChallenge(v.member, "score-sheet", v.sheetsSHA256, "err");
+          };
         }
 
         async function saveDraft(bidder) {
@@ -392,7 +400,9 @@ enum StationPage {
             if (leader && el("confirm")) el("confirm").onclick = () => command({ leaderConfirm: { member: v.member } }, "err");
             return;
           }
-          setPage("signing", '<div class="card"><h2>签署评审报告</h2>' + rankingTable() + '<p class="muted">报告摘要（SHA-256）：' + esc(v.reportSHA256) + "</p>" +
+          setPage("signing", '<div class="card"><h2>签署评审报告</h2>' + rankingTable() +
+            '<p><a href="/v1/sessions/' + encodeURIComponent(S.session) + '/report.pdf" target="_blank" rel="noopener">查看评审报告全文（PDF）</a></p>' +
+            '<p class="muted">报告摘要（SHA-256）：' + esc(v.reportSHA256) + "</p>" +
             '<button id="sign">用云签名签署报告</button><h3>不同意见</h3><textarea id="reasons" placeholder="如对评审结论有不同意见，请写明理由"></textarea><button class="danger" id="dissent">签署不同意见</button><div class="error" id="err"></div></div>');
           el("sign").onclick = () => {
             S.afterSignature = () => command({ sign: { member: v.member, signature: "cloud" } });

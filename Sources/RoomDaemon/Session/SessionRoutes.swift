@@ -287,6 +287,17 @@ struct SessionRoutes: Sendable {
                 }
             }
             return .signCommitment(member: member, disciplineRead: read, commitmentSigned: commitment, noConflictDeclared: noConflict)
+        case .submitScores(let member):
+            // Submitting is signed: the member's cloud signature over the hash of their entered sheets.
+            let live = try await registry.state(session)
+            guard let document = Self.sheetsSHA256(live.session.state, member: member),
+                  try await store.acceptedSignature(session: session, entry: member, station: station,
+                                                    purpose: SigningPurpose.scoreSheet.rawValue, documentSHA256: document) != nil
+            else {
+                throw Refusal(.conflict, code: "score-sheets-not-signed", chinese: "提交评分前请用云签名签署您的评分表（扫描二维码）。",
+                              english: "no accepted score-sheet signature of \(member) at \(station) over the sheets as entered")
+            }
+            return command
         case .sign(let member, _):
             // The member signs the fixed report with the cloud certificate; the event names that signature.
             let live = try await registry.state(session)
@@ -373,6 +384,19 @@ struct SessionRoutes: Sendable {
         /// The member's own signing state (signed, dissented) and whether every member has signed or dissented.
         var signature: String?
         var everyoneSigned: Bool
+        /// What submitting the scores signs (the member's entered sheets, canonical JSON, SHA-256).
+        var sheetsSHA256: String?
+        /// Written clarifications of the session: question, deadline, answer (51).
+        var clarifications: [ClarificationView]
+    }
+
+    struct ClarificationView: Encodable {
+        var id: String
+        var bidder: String
+        var question: String
+        var deadline: Int64
+        var answer: String?
+        var signedBy: String?
     }
 
     struct MemberView: Encodable {
@@ -384,6 +408,18 @@ struct SessionRoutes: Sendable {
     struct ItemView: Encodable {
         var id: String
         var name: String
+    }
+
+    /// What a member's cloud signature on submitting the scores signs: the SHA-256 of the canonical
+    /// JSON of the member's entered sheets, `{bidder: {criterion: exact value}}` (docs/formats.md).
+    static func sheetsSHA256(_ state: SessionState, member: String) -> String? {
+        var sheets: [String: CanonicalJSON] = [:]
+        for bidder in state.bidders {
+            guard let sheet = state.sheet(member: member, bidder: bidder.id) else { continue }
+            sheets[bidder.id] = .object(sheet.mapValues { .string($0.description) })
+        }
+        guard !sheets.isEmpty, let bytes = try? CanonicalJSON.object(sheets).canonicalBytes() else { return nil }
+        return Digest.sha256Hex(bytes)
     }
 
     /// What a member's cloud signature on the report signs: the SHA-256 of the fixed report
@@ -442,7 +478,12 @@ struct SessionRoutes: Sendable {
             reportSHA256: [.report, .signing, .closed].contains(state.phase) ? try await reportSHA256(id, live) : nil,
             ranking: [.ranking, .report, .signing, .closed].contains(state.phase) ? state.result().current.bidders : nil,
             signature: member.flatMap { state.signatures[$0]?.kind.rawValue },
-            everyoneSigned: state.members.allSatisfy { state.signatures[$0.id] != nil })
+            everyoneSigned: state.members.allSatisfy { state.signatures[$0.id] != nil },
+            sheetsSHA256: member.flatMap { Self.sheetsSHA256(state, member: $0) },
+            clarifications: state.clarifications.values.sorted { $0.requestedAt < $1.requestedAt }.map {
+                ClarificationView(id: $0.id, bidder: $0.bidder, question: $0.question, deadline: $0.deadline, answer: $0.answer,
+                                  signedBy: $0.signedBy)
+            })
     }
 
     static let summaryPhases: Set<Phase> = [.review, .ranking, .report, .signing, .closed, .reevaluation]

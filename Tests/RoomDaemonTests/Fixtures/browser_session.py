@@ -284,6 +284,8 @@ for member, driver in browsers.items():
     shot(driver, f"{member}-scoring")
     click(driver, "submit")
     accept_dialog(driver)
+    page(driver, "sheet-sign")
+    sign_on_page(driver, member, f"{member}-sheets")
     wait(driver, lambda d: d.execute_script("return S.page") in ("waiting-scores", "review"), "submitted")
 
 leader = browsers["E01"]
