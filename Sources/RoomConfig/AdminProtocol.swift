@@ -50,10 +50,13 @@ public struct RoomStatus: Codable, Sendable, Equatable {
         public var lastSeenAddress: String?
         /// The page the station's browser last reported showing (its heartbeat's `page`).
         public var page: String?
+        /// Whether the operator has locked the station.
+        public var locked: Bool?
         public init(id: String, host: String?, camera: String?, microphone: String?, state: String,
-                    lastSeen: String?, lastSeenAddress: String?, page: String? = nil) {
+                    lastSeen: String?, lastSeenAddress: String?, page: String? = nil, locked: Bool? = nil) {
             self.id = id; self.host = host; self.camera = camera; self.microphone = microphone
             self.state = state; self.lastSeen = lastSeen; self.lastSeenAddress = lastSeenAddress; self.page = page
+            self.locked = locked
         }
     }
 

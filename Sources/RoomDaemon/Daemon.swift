@@ -173,6 +173,11 @@ enum Daemon {
         sessionRoutes.registerStreamRoutes(on: apiRoutes)
         sessionRoutes.registerReportRoutes(on: apiRoutes)
         PageRoutes().register(on: apiRoutes)
+        let stationControl = StationControlRoutes(store: store, stationIDs: Set(config.stations.map(\.id)), updates: sessions.updates)
+        stationControl.registerOperatorRoutes(on: apiRoutes) { $0.peer?.description ?? "operator" }
+        stationControl.registerStationRoutes(on: apiRoutes)
+        let seats = SeatRoutes(registry: sessions, store: store, stationIDs: config.stations.map(\.id))
+        seats.register(on: apiRoutes) { $0.peer?.description ?? "operator" }
         let api = Application(
             router: router,
             server: HTTPServerBuilder { responder in
@@ -199,6 +204,8 @@ enum Daemon {
             .register(on: adminRoutes, apiRoutes: apiRoutes.declared)
         checkIn?.registerOperatorRoutes(on: adminRoutes) { _ in "roomctl" }
         sessionRoutes.registerOperatorRoutes(on: adminRoutes, who: { _ in "roomctl" }, isPlatform: { _ in false })
+        stationControl.registerOperatorRoutes(on: adminRoutes) { _ in "roomctl" }
+        seats.register(on: adminRoutes) { _ in "roomctl" }
         let socketPath = config.api.adminSocket
         // The admin socket has an event loop of its own: whatever the network
         // does to the API's loops (floods of handshakes), roomctl is answered.

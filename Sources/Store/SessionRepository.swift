@@ -289,3 +289,49 @@ extension RoomStore {
         }
     }
 }
+
+/// The seat plan of a session: which roster entry sits at which station, as the operator assigned
+/// it or drew it by lot. Kept as events (`session.seats-assigned`, with its ledger entry); the
+/// newest is in force. Without one, an expert checks in wherever they sit.
+public struct SeatPlan: Sendable, Codable, Equatable {
+    /// Roster entry (member id) → station.
+    public var seats: [String: String]
+    /// How: `assigned` by the operator, or `drawn` by lot.
+    public var method: String
+    /// For a draw: the seed (hex) of the shuffle, so anyone can redo it.
+    public var seed: String?
+    public var by: String
+
+    public init(seats: [String: String], method: String, seed: String?, by: String) {
+        self.seats = seats; self.method = method; self.seed = seed; self.by = by
+    }
+}
+
+extension RoomStore {
+    public func seatPlan(session: String) async throws -> SeatPlan? {
+        try await pool.read { db in
+            guard let detail = try String.fetchOne(db, sql: """
+                SELECT detail FROM events WHERE kind = 'session.seats-assigned' AND subject = ? ORDER BY id DESC LIMIT 1
+                """, arguments: [session]),
+                let fields = try? JSONDecoder().decode([String: String].self, from: Data(detail.utf8)),
+                let seats = fields["seats"].flatMap({ try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) })
+            else { return nil }
+            return SeatPlan(seats: seats, method: fields["method"] ?? "assigned", seed: fields["seed"], by: fields["by"] ?? "")
+        }
+    }
+
+    /// Records a seat plan unless someone has checked in already (then 'false': seats are fixed).
+    public func assignSeats(session: String, plan: SeatPlan, actor: String) async throws -> Bool {
+        let seatsJSON = try Self.detailJSON(plan.seats)
+        var detail = ["seats": seatsJSON, "method": plan.method, "by": plan.by]
+        if let seed = plan.seed { detail["seed"] = seed }
+        let json = try Self.detailJSON(detail)
+        let time = clock.now().nanoseconds
+        let recorded = detail
+        return try await write { db in
+            guard try Self.checkIns(db, session: session).isEmpty else { return false }
+            try Self.insertEvent(db, time, "session.seats-assigned", "notice", session, json, recorded, actor)
+            return true
+        }
+    }
+}

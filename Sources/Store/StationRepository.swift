@@ -84,3 +84,41 @@ extension RoomStore {
         }
     }
 }
+
+/// What the operator has told a station: locked or not (and why), and the messages pushed to it.
+/// Kept as events (`station.locked`, `station.unlocked`, `station.message`, each with its ledger
+/// entry): the state is the newest lock or unlock of the station.
+public struct StationControl: Sendable, Codable {
+    public struct Message: Sendable, Codable {
+        public var text: String
+        /// Milliseconds since the epoch.
+        public var at: Int64
+    }
+
+    public var station: String
+    public var locked: Bool
+    public var reason: String?
+    /// Newest first, at most ten, from the last hour.
+    public var messages: [Message]
+}
+
+extension RoomStore {
+    public func stationControl(station: String) async throws -> StationControl {
+        let since = clock.now().nanoseconds - 3_600_000_000_000
+        return try await pool.read { db in
+            let lock = try EventRecord.fetchOne(db, sql: """
+                SELECT * FROM events WHERE kind IN ('station.locked', 'station.unlocked') AND subject = ? ORDER BY id DESC LIMIT 1
+                """, arguments: [station])
+            let messages = try EventRecord.fetchAll(db, sql: """
+                SELECT * FROM events WHERE kind = 'station.message' AND (subject = ? OR subject = '*') AND time_ns >= ?
+                ORDER BY id DESC LIMIT 10
+                """, arguments: [station, since])
+            func text(_ detail: String, _ key: String) -> String? {
+                (try? JSONDecoder().decode([String: String].self, from: Data(detail.utf8)))?[key]
+            }
+            return StationControl(station: station, locked: lock?.kind == "station.locked",
+                                  reason: lock.flatMap { $0.kind == "station.locked" ? text($0.detail, "reason") : nil },
+                                  messages: messages.map { .init(text: text($0.detail, "text") ?? "", at: $0.timeNs / 1_000_000) })
+        }
+    }
+}

@@ -67,4 +67,14 @@ struct CommandPolicyTests {
         #expect(Command.drawLottery(seed: 1, witness: "w").name == "drawLottery")
         #expect(CommandNames.chinese("submitScores") == "提交评分")
     }
+
+    @Test func aSeatDrawIsAPermutationThatTheSeedReproduces() {
+        let members = ["E01", "E02", "E03", "E04", "E05"], stations = ["S01", "S02", "S03", "S04", "S05", "S06", "S07", "S08"]
+        let first = SeatRoutes.draw(members: members, stations: stations, seed: 0x1234_5678_9ABC_DEF0)
+        #expect(first == SeatRoutes.draw(members: members.reversed(), stations: stations.reversed(), seed: 0x1234_5678_9ABC_DEF0))
+        #expect(Set(first.keys) == Set(members) && Set(first.values).count == members.count && Set(first.values).isSubset(of: stations))
+        // Different seeds, different plans (over a few seeds, not all the same).
+        let plans = Set((0..<8).map { SeatRoutes.draw(members: members, stations: stations, seed: UInt64($0)).sorted { $0.key < $1.key }.map(\.value) })
+        #expect(plans.count > 1)
+    }
 }

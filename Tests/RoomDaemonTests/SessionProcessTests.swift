@@ -85,9 +85,15 @@ struct SessionProcessTests {
             return answer
         }
 
+        /// A check-in at `station` in another session.
+        func signChallengeIn(_ session: String, _ entry: String, station: String) throws -> Int {
+            try signChallenge(entry, station: station, purpose: "checkin", session: session)
+        }
+
         /// The expert at `station` signs a challenge of `purpose` with their demo cloud-sign key.
-        func signChallenge(_ entry: String, station: String, purpose: String, document: String? = nil) throws -> Int {
-            var body = #"{"session":"\#(SessionProcessTests.session)","rosterEntry":"\#(entry)","purpose":"\#(purpose)""#
+        func signChallenge(_ entry: String, station: String, purpose: String, document: String? = nil,
+                           session: String = SessionProcessTests.session) throws -> Int {
+            var body = #"{"session":"\#(session)","rosterEntry":"\#(entry)","purpose":"\#(purpose)""#
             if let document { body += #","documentSHA256":"\#(document)""# }
             body += "}"
             let (code, challenge, text) = try call("/v1/checkin/challenges", as: station, method: "POST", body: body)
@@ -225,6 +231,21 @@ struct SessionProcessTests {
         // The same submission again (a double click, a retry) is answered, not applied twice.
         let again = try r.station("S01", #"{"submitScores":{"member":"E01"}}"#, request: "submit-E01", expect: 200)
         #expect(again["repeated"] as? Bool == true)
+        // The operator locks S03: its drafts and commands are refused by roomd (not only hidden), and
+        // the station sees why; a message reaches every station; unlocked, S03 goes on.
+        let locked = try r.call("/v1/stations/S03/lock", as: "operator", method: "POST", body: #"{"reason":"请稍候，正在核实情况"}"#)
+        #expect(locked.0 == 200 && locked.1["locked"] as? Bool == true, "\(locked.2)")
+        #expect(try r.call("/v1/stations/S03/lock", as: "S03", method: "POST", body: "{}").0 == 403)
+        let refusedDraft = try r.call("/v1/sessions/\(s)/drafts/B", as: "S03", method: "PUT", body: #"{"scores":{"T1":"31"}}"#)
+        #expect(refusedDraft.0 == 409 && refusedDraft.1["error"] as? String == "station-locked", "\(refusedDraft.2)")
+        try r.station("S03", #"{"enterScoreSheet":{"member":"E03","bidder":"A","scores":{"T1":"35","C1":"30"}}}"#, expect: 409)
+        let control = try r.call("/v1/station/control", as: "S03").1
+        #expect(control["locked"] as? Bool == true && control["reason"] as? String == "请稍候，正在核实情况")
+        #expect(try r.call("/v1/stations/message", as: "operator", method: "POST", body: #"{"text":"十分钟后开始复核"}"#).0 == 200)
+        #expect(((try r.call("/v1/station/control", as: "S01").1["messages"] as? [[String: Any]])?.first?["text"] as? String) == "十分钟后开始复核")
+        let room = try r.call("/v1/room", as: "operator").1["stations"] as? [[String: Any]] ?? []
+        #expect(room.first { $0["id"] as? String == "S03" }?["locked"] as? Bool == true)
+        #expect(try r.call("/v1/stations/S03/unlock", as: "operator", method: "POST", body: "{}").1["locked"] as? Bool == false)
         // E03 has typed a draft but entered nothing yet.
         #expect(try r.call("/v1/sessions/\(s)/drafts/B", as: "S03", method: "PUT", body: #"{"scores":{"T1":"31"}}"#).0 == 200)
 
@@ -314,6 +335,20 @@ struct SessionProcessTests {
         let twice = try run(Binaries.roomctl, ["session", "import", good, "--session", "ZC-2026-301", "--signature", p7s, "--socket", r.socket])
         #expect(twice.stdout.contains("unchanged"), "\(twice.stdout)")
         #expect(try run(Binaries.roomctl, ["session", "command", "ZC-2026-301", #"{"openSession":{}}"#, "--socket", r.socket]).status == 0)
+        // Seats: a plan that leaves a member out is refused; drawn by lot, recorded with its seed,
+        // and check-in follows it; once someone has checked in the seats are fixed.
+        let roster = try run(Binaries.roomctl, ["roster", "import", "--session", "ZC-2026-301", "\(r.pki)/experts/roster.json", "--socket", r.socket])
+        #expect(roster.status == 0)
+        #expect(try r.call("/v1/sessions/ZC-2026-301/seats", as: "operator", method: "POST", body: #"{"seats":{"E01":"S01"}}"#).0 == 422)
+        let drawn = try r.call("/v1/sessions/ZC-2026-301/seats", as: "operator", method: "POST", body: #"{"draw":true}"#)
+        let plan = drawn.1["seats"] as? [String: String] ?? [:]
+        #expect(drawn.0 == 200 && Set(plan.keys) == ["E01", "E02", "E03"] && Set(plan.values).count == 3 && drawn.1["seed"] is String, "\(drawn.2)")
+        let seat = plan["E01"] ?? "S01", other = ["S01", "S02", "S03"].first { $0 != seat }!
+        let wrong = try r.call("/v1/checkin/challenges", as: other, method: "POST", body: #"{"session":"ZC-2026-301","rosterEntry":"E01"}"#)
+        #expect(wrong.0 == 409 && wrong.1["error"] as? String == "wrong-seat" && (wrong.1["message"] as? String ?? "").contains(seat), "\(wrong.2)")
+        let checkedIn = try r.signChallengeIn("ZC-2026-301", "E01", station: seat)
+        #expect(checkedIn > 0)
+        #expect(try r.call("/v1/sessions/ZC-2026-301/seats", as: "operator", method: "POST", body: #"{"draw":true}"#).1["error"] as? String == "seats-fixed")
         // The operator's roomctl cannot score for a member.
         let scored = try run(Binaries.roomctl, ["session", "command", "ZC-2026-301", #"{"submitScores":{"member":"E01"}}"#, "--socket", r.socket])
         #expect(scored.status != 0 && scored.stderr.contains("member-in-person"), "\(scored.stderr)")

@@ -30,7 +30,7 @@ struct StatusReporter: Sendable {
         let reports = await health.evaluate()
         let now = store.clock.now().nanoseconds
         let configured = Set(config.stations.map(\.id))
-        let stations = try await store.stations().filter { configured.contains($0.id) }.map { row -> RoomStatus.Station in
+        var stations = try await store.stations().filter { configured.contains($0.id) }.map { row -> RoomStatus.Station in
             let state: String
             if let seen = row.lastSeenNanoseconds {
                 state = now - seen <= Self.stationOfflineAfterNanoseconds ? "online" : "offline"
@@ -40,6 +40,9 @@ struct StatusReporter: Sendable {
             return .init(id: row.id, host: row.host, camera: row.camera, microphone: row.microphone, state: state,
                          lastSeen: row.lastSeenNanoseconds.map(Self.iso8601), lastSeenAddress: row.lastSeenAddress,
                          page: row.lastReport.flatMap(Self.page))
+        }
+        for index in stations.indices {
+            stations[index].locked = try await store.stationControl(station: stations[index].id).locked
         }
         let recent = try await store.recentEvents(limit: events).map {
             RoomStatus.Event(id: $0.id, time: Self.iso8601($0.timeNanoseconds), kind: $0.kind, severity: $0.severity,

@@ -167,6 +167,14 @@ struct CheckInService: Sendable {
             // One expert at one station, one expert per station, per session; and
             // a station signs only for the expert checked in at it.
             let seating = CheckInSeating(try await store.checkIns(session: body.session))
+            // A seat plan (assigned or drawn by lot) says where each expert checks in.
+            if purpose == .checkIn, let plan = try await store.seatPlan(session: body.session),
+               let seat = plan.seats[body.rosterEntry], seat != station {
+                let english = "roster entry \(body.rosterEntry) is seated at \(seat) by the seat plan, not at \(station)"
+                refusals.report(kind: "session.checkin-refused", severity: "warning", subject: "\(body.session) \(station)",
+                                code: "wrong-seat", detail: ["station": station, "roster_entry": body.rosterEntry, "reason": english])
+                throw Refusal(.conflict, code: "wrong-seat", chinese: "按座位安排，您的终端是 \(seat)，请到 \(seat) 签到。", english: english)
+            }
             if purpose == .checkIn, let conflict = seating.conflict(entry: body.rosterEntry, station: station) {
                 refusals.report(kind: "session.checkin-refused", severity: "warning", subject: "\(body.session) \(station)",
                                 code: conflict.code, detail: ["station": station, "roster_entry": body.rosterEntry, "reason": conflict.english])
@@ -406,9 +414,13 @@ struct CheckInService: Sendable {
     /// Without `identity` in the configuration the check-in routes exist but
     /// say why they cannot serve, instead of a bare 404.
     static func registerUnavailable(on router: APIRouteTable) {
-        for method in [HTTPRequest.Method.get, .post] {
-            for prefix in ["/v1/checkin/**", "/v1/sessions/**"] {
-                router.add(method, prefix, roles: .everyone, purpose: "expert check-in is not configured (503)") { _, _ -> Response in
+        // The check-in routes only: a session's other routes (definition, commands, pages) are the
+        // session service's, with or without check-in.
+        let routes: [(HTTPRequest.Method, String)] = [(.get, "/v1/checkin/**"), (.post, "/v1/checkin/**"),
+                                                      (.post, "/v1/sessions/:session/roster"), (.get, "/v1/sessions/:session/signatures")]
+        for (method, path) in routes {
+            do {
+                router.add(method, path, roles: .everyone, purpose: "expert check-in is not configured (503)") { _, _ -> Response in
                     throw Refusal(.serviceUnavailable, code: "checkin-not-configured",
                                   chinese: "本评标室未配置专家签到与云签名，请联系代理机构管理员在配置中设置 identity。",
                                   english: "expert check-in is not configured (no identity section in roomd.yaml)")

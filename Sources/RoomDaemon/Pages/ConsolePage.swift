@@ -11,12 +11,15 @@ enum ConsolePage {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>评标室控制台</title>
         <link rel="stylesheet" href="/assets/room.css">
+        <script src="/assets/room.js" defer></script>
         <script src="/assets/console.js" defer></script>
         </head>
         <body>
         <header><h1 id="title">评标室控制台</h1><div class="who" id="who"></div></header>
         <main>
-          <div class="card"><h2>评审终端</h2><div class="grid" id="stations"></div></div>
+          <div class="card"><h2>评审终端</h2><div class="grid" id="stations"></div>
+            <label for="broadcast">向全部终端发送通知</label><input type="text" id="broadcast" maxlength="500"><button class="secondary" id="send-broadcast">发送通知</button>
+            <span class="ok" id="broadcast-done"></span></div>
           <div class="card"><h2>评审场次</h2><div id="sessions"></div></div>
           <div class="card" id="session-card" style="display:none"><h2 id="session-title"></h2><div id="session"></div></div>
           <div class="card" id="actions-card" style="display:none"><h2>操作</h2><div id="actions"></div><div class="error" id="err"></div><div class="ok" id="done"></div></div>
@@ -28,27 +31,14 @@ enum ConsolePage {
 
     static let script = #"""
         "use strict";
-        // roomd operator console. Plain script: no framework, nothing from outside the room.
+        // roomd operator console (after /assets/room.js).
         const C = { session: null, view: null, source: null };
-        const el = (id) => document.getElementById(id);
-        const esc = (t) => String(t ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
         const PHASES = { draft: "未开始", checkIn: "签到", discipline: "宣读纪律与承诺", leaderElection: "推选组长", qualification: "资格审查", compliance: "符合性审查",
           clarification: "澄清", negotiationRounds: "磋商/谈判", finalQuotes: "最后报价", scoring: "评分", review: "复核", ranking: "排序", report: "报告",
           signing: "签署报告", closed: "已结束", failed: "废标/终止", halted: "暂停", suspended: "暂停（等待替补）", reformed: "重新组建", reevaluation: "重新评审" };
         const PAGES = { waiting: "等待", checkin: "签到", "checkin-sign": "签到签名", handwriting: "手写签名", "checkin-confirm": "确认签到", discipline: "阅读纪律",
           "commitment-sign": "签署承诺书", ballot: "推选组长", qualification: "资格审查", compliance: "符合性审查", scoring: "评分", review: "复核",
           ranking: "结果", signing: "签署报告", "report-sign": "报告签名", signed: "已签字", closed: "已结束" };
-
-        async function api(method, path, body) {
-          const init = { method, headers: {} };
-          if (body !== undefined) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
-          let response;
-          try { response = await fetch(path, init); } catch (e) { return { status: 0, body: { message: "无法连接评标室服务器。" } }; }
-          let data = {};
-          try { data = await response.json(); } catch (e) { data = {}; }
-          return { status: response.status, body: data };
-        }
-        const message = (a) => (a.body && a.body.message) || ("操作失败（" + a.status + "）");
 
         async function refreshRoom() {
           const room = await api("GET", "/v1/room");
@@ -60,12 +50,21 @@ enum ConsolePage {
           el("stations").innerHTML = room.body.stations.map((s) => {
             const d = devices[s.id] || {}, member = members[seats[s.id]];
             const online = s.state === "online";
+            const locked = s.locked === true;
             return '<div class="card station ' + (online ? "online" : "") + '"><h3>' + esc(s.id) + " " + (online ? '<span class="pill">在线</span>' : '<span class="pill bad">离线</span>') + "</h3>" +
               "<div>" + (member ? esc(member.name) + "（" + esc(member.id) + "）" : '<span class="muted">无人签到</span>') + "</div>" +
               '<div class="muted">页面：' + esc(PAGES[s.page] || s.page || "—") + "</div>" +
               '<div class="muted">最后在线：' + esc(s.lastSeen ? new Date(s.lastSeen).toLocaleTimeString("zh-CN") : "—") + "</div>" +
-              "<div>" + (d.state === "recording" ? '<span class="pill">录像中</span>' : '<span class="pill bad">' + esc(d.state || "无设备") + "</span>") + "</div></div>";
+              "<div>" + (d.state === "recording" ? '<span class="pill">录像中</span>' : '<span class="pill bad">' + esc(d.state || "无设备") + "</span>") +
+              (locked ? '<span class="pill bad">已锁定</span>' : "") + "</div>" +
+              '<button class="secondary" data-lock="' + esc(s.id) + '" data-verb="' + (locked ? "unlock" : "lock") + '">' + (locked ? "解锁" : "锁定") + "</button></div>";
           }).join("");
+          for (const b of el("stations").querySelectorAll("button[data-lock]")) b.onclick = async () => {
+            const body = {};
+            if (b.dataset.verb === "lock") { const reason = prompt("锁定原因（将显示在终端上）：", "评审暂停，请稍候"); if (reason === null) return; body.reason = reason; }
+            const answer = await api("POST", "/v1/stations/" + encodeURIComponent(b.dataset.lock) + "/" + b.dataset.verb, body);
+            if (answer.status === 200) refreshRoom(); else alert(message(answer));
+          };
         }
 
         async function refreshSessions() {
@@ -93,11 +92,15 @@ enum ConsolePage {
           const view = await api("GET", "/v1/sessions/" + encodeURIComponent(C.session));
           if (view.status !== 200) { el("session").innerHTML = '<p class="error">' + esc(message(view)) + "</p>"; return; }
           C.view = view.body;
+          const plan = await api("GET", "/v1/sessions/" + encodeURIComponent(C.session) + "/seats");
+          C.plan = plan.status === 200 ? plan.body : null;
           const s = C.view.summary;
           el("session-card").style.display = el("actions-card").style.display = "block";
           el("session-title").textContent = s.session + " · " + s.projectName + " · " + s.lot + " · 当前阶段：" + (PHASES[s.phase] || s.phase);
-          el("session").innerHTML = "<table><tr><th>成员</th><th>角色</th><th>终端</th><th>签到</th><th>承诺书</th><th>评分提交</th><th>报告</th></tr>" + C.view.members.map((m) =>
-            "<tr><td>" + esc(m.name) + "（" + esc(m.id) + (C.view.leader === m.id ? "，组长" : "") + "）</td><td>" + (m.role === "expert" ? "评审专家" : "采购人代表") + "</td><td>" + esc(m.station || "—") +
+          const seat = (m) => m.station || (C.plan && C.plan.seats[m.id] ? C.plan.seats[m.id] + (C.plan.method === "drawn" ? "（抽签）" : "（指定）") : "—");
+          el("session").innerHTML = (C.plan && C.plan.seed ? '<p class="muted">座位抽签种子：' + esc(C.plan.seed) + "</p>" : "") +
+            "<table><tr><th>成员</th><th>角色</th><th>终端</th><th>签到</th><th>承诺书</th><th>评分提交</th><th>报告</th></tr>" + C.view.members.map((m) =>
+            "<tr><td>" + esc(m.name) + "（" + esc(m.id) + (C.view.leader === m.id ? "，组长" : "") + "）</td><td>" + (m.role === "expert" ? "评审专家" : "采购人代表") + "</td><td>" + esc(seat(m)) +
             "</td><td>" + (m.checkedIn ? "✓" : "") + "</td><td>" + (m.commitmentSigned ? "✓" : "") + "</td><td>" + (m.submitted ? "✓" : "") + "</td><td>" + esc({ signed: "已签字", dissented: "不同意见", deemedAgreed: "视为同意" }[m.signed] || "") + "</td></tr>").join("") + "</table>" +
             (s.violations.length ? '<h3>场次定义的问题（须更正后才能开始）</h3><ul class="error">' + s.violations.map((v) => "<li>" + esc(v.message) + "</li>").join("") + "</ul>" : "");
           renderActions(s.phase);
@@ -118,6 +121,8 @@ enum ConsolePage {
           const buttons = [];
           const add = (label, cmd, cls) => buttons.push({ label, cmd, cls });
           if (phase === "draft") add("开始评审", { openSession: {} });
+          const anyoneIn = C.view.members.some((m) => m.station);
+          if ((phase === "draft" || phase === "checkIn") && !anyoneIn) buttons.push({ label: "随机抽取座位", seats: true });
           if (phase === "qualification") add("结束资格审查", { concludeQualification: {} });
           if (phase === "compliance" || phase === "clarification") add("结束符合性审查", { concludeCompliance: {} });
           if (phase === "negotiationRounds") { add("开始新一轮磋商/谈判", { openNegotiationRound: {} }); add("结束磋商/谈判，进入最后报价", { closeNegotiationRounds: {} }); }
@@ -137,7 +142,13 @@ enum ConsolePage {
             '<h3>其他操作（JSON，见 docs/formats.md）</h3><textarea id="raw" placeholder=\'{"requestClarification": {...}}\'></textarea><button class="secondary" id="send-raw">发送</button>' +
             '<h3>终止</h3><label for="why">原因</label><input type="text" id="why"><button class="danger" id="halt">暂停评审</button><button class="danger" id="fail">宣布废标/终止</button>';
           el("actions").innerHTML = html;
-          for (const b of el("actions").querySelectorAll("button[data-i]")) b.onclick = () => send(buttons[Number(b.dataset.i)].cmd);
+          for (const b of el("actions").querySelectorAll("button[data-i]")) b.onclick = async () => {
+            const chosen = buttons[Number(b.dataset.i)];
+            if (!chosen.seats) return send(chosen.cmd);
+            el("err").textContent = ""; el("done").textContent = "";
+            const drawn = await api("POST", "/v1/sessions/" + encodeURIComponent(C.session) + "/seats", { draw: true });
+            if (drawn.status === 200) { el("done").textContent = "座位已抽取并记录。"; refreshSession(); } else el("err").textContent = message(drawn);
+          };
           if (el("quote")) el("quote").onclick = () => send(phase === "finalQuotes" ? { submitFinalQuote: { bidder: el("q-bidder").value.trim(), price: el("q-price").value.trim() } }
                                                                                    : { recordRoundQuote: { bidder: el("q-bidder").value.trim(), price: el("q-price").value.trim() } });
           if (el("draw")) el("draw").onclick = () => { const seed = Number(el("seed").value.trim()); if (!Number.isSafeInteger(seed) || seed < 0) { el("err").textContent = "种子须为非负整数。"; return; }
@@ -148,6 +159,34 @@ enum ConsolePage {
           el("fail").onclick = () => { if (confirm("确认宣布废标/终止？此操作不可撤销。")) send({ declareFailure: { reason: el("why").value.trim() } }); };
         }
 
-        window.addEventListener("load", () => { refreshRoom(); refreshSessions(); setInterval(refreshRoom, 5000); });
+        window.addEventListener("load", () => {
+          refreshRoom(); refreshSessions(); setInterval(refreshRoom, 5000);
+          el("send-broadcast").onclick = async () => {
+            const answer = await api("POST", "/v1/stations/message", { text: el("broadcast").value.trim() });
+            el("broadcast-done").textContent = answer.status === 200 ? "已发送。" : message(answer);
+          };
+        });
+        """#
+}
+
+enum PageScript {
+    /// What both pages use: the API call, escaping, the refusal's Chinese message, the notice bar.
+    static let common = #"""
+        "use strict";
+        // roomd pages: plain scripts, no framework, nothing from outside the room.
+        const el = (id) => document.getElementById(id);
+        const esc = (t) => String(t ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+
+        async function api(method, path, body) {
+          const init = { method, headers: {} };
+          if (body !== undefined) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
+          let response;
+          try { response = await fetch(path, init); } catch (e) { return { status: 0, body: { message: "无法连接评标室服务器，请检查网络后重试。" } }; }
+          let data = {};
+          try { data = await response.json(); } catch (e) { data = {}; }
+          return { status: response.status, body: data };
+        }
+        const message = (answer) => (answer.body && answer.body.message) || ("操作失败（" + answer.status + "），请重试。");
+        function notice(text) { const n = el("notice"); n.textContent = text; n.style.display = text ? "block" : "none"; }
         """#
 }

@@ -32,6 +32,9 @@ struct PageRoutes: Sendable {
         routes.get("/assets/room.css", roles: .everyone, purpose: "the pages' stylesheet") { _, _ in
             Self.page(PageStyle.css, type: "text/css; charset=utf-8")
         }
+        routes.get("/assets/room.js", roles: .everyone, purpose: "what the pages' scripts share") { _, _ in
+            Self.page(PageScript.common, type: "text/javascript; charset=utf-8")
+        }
         routes.get("/assets/station.js", roles: [.station], purpose: "the station page's script") { _, _ in
             Self.page(StationPage.script, type: "text/javascript; charset=utf-8")
         }

@@ -12,6 +12,7 @@ enum StationPage {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>评审终端</title>
         <link rel="stylesheet" href="/assets/room.css">
+        <script src="/assets/room.js" defer></script>
         <script src="/assets/station.js" defer></script>
         </head>
         <body>
@@ -24,23 +25,9 @@ enum StationPage {
 
     static let script = #"""
         "use strict";
-        // roomd station page. Plain script: no framework, nothing from outside the room.
-        const S = { session: null, view: null, page: "connecting", tab: null, busy: false, source: null, drafts: {}, timers: {}, challenge: null };
+        // roomd station page (after /assets/room.js).
+        const S = { session: null, view: null, control: null, page: "connecting", tab: null, busy: false, source: null, drafts: {}, timers: {}, challenge: null };
         const main = () => document.getElementById("main");
-        const esc = (t) => String(t ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-        const el = (id) => document.getElementById(id);
-
-        async function api(method, path, body) {
-          const init = { method, headers: {} };
-          if (body !== undefined) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
-          let response;
-          try { response = await fetch(path, init); } catch (e) { return { status: 0, body: { message: "无法连接评标室服务器，请检查网络后重试。" } }; }
-          let data = {};
-          try { data = await response.json(); } catch (e) { data = {}; }
-          return { status: response.status, body: data };
-        }
-        const message = (answer) => (answer.body && answer.body.message) || ("操作失败（" + answer.status + "），请重试。");
-        function notice(text) { const n = el("notice"); n.textContent = text; n.style.display = text ? "block" : "none"; }
         function requestID() { return (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).replace(/[^A-Za-z0-9-]/g, "").slice(0, 60); }
 
         async function command(cmd, errorBox) {
@@ -59,6 +46,8 @@ enum StationPage {
         }
 
         async function load() {
+          const control = await api("GET", "/v1/station/control");
+          if (control.status === 200) S.control = control.body;
           const current = await api("GET", "/v1/station/session");
           if (current.status !== 200) { S.session = null; S.view = null; render(); return; }
           if (S.session !== current.body.session) { S.session = current.body.session; listen(); }
@@ -81,12 +70,17 @@ enum StationPage {
 
         function setPage(name, html) {
           if (S.page !== name) { S.page = name; heartbeat(); }
-          main().innerHTML = html;
+          // The operator's messages of the last ten minutes, newest first, above the page.
+          const recent = ((S.control && S.control.messages) || []).filter((m) => Date.now() - m.at < 600000);
+          main().innerHTML = (recent.length ? '<div class="card" id="messages"><h3>操作员通知</h3>' +
+            recent.map((m) => "<p>" + esc(new Date(m.at).toLocaleTimeString("zh-CN")) + "　" + esc(m.text) + "</p>").join("") + "</div>" : "") + html;
         }
 
         function render() {
           const v = S.view;
           el("who").textContent = v ? ((v.memberName ? v.memberName + " · " : "") + "终端 " + v.station) : "";
+          if (S.control && S.control.locked) return setPage("locked", '<div class="card big">本终端已锁定。<br><span class="muted">' +
+            esc(S.control.reason || "请等待代理机构操作员解锁。") + "</span></div>");
           if (!S.session || !v) return setPage("waiting", '<div class="card big">当前没有进行中的评审。<br><span class="muted">请等待代理机构操作员开始评审。</span></div>');
           const phase = v.phase;
           if (phase === "draft") return setPage("waiting", '<div class="card big">评审尚未开始，请稍候。</div>');

@@ -368,7 +368,8 @@ final class SessionUpdates: Sendable {
     func stream(session: String, keepAlive: Duration = .seconds(15)) -> AsyncStream<Update?> {
         let (stream, continuation) = AsyncStream.makeStream(of: Update?.self, bufferingPolicy: .bufferingNewest(16))
         let id = subscribers.add { update in
-            if update.session == session { continuation.yield(update) }
+            // A session's own updates, and the room's ("*": a station locked or unlocked, a message).
+            if update.session == session || update.session == "*" { continuation.yield(update) }
         }
         let ticker = Task {
             while !Task.isCancelled {

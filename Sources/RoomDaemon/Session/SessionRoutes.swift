@@ -144,6 +144,7 @@ struct SessionRoutes: Sendable {
             guard let station = context.peer?.stationID else { throw CheckInService.notAStation }
             let bytes = Array(buffer: try await request.body.collect(upTo: Self.maximumCommandBytes))
             if let problem = StrictJSON.problem(in: bytes) { throw Self.badCommand(problem) }
+            try await StationControlRoutes.refuseIfLocked(store, station: station)
             let member = try await seatedMember(session: id, station: station)
             var command: Command
             var requestID: String?
@@ -190,6 +191,7 @@ struct SessionRoutes: Sendable {
                 throw Refusal(.conflict, code: "not-checked-in-here", chinese: "本终端尚无专家签到，请先完成签到。",
                               english: "nobody is checked in at station \(station) in session \(id)")
             }
+            try await StationControlRoutes.refuseIfLocked(store, station: station)
             let body = try await request.decodeStrict(DraftBody.self, limit: 16 * 1024) { why in
                 Refusal(.badRequest, code: "bad-draft", chinese: "评分草稿格式错误，请刷新页面后重试。",
                         english: "body must be {\"scores\": {criterion: \"value\"}}: \(why)")
