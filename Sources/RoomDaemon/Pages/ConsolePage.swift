@@ -138,6 +138,23 @@ enum ConsolePage {
           if (phase === "ranking") {
             html += '<h3>抽签（并列时）</h3><label for="seed">随机数种子（现场公开产生）</label><input type="text" id="seed"><label for="witness">见证人</label><input type="text" id="witness"><button id="draw">抽签</button>';
           }
+          const bidders = ((C.view.result && C.view.result.current && C.view.result.current.bidders) || []).map((b) => b.id);
+          const bidderField = (id) => '<input type="text" id="' + id + '" placeholder="投标人编号' + (bidders.length ? "（" + esc(bidders.join("、")) + "）" : "") + '">';
+          if (["compliance", "clarification", "finalQuotes"].includes(phase)) {
+            html += '<h3>书面澄清（第五十一条）</h3><label for="cl-id">澄清编号</label><input type="text" id="cl-id" placeholder="如 Q1">' +
+              '<label for="cl-bidder">投标人编号</label>' + bidderField("cl-bidder") + '<label for="cl-question">澄清问题</label><textarea id="cl-question"></textarea>' +
+              '<label for="cl-minutes">答复时限（分钟）</label><input type="text" id="cl-minutes" value="30"><button class="secondary" id="cl-ask">发出澄清</button>' +
+              '<label for="cl-answer">供应商答复（记录书面答复）</label><textarea id="cl-answer"></textarea><label for="cl-signer">答复签署人</label><input type="text" id="cl-signer">' +
+              '<button class="secondary" id="cl-record">记录答复</button>';
+          }
+          if (["negotiationRounds", "finalQuotes"].includes(phase)) {
+            html += '<h3>供应商退出</h3><label for="wd-bidder">投标人编号</label>' + bidderField("wd-bidder") + '<label for="wd-reason">原因</label><input type="text" id="wd-reason"><button class="secondary" id="withdraw">记录退出</button>';
+          }
+          if (phase === "suspended") {
+            html += '<h3>更换评审成员（第四十九条）</h3><label for="rp-out">被更换成员编号</label><input type="text" id="rp-out">' +
+              '<label for="rp-id">替补成员编号（名单编号）</label><input type="text" id="rp-id"><label for="rp-name">姓名</label><input type="text" id="rp-name">' +
+              '<label for="rp-affiliation">工作单位</label><input type="text" id="rp-affiliation"><button class="secondary" id="replace">记录更换</button>';
+          }
           html += '<h3>记录情况</h3><label for="obs-member">成员编号</label><input type="text" id="obs-member"><label for="obs-note">情况说明</label><textarea id="obs-note"></textarea><button class="secondary" id="observe">记录</button>' +
             '<h3>其他操作（JSON，见 docs/formats.md）</h3><textarea id="raw" placeholder=\'{"requestClarification": {...}}\'></textarea><button class="secondary" id="send-raw">发送</button>' +
             '<h3>终止</h3><label for="why">原因</label><input type="text" id="why"><button class="danger" id="halt">暂停评审</button><button class="danger" id="fail">宣布废标/终止</button>';
@@ -153,6 +170,16 @@ enum ConsolePage {
                                                                                    : { recordRoundQuote: { bidder: el("q-bidder").value.trim(), price: el("q-price").value.trim() } });
           if (el("draw")) el("draw").onclick = () => { const seed = Number(el("seed").value.trim()); if (!Number.isSafeInteger(seed) || seed < 0) { el("err").textContent = "种子须为非负整数。"; return; }
             send({ drawLottery: { seed, witness: el("witness").value.trim() } }); };
+          const value = (id) => el(id).value.trim();
+          if (el("cl-ask")) el("cl-ask").onclick = () => {
+            const minutes = Number(value("cl-minutes"));
+            if (!Number.isInteger(minutes) || minutes <= 0) { el("err").textContent = "答复时限须为正整数分钟。"; return; }
+            send({ requestClarification: { id: value("cl-id"), bidder: value("cl-bidder"), purpose: "general", question: value("cl-question"), deadline: Date.now() + minutes * 60000 } });
+          };
+          if (el("cl-record")) el("cl-record").onclick = () => send({ answerClarification: { id: value("cl-id"), answer: value("cl-answer"), signedBy: value("cl-signer") } });
+          if (el("withdraw")) el("withdraw").onclick = () => send({ withdrawBidder: { bidder: value("wd-bidder"), reason: value("wd-reason") } });
+          if (el("replace")) el("replace").onclick = () => send({ replaceMember: { replaced: value("rp-out"),
+            replacement: { id: value("rp-id"), name: value("rp-name"), role: "expert", affiliation: value("rp-affiliation") } } });
           el("observe").onclick = () => send({ recordObservation: { member: el("obs-member").value.trim(), note: el("obs-note").value.trim() } });
           el("send-raw").onclick = () => { let cmd; try { cmd = JSON.parse(el("raw").value); } catch (e) { el("err").textContent = "JSON 格式错误。"; return; } send(cmd); };
           el("halt").onclick = () => { if (confirm("确认暂停评审？")) send({ halt: { reason: el("why").value.trim() } }); };

@@ -178,9 +178,11 @@ def operate(label):
 
 
 def operate_json(command):
-    console.execute_script("document.getElementById('raw').value = arguments[0];", json.dumps(command, ensure_ascii=False))
-    console.execute_script("document.getElementById('done').textContent = ''; document.getElementById('err').textContent = '';")
-    click(console, "send-raw")
+    # Filled and sent in one step: a live update may re-render the console's forms in between otherwise.
+    element(console, "raw")
+    console.execute_script("document.getElementById('done').textContent = ''; document.getElementById('err').textContent = '';"
+                           "document.getElementById('raw').value = arguments[0]; document.getElementById('send-raw').click();",
+                           json.dumps(command, ensure_ascii=False))
     wait(console, lambda d: d.find_element(By.ID, "done").text == "已执行。" or d.find_element(By.ID, "err").text, "command answered")
     error = console.find_element(By.ID, "err").text
     if error:
@@ -249,6 +251,22 @@ for member, driver in browsers.items():
         wait(driver, mark, "an unmarked bidder")
         wait(driver, lambda d: len(d.find_elements(By.CLASS_NAME, "ok")) > count, "the mark shown")
     shot(driver, f"{member}-compliance")
+# A written clarification (51) from the console's form: asked, then the bidder's signed answer recorded;
+# the stations show the record.
+def console_form(fields, button):
+    element(console, button)
+    console.execute_script("document.getElementById('done').textContent = ''; document.getElementById('err').textContent = '';"
+                           "for (const [k, v] of Object.entries(arguments[0])) document.getElementById(k).value = v;"
+                           "document.getElementById(arguments[1]).click();", fields, button)
+    wait(console, lambda d: d.find_element(By.ID, "done").text == "已执行。" or d.find_element(By.ID, "err").text, f"{button} answered")
+    if console.find_element(By.ID, "err").text:
+        raise SystemExit(f"console {button}: {console.find_element(By.ID, 'err').text}")
+
+console_form({"cl-id": "Q1", "cl-bidder": "B", "cl-question": "请说明所投产品的交货期。", "cl-minutes": "30"}, "cl-ask")
+console_form({"cl-id": "Q1", "cl-answer": "合同签订后15日内交货。", "cl-signer": "乙公司授权代表"}, "cl-record")
+wait(browsers["E01"], lambda d: "合同签订后15日内交货" in d.find_element(By.TAG_NAME, "body").text, "the clarification record on the station")
+shot(browsers["E01"], "E01-clarification")
+shot(console, "console-clarification")
 operate("结束符合性审查")
 
 # Scores: T1 subjective (40), T2 objective {0,10,20}, C1 objective {0,5,10}. E05 scores A's T1 far above the others (a 畸高 flag).
