@@ -171,3 +171,53 @@ public struct StationRevoked: Codable, Sendable, Equatable {
         self.station = station; self.fingerprint = fingerprint; self.revokedAt = revokedAt
     }
 }
+
+
+// MARK: Sessions (docs/formats.md, "Sessions in the room")
+
+/// A rule a session definition breaks: code, Chinese message, English detail.
+public struct SessionViolation: Codable, Sendable, Equatable {
+    public var code: String
+    public var message: String
+    public var detail: String
+    public init(code: String, message: String, detail: String) { self.code = code; self.message = message; self.detail = detail }
+}
+
+/// The answer to a definition import.
+public struct SessionImported: Codable, Sendable, Equatable {
+    public var session: String
+    public var lot: String
+    public var definition: Int64
+    public var sha256: String
+    /// `platform` (signed and verified) or `operator`.
+    public var source: String
+    public var signer: String?
+    /// The same bytes for the same lot were the newest definition already.
+    public var unchanged: Bool
+    /// Rules the definition breaks; they block opening.
+    public var violations: [SessionViolation]
+    public init(session: String, lot: String, definition: Int64, sha256: String, source: String, signer: String?, unchanged: Bool,
+                violations: [SessionViolation]) {
+        self.session = session; self.lot = lot; self.definition = definition; self.sha256 = sha256; self.source = source
+        self.signer = signer; self.unchanged = unchanged; self.violations = violations
+    }
+}
+
+/// One session in `GET /v1/sessions`.
+public struct SessionSummary: Codable, Sendable, Equatable {
+    public var session: String
+    public var lot: String
+    public var project: String
+    public var projectName: String
+    public var method: String
+    public var phase: String
+    public var events: Int
+    public var definitionSHA256: String
+    public var source: String
+    public var violations: [SessionViolation]
+    public init(session: String, lot: String, project: String, projectName: String, method: String, phase: String, events: Int,
+                definitionSHA256: String, source: String, violations: [SessionViolation]) {
+        self.session = session; self.lot = lot; self.project = project; self.projectName = projectName; self.method = method
+        self.phase = phase; self.events = events; self.definitionSHA256 = definitionSHA256; self.source = source; self.violations = violations
+    }
+}

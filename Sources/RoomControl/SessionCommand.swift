@@ -14,23 +14,6 @@ struct SessionCommand: AsyncParsableCommand {
         "/v1/sessions/\(session.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? session)\(tail)"
     }
 
-    struct Violation: Decodable {
-        var code: String
-        var message: String
-        var detail: String
-    }
-
-    struct Imported: Decodable {
-        var session: String
-        var lot: String
-        var definition: Int64
-        var sha256: String
-        var source: String
-        var signer: String?
-        var unchanged: Bool
-        var violations: [Violation]
-    }
-
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import a session definition (JSON, docs/formats.md) for a session, optionally with the platform's signature.",
@@ -70,7 +53,7 @@ struct SessionCommand: AsyncParsableCommand {
             }
             guard let id else { throw ValidationError("--session is needed: the file names no project number") }
             let answer = try await AdminClient(socketPath: try socket.resolve())
-                .post(SessionCommand.path(id, "/definition"), body: Array(try JSONEncoder().encode(body)), as: Imported.self)
+                .post(SessionCommand.path(id, "/definition"), body: Array(try JSONEncoder().encode(body)), as: SessionImported.self)
             let how = answer.unchanged ? "unchanged (the same definition was imported already)" : "imported as definition \(answer.definition)"
             print("session \(answer.session), lot \(answer.lot): \(how); sha256 \(answer.sha256); source \(answer.source)"
                   + (answer.signer.map { ", signed by \($0)" } ?? "") + " / 场次定义已导入")
@@ -81,17 +64,6 @@ struct SessionCommand: AsyncParsableCommand {
                 for v in answer.violations { print("  - \(v.message)\n    \(v.detail)") }
             }
         }
-    }
-
-    struct Summary: Decodable {
-        var session: String
-        var lot: String
-        var project: String
-        var projectName: String
-        var method: String
-        var phase: String
-        var events: Int
-        var violations: [Violation]
     }
 
     struct List: AsyncParsableCommand {
@@ -108,7 +80,7 @@ struct SessionCommand: AsyncParsableCommand {
                 print(String(decoding: try await client.send(.GET, "/v1/sessions"), as: UTF8.self))
                 return
             }
-            let sessions = try await client.get("/v1/sessions", as: [Summary].self)
+            let sessions = try await client.get("/v1/sessions", as: [SessionSummary].self)
             if sessions.isEmpty { print("no sessions / 暂无评审场次") }
             for s in sessions {
                 print("\(s.session)  lot \(s.lot)  \(s.method)  phase \(s.phase)  \(s.events) commands  \(s.projectName)"

@@ -3,7 +3,9 @@ import Evaluation
 import Foundation
 import Identity
 import Logging
+import RoomConfig
 import Store
+import Synchronization
 
 /// The room's evaluation sessions, live: each session's definition and its
 /// engine state, rebuilt at start by replaying the stored commands.
@@ -92,23 +94,8 @@ actor SessionRegistry {
 
     // MARK: Definitions
 
-    struct ImportAnswer: Encodable, Sendable {
-        var session: String
-        var lot: String
-        var definition: Int64
-        var sha256: String
-        var source: String
-        var signer: String?
-        var unchanged: Bool
-        /// Rules the definition breaks (they block opening), Chinese and English.
-        var violations: [Violation]
-    }
-
-    struct Violation: Encodable, Sendable {
-        var code: String
-        var message: String
-        var detail: String
-    }
+    typealias ImportAnswer = SessionImported
+    typealias Violation = SessionViolation
 
     /// Imports a definition. `signature`: detached CMS over the exact bytes,
     /// required when `requireSignature` (the platform pushes), verified against
@@ -305,18 +292,7 @@ actor SessionRegistry {
         return entry
     }
 
-    struct Summary: Encodable, Sendable {
-        var session: String
-        var lot: String
-        var project: String
-        var projectName: String
-        var method: String
-        var phase: String
-        var events: Int
-        var definitionSHA256: String
-        var source: String
-        var violations: [Violation]
-    }
+    typealias Summary = SessionSummary
 
     /// The session a station's pages follow: the most recently defined one that has not ended,
     /// else the most recent one (its stations then say that it has ended).
@@ -356,7 +332,7 @@ final class SessionUpdates: Sendable {
         var phase: String
     }
 
-    private let subscribers = NIOLockedSubscribers()
+    private let subscribers = UpdateSubscribers()
 
     func publish(session: String, sequence: Int, phase: String) {
         subscribers.send(Update(session: session, sequence: sequence, phase: phase))
@@ -385,9 +361,8 @@ final class SessionUpdates: Sendable {
     }
 }
 
-import Synchronization
 
-final class NIOLockedSubscribers: Sendable {
+final class UpdateSubscribers: Sendable {
     private let state = Mutex<(next: Int, handlers: [Int: @Sendable (SessionUpdates.Update) -> Void])>((0, [:]))
 
     func add(_ handler: @escaping @Sendable (SessionUpdates.Update) -> Void) -> Int {
