@@ -47,6 +47,23 @@ public enum ReportComposer {
             blocks: c.blocks)
     }
 
+    /// What the members sign: the newest fixed report version exactly as it was fixed at
+    /// confirmRanking — no signatures, no confirmation, the phase `report` — so rendering it again
+    /// at any later time, anywhere, gives the same bytes. Nil before a ranking is confirmed.
+    public static func fixedBody(of result: EvaluationResult) -> EvaluationResult? {
+        guard var fixed = result.reports.last else { return nil }
+        fixed.signatures = []
+        fixed.confirmedBy = nil
+        fixed.confirmedAt = nil
+        var body = result
+        body.phase = .report
+        body.failureReason = nil
+        body.haltReason = nil
+        body.reports = body.reports.map { $0.version == fixed.version ? fixed : $0 }
+        body.current = fixed
+        return body
+    }
+
     static func pick(_ result: EvaluationResult, _ version: Int?) -> EvaluationReport {
         guard let version else { return result.current }
         return result.reports.first { $0.version == version } ?? result.current

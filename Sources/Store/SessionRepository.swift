@@ -235,23 +235,6 @@ extension RoomStore {
         }
     }
 
-    /// The accepted signature of `purpose` by `entry` at `station` in `session`, if any: its id and signer.
-    public func acceptedSignature(session: String, entry: String, station: String, purpose: String,
-                                  documentSHA256: String? = nil) async throws -> (id: Int64, signerName: String?, fingerprint: String?)? {
-        try await pool.read { db in
-            var sql = """
-                SELECT s.id, s.signer_name, s.signer_fingerprint FROM signatures s JOIN challenges c ON c.request_id = s.request_id
-                WHERE c.session_id = ? AND c.roster_entry = ? AND c.station_id = ? AND c.purpose = ? AND s.verdict = 'accepted'
-                """
-            var arguments: StatementArguments = [session, entry, station, purpose]
-            if let documentSHA256 {
-                sql += " AND c.document_sha256 = ?"
-                arguments += [documentSHA256]
-            }
-            guard let row = try Row.fetchOne(db, sql: sql + " ORDER BY s.id LIMIT 1", arguments: arguments) else { return nil }
-            return (row[0], row[1], row[2])
-        }
-    }
 }
 
 /// What the report's signature page shows of one accepted signature.
@@ -264,15 +247,26 @@ public struct SignatureDetails: Sendable {
 }
 
 extension RoomStore {
-    /// The first accepted signature of `purpose` by `entry` in `session` over `documentSHA256`.
-    public func signatureDetails(session: String, entry: String, purpose: String, documentSHA256: String) async throws -> SignatureDetails? {
+    /// The first accepted signature of `purpose` by `entry` in `session` (at `station`, over
+    /// `documentSHA256`, when given), if any.
+    public func acceptedSignature(session: String, entry: String, station: String? = nil, purpose: String,
+                                  documentSHA256: String? = nil) async throws -> SignatureDetails? {
         try await pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: """
+            var sql = """
                 SELECT s.id, s.signer_name, s.signer_fingerprint, s.algorithm, s.received_ns FROM signatures s
                 JOIN challenges c ON c.request_id = s.request_id
-                WHERE c.session_id = ? AND c.roster_entry = ? AND c.purpose = ? AND c.document_sha256 = ? AND s.verdict = 'accepted'
-                ORDER BY s.id LIMIT 1
-                """, arguments: [session, entry, purpose, documentSHA256]) else { return nil }
+                WHERE c.session_id = ? AND c.roster_entry = ? AND c.purpose = ? AND s.verdict = 'accepted'
+                """
+            var arguments: StatementArguments = [session, entry, purpose]
+            if let station {
+                sql += " AND c.station_id = ?"
+                arguments += [station]
+            }
+            if let documentSHA256 {
+                sql += " AND c.document_sha256 = ?"
+                arguments += [documentSHA256]
+            }
+            guard let row = try Row.fetchOne(db, sql: sql + " ORDER BY s.id LIMIT 1", arguments: arguments) else { return nil }
             return SignatureDetails(id: row[0], signerName: row[1], fingerprint: row[2], algorithm: row[3], receivedNanoseconds: row[4])
         }
     }

@@ -122,16 +122,7 @@ struct BrowserSessionTests {
         #expect(!cjk.isEmpty && cjk.allSatisfy { $0.contains("yes yes") && $0.contains("+") }, "\(fonts)")
         // The same events replayed here, rendered here: the same bytes as the body roomd served.
         let definitionValue = try JSONDecoder().decode(SessionDefinition.self, from: definitionBytes)
-        var fixed = replayed.state.reports.last!
-        fixed.signatures = []
-        fixed.confirmedBy = nil
-        fixed.confirmedAt = nil
-        var bodyResult = replayed.state.result()
-        bodyResult.phase = .report
-        bodyResult.failureReason = nil
-        bodyResult.haltReason = nil
-        bodyResult.reports = bodyResult.reports.map { $0.version == fixed.version ? fixed : $0 }
-        bodyResult.current = fixed
+        let bodyResult = try #require(ReportComposer.fixedBody(of: replayed.state.result()))
         let again = try ReportPDF.render(ReportComposer.compose(result: bodyResult, session: Self.session, room: "测试评标室", signatures: nil,
                                                                 definition: definitionValue),
                                          createdAt: ReportComposer.creationInstant(of: bodyResult))

@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import Hummingbird
 import Identity
@@ -17,28 +18,10 @@ struct SeatRoutes: Sendable {
         var draw: Bool?
     }
 
-    /// Fisher–Yates with SplitMix64 from `seed`, as the engine's lottery (docs/formats.md): members in
-    /// id order are dealt the shuffled stations in id order, so the draw can be redone from the seed.
+    /// The engine's lottery (SplitMix64 Fisher–Yates, docs/formats.md) over the stations in id order:
+    /// members in id order are dealt the shuffled stations, so the draw can be redone from the seed.
     static func draw(members: [String], stations: [String], seed: UInt64) -> [String: String] {
-        var state = seed
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        var pool = stations.sorted()
-        if pool.count > 1 {
-            for i in stride(from: pool.count - 1, to: 0, by: -1) {
-                let bound = UInt64(i + 1)
-                let limit = UInt64.max - UInt64.max % bound
-                var r = next()
-                while r >= limit { r = next() }
-                pool.swapAt(i, Int(r % bound))
-            }
-        }
-        return Dictionary(uniqueKeysWithValues: zip(members.sorted(), pool))
+        Dictionary(uniqueKeysWithValues: zip(members.sorted(), LotteryDraw.draw(stations, seed: seed)))
     }
 
     func register<Routes: RouteRegistrar>(on routes: Routes, who: @escaping @Sendable (Routes.Context) -> String) {

@@ -35,24 +35,9 @@ actor SessionReports {
         self.logger = logger
     }
 
-    /// The result a report body is rendered from: the last fixed version as it was fixed.
-    static func bodyResult(_ state: SessionState) -> EvaluationResult? {
-        guard var fixed = state.reports.last else { return nil }
-        fixed.signatures = []
-        fixed.confirmedBy = nil
-        fixed.confirmedAt = nil
-        var result = state.result()
-        result.phase = .report
-        result.failureReason = nil
-        result.haltReason = nil
-        result.reports = result.reports.map { $0.version == fixed.version ? fixed : $0 }
-        result.current = fixed
-        return result
-    }
-
     /// The body of the session's fixed report, or nil before the ranking is confirmed.
     func body(session: String, state: SessionState, definition: SessionDefinition) async throws -> Rendered? {
-        guard let result = Self.bodyResult(state) else { return nil }
+        guard let result = ReportComposer.fixedBody(of: state.result()) else { return nil }
         let key = "\(session)#\(result.current.version)"
         if let cached = bodies[key] { return cached }
         let room = self.room
@@ -87,7 +72,7 @@ actor SessionReports {
             default:
                 break
             }
-            if entry.kind == .signed, let details = try await store.signatureDetails(
+            if entry.kind == .signed, let details = try await store.acceptedSignature(
                 session: session, entry: member.id, purpose: SigningPurpose.report.rawValue, documentSHA256: body.sha256) {
                 entry.verified = true
                 entry.signerName = details.signerName
