@@ -7,6 +7,8 @@ internal import CFFmpeg
 /// threads capture, encodes, and writes wall-clock-aligned segments through
 /// ``FragmentedMP4Writer``. On a device failure the segment is closed cleanly
 /// and the device reopened with backoff (≤ 2 s); other recorders never notice.
+/// Twice a second the newest frame also goes to the sink as a JPEG still
+/// (``Still``, ``StillMaker``), for the live wall; never instead of recording it.
 public final class Recorder: @unchecked Sendable {
     public let configuration: RecorderConfiguration
     private let sink: any SegmentSink
@@ -16,11 +18,14 @@ public final class Recorder: @unchecked Sendable {
     private let control = NSCondition()
     private var stopRequested = false
     private var running = false
+    /// The device's latest pictures for the live wall; recorder thread only.
+    private let stills: StillMaker
 
     public init(configuration: RecorderConfiguration, sink: any SegmentSink, logger: Logger) {
         self.configuration = configuration
         self.sink = sink
         self.logger = logger
+        stills = StillMaker(device: configuration.device, sink: sink, logger: logger)
         // FFmpeg prints encoder statistics to stderr by default; roomd reports
         // through its own log and events, so only FFmpeg's errors get through.
         av_log_set_level(AV_LOG_ERROR)
@@ -213,6 +218,8 @@ public final class Recorder: @unchecked Sendable {
                 case .video(let frame):
                     try writer!.video(frame)
                     update { $0.lastVideoMonotonic = frame.monotonicNanoseconds }
+                    // Recorded first; then, twice a second, the live wall's picture of it.
+                    stills.offer(frame)
                 case .audio(let chunk):
                     try writer!.audio(chunk)
                     update { $0.lastAudioMonotonic = chunk.monotonicNanoseconds }

@@ -261,8 +261,12 @@ final class PipeSink: SegmentSink, @unchecked Sendable {
     private var nextRequest: Int64 = 1
     private var replies: [Int64: Result<Int64, DaemonUnavailable>] = [:]
     private var gone = false
+    private let courier: StillCourier
 
-    init(channel: LineChannel) { self.channel = channel }
+    init(channel: LineChannel) {
+        self.channel = channel
+        courier = StillCourier(channel: channel)
+    }
 
     func deliver(request: Int64, value: Int64?, error: String?) {
         condition.lock()
@@ -316,6 +320,52 @@ final class PipeSink: SegmentSink, @unchecked Sendable {
 
     func captureEvent(_ event: CaptureEvent) {
         channel.send(HelperMessage.event(event))
+    }
+
+    func still(_ still: Still) {
+        courier.post(still)
+    }
+}
+
+/// Takes the recorders' stills to roomd from a thread of its own, newest
+/// first and newest only: a recorder never waits for roomd to read a picture
+/// (a camera's own JPEG can be a few hundred kilobytes, more than a pipe
+/// holds), and a picture roomd has not taken yet is replaced by a newer one
+/// of the same device rather than queued behind it.
+final class StillCourier: @unchecked Sendable {
+    private let channel: LineChannel
+    private let condition = NSCondition()
+    // Guarded by `condition`.
+    private var newest: [String: Still] = [:]
+    private var devices: [String] = []
+    private var started = false
+
+    init(channel: LineChannel) { self.channel = channel }
+
+    func post(_ still: Still) {
+        condition.lock()
+        defer { condition.unlock() }
+        if newest.updateValue(still, forKey: still.device) == nil { devices.append(still.device) }
+        condition.signal()
+        guard !started else { return }
+        started = true
+        let thread = Thread { [self] in
+            nameCurrentThread("capture-stills")
+            deliver()
+        }
+        thread.name = "capture-stills"
+        thread.start()
+    }
+
+    private func deliver() {
+        while true {
+            condition.lock()
+            while devices.isEmpty { condition.wait() }
+            let still = newest.removeValue(forKey: devices.removeFirst())!
+            condition.unlock()
+            // roomd gone: the still is dropped, as every later one will be.
+            channel.send(HelperMessage.still(device: still.device, wallNanoseconds: still.wallNanoseconds, jpeg: still.jpeg))
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Glibc
 
 // The daemon runs its recorders in capture helper processes (`roomd-capture`)
@@ -22,6 +22,10 @@ public enum HelperMessage: Codable, Sendable, Equatable {
     case event(CaptureEvent)
     case status(device: String, status: RecorderStatus)
     case log(level: String, message: String, metadata: [String: String])
+    /// The newest picture of `device` as a JPEG (``Still``), about twice a
+    /// second (``Still/interval``); for the live wall and the check-in page,
+    /// never evidence. The JPEG travels base64-encoded in the JSON line.
+    case still(device: String, wallNanoseconds: Int64, jpeg: Data)
 }
 
 /// Daemon → helper (the helper's stdin).

@@ -1,3 +1,5 @@
+public import Foundation
+
 /// A segment about to receive its first byte.
 public struct SegmentOpened: Sendable, Equatable, Codable {
     public var device: String
@@ -100,4 +102,50 @@ public protocol SegmentSink: AnyObject, Sendable {
     func segmentProgressed(id: Int64, _ progress: SegmentProgress)
     func segmentClosed(id: Int64, _ closed: SegmentClosed) throws
     func captureEvent(_ event: CaptureEvent)
+    /// The newest picture of a device (``Still``), about every
+    /// ``Still/interval``. Must return at once: it is called on the recorder
+    /// thread, between frames. Sinks that show no pictures need not implement it.
+    func still(_ still: Still)
+}
+
+extension SegmentSink {
+    /// Sinks that show no pictures (the segment index, tests) ignore stills.
+    public func still(_ still: Still) {}
+}
+
+/// The latest picture of a device, as a JPEG: what the live wall and the
+/// check-in page show, refreshed about twice a second without reading the
+/// evidence files. Never evidence itself: it is neither stored nor hashed.
+///
+/// An MJPEG camera's still is one of its own frames, byte for byte; a raw
+/// camera's is scaled to at most ``maximumWidth`` pixels wide and encoded
+/// by the capture helper.
+public struct Still: Sendable, Equatable {
+    public var device: String
+    /// Wall-clock time (ns since the Unix epoch) the picture was captured.
+    public var wallNanoseconds: Int64
+    public var jpeg: Data
+
+    public init(device: String, wallNanoseconds: Int64, jpeg: Data) {
+        self.device = device
+        self.wallNanoseconds = wallNanoseconds
+        self.jpeg = jpeg
+    }
+
+    /// How often a recorder makes one (of wall time, ±one frame): twice a
+    /// second, so a page refreshing once a second always has a new picture.
+    public static let interval: Int64 = 500_000_000
+    /// Raw pictures are scaled down to at most this width (aspect kept, even
+    /// dimensions): enough for a tile of the live wall, cheap to encode.
+    public static let maximumWidth = 480
+    /// A still older than this shows a device that stopped delivering
+    /// pictures (lost, or its helper restarting): shown as stale, not live.
+    public static let staleAfter: Int64 = 5_000_000_000
+
+    /// Whether the picture is recent enough to show as live at wall time `now`
+    /// (ns since the Unix epoch). A picture stamped in the future (the wall
+    /// clock stepped back) counts as fresh.
+    public func isFresh(now: Int64 = MonotonicClock.wallNow()) -> Bool {
+        now - wallNanoseconds <= Self.staleAfter
+    }
 }

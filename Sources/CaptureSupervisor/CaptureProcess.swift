@@ -18,10 +18,11 @@ public protocol CaptureIndex: SegmentSink {
 /// roomd answers the helper's requests (next sequence number, segment opened,
 /// segment closed) from its segment index — the daemon stays the single
 /// writer of the state store — and keeps what the helper reports (status,
-/// events, log records). When the helper ends without being asked (a crash, a
-/// kill, a hang roomd put an end to), the segments it had open are repaired
-/// like after a power cut, the exit is recorded as an event, and a new helper
-/// starts after a short backoff (≤ 2 s). Other devices' helpers never notice.
+/// events, log records, each device's latest still). When the helper ends
+/// without being asked (a crash, a kill, a hang roomd put an end to), the
+/// segments it had open are repaired like after a power cut, the exit is
+/// recorded as an event, and a new helper starts after a short backoff
+/// (≤ 2 s). Other devices' helpers never notice.
 public final class CaptureProcess: @unchecked Sendable {
     public let configurations: [RecorderConfiguration]
     private let helperPath: String
@@ -52,6 +53,10 @@ public final class CaptureProcess: @unchecked Sendable {
     private var child: pid_t = 0
     private var exits = 0
     private var sandboxReport: SandboxReport?
+    /// Each device's newest still (``Still``), as its helper last sent it;
+    /// kept when a helper ends, when it goes stale (``Still/isFresh(now:)``).
+    private let stillLock = NSLock()
+    private var stills: [String: Still] = [:]
 
     /// `launcher` starts the helper: a ``ForkServer`` shared by every
     /// device's process, or (nil) `posix_spawn` of `helperPath`. `sandbox`:
@@ -97,6 +102,15 @@ public final class CaptureProcess: @unchecked Sendable {
         var status = statuses[device] ?? RecorderStatus()
         if let earlier = carried[device] { status.addCounters(of: earlier) }
         return status
+    }
+
+    /// The newest picture of `device` (a JPEG, about twice a second), for
+    /// the live wall and the check-in page; nil until its helper has sent
+    /// one. Check ``Still/isFresh(now:)``: a lost device's last picture stays.
+    public func latestStill(of device: String) -> Still? {
+        stillLock.lock()
+        defer { stillLock.unlock() }
+        return stills[device]
     }
 
     private var isStopping: Bool {
@@ -372,6 +386,13 @@ public final class CaptureProcess: @unchecked Sendable {
             condition.lock()
             if statuses[device] != nil { statuses[device] = status }
             condition.unlock()
+        case .still(let device, let wall, let jpeg):
+            // Only the devices this helper records. In arrival order, not by
+            // stamp: a wall clock stepped back must not freeze the picture.
+            guard configurations.contains(where: { $0.device == device }) else { break }
+            stillLock.lock()
+            stills[device] = Still(device: device, wallNanoseconds: wall, jpeg: jpeg)
+            stillLock.unlock()
         case .log(let level, let text, let metadata):
             var merged = metadata.mapValues { Logger.MetadataValue.string($0) }
             merged["helper_pid"] = .string(String(pid))

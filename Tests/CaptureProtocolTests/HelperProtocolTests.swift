@@ -39,6 +39,8 @@ import Testing
             .event(CaptureEvent(kind: .helperExited, device: "S02", wallNanoseconds: 8, detail: ["exit": "killed by signal 9", "行": "换\n行"])),
             .status(device: "S01", status: status),
             .log(level: "error", message: "device lost\nsecond line", metadata: ["device": "S01"]),
+            .still(device: "S01", wallNanoseconds: 1_795_700_000_500_000_000, jpeg: Data([0xFF, 0xD8, 0xFF, 0xE0, 0x0A, 0x00, 0x0A, 0xFF, 0xD9])),
+            .still(device: "C01", wallNanoseconds: 9, jpeg: Data()),
         ]
     }
 
@@ -88,6 +90,30 @@ import Testing
         }
         let request = ForkServerRequest.launch(request: 7)
         #expect(try JSONDecoder().decode(ForkServerRequest.self, from: JSONEncoder().encode(request)) == request)
+    }
+
+    /// A still is one line however large (an MJPEG camera's own frame at
+    /// 1080p can be half a megabyte, several pipe buffers): it arrives whole,
+    /// its bytes unchanged, and the message after it too.
+    @Test func largeStillRoundTripsAsOneLine() throws {
+        let pipe = Pipe()
+        let writer = LineChannel(input: -1, output: pipe.write)
+        let reader = LineChannel(input: pipe.read, output: -1)
+        var generator = SystemRandomNumberGenerator()
+        let jpeg = Data([0xFF, 0xD8] + (0..<600_000).map { _ in UInt8.random(in: 0...255, using: &generator) } + [0xFF, 0xD9])
+        let still = HelperMessage.still(device: "C01", wallNanoseconds: 1_795_700_000_000_000_000, jpeg: jpeg)
+        let sender = Thread {
+            writer.send(still)
+            writer.send(HelperMessage.nextSequence(request: 1, device: "C01"))
+        }
+        sender.start()
+        guard case .message(let got) = try reader.receive(HelperMessage.self, timeout: 10) else {
+            Issue.record("no still received"); return
+        }
+        #expect(got == still)
+        guard case .message(.nextSequence(1, "C01")) = try reader.receive(HelperMessage.self, timeout: 10) else {
+            Issue.record("the next message was lost"); return
+        }
     }
 
     @Test func oneLinePerMessageEvenWithNewlinesInside() throws {

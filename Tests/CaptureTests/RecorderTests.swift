@@ -13,6 +13,7 @@ final class MemorySink: SegmentSink, @unchecked Sendable {
     private(set) var closed: [Int64: SegmentClosed] = [:]
     private(set) var progress: [Int64: [SegmentProgress]] = [:]
     private(set) var events: [CaptureEvent] = []
+    private var _stills: [Still] = []
 
     func nextSequence(device: String) throws -> Int64 {
         lock.lock(); defer { lock.unlock() }
@@ -42,6 +43,16 @@ final class MemorySink: SegmentSink, @unchecked Sendable {
     func captureEvent(_ event: CaptureEvent) {
         lock.lock(); defer { lock.unlock() }
         events.append(event)
+    }
+
+    func still(_ still: Still) {
+        lock.lock(); defer { lock.unlock() }
+        _stills.append(still)
+    }
+
+    var stills: [Still] {
+        lock.lock(); defer { lock.unlock() }
+        return _stills
     }
 
     var snapshot: (opened: [Int64: SegmentOpened], closed: [Int64: SegmentClosed], events: [CaptureEvent]) {

@@ -70,6 +70,17 @@ final class RecordingService: Service, Sendable {
         }
     }
 
+    /// The newest picture of `device` (a JPEG its capture helper made, about
+    /// twice a second), for the live wall and the check-in page: never read
+    /// from the evidence files. Nil for a device not configured or with no
+    /// picture yet; a stale one (``Still/isFresh(now:)``) is a device that stopped.
+    func latestStill(device: String) -> Still? {
+        for process in processes where process.configurations.contains(where: { $0.device == device }) {
+            return process.latestStill(of: device)
+        }
+        return nil
+    }
+
     /// Why recording cannot run on this installation (the configuration
     /// names devices but `roomd-capture` is missing), or nil.
     static func installationProblem(_ config: RoomConfiguration, helperPath: String? = nil) -> String? {
