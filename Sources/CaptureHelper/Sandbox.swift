@@ -145,6 +145,17 @@ struct HelperSandbox {
         plugInMicrophones = []
     }
 
+    /// The sandbox of `roomd-capture export` and `rendition`: the system,
+    /// read-only, and these files (the segments) read-only — no folder, no
+    /// write anywhere. What they write goes to descriptors opened before
+    /// confinement (export: stdout, a pipe; rendition: OUT, created first),
+    /// which Landlock does not check again.
+    init(reading paths: [String], executable: String = Self.executablePath()) {
+        rules = Self.systemRules(executable: executable)
+            + paths.map { Rule(path: $0, access: .readFile, required: true) }
+        plugInMicrophones = []
+    }
+
     /// Where a recorder's segments go (SegmentWriter.path): the only place it writes.
     static func deviceFolder(_ recorder: RecorderConfiguration) -> String {
         recorder.directory + "/" + recorder.device

@@ -9,6 +9,15 @@
 //   roomd-capture repair [--no-sandbox] PATH
 //                               cuts a segment back to its last whole fragment,
 //                               rehashes it, prints a RepairReport (JSON)
+//   roomd-capture export [--no-sandbox]
+//                               reads an ExportRequest (a JSON line) on stdin and
+//                               writes one MP4 of that wall-clock range, remuxed,
+//                               to stdout in records, then an ExportReport
+//                               (CaptureProtocol/Export.swift; OneShot.swift)
+//   roomd-capture rendition [--no-sandbox] [--width N] IN OUT
+//                               a browser-playable copy of segment IN in OUT
+//                               (H.264 copied, MJPEG encoded), then a
+//                               RenditionReport (JSON) on stdout
 //   roomd-capture sandbox-check [--microphone ALSA_NAME] [--sealed SEGMENT]... RECORDINGS DEVICE [PATH...]
 //                               confines itself as a recorder of DEVICE would be
 //                               and checks what it can and cannot do (PATHs: files
@@ -53,6 +62,10 @@ case "repair":
     } catch {
         fail("repair \(path) failed: \(error)")
     }
+case "export":
+    ExportMain.run(arguments: Array(arguments.dropFirst()))
+case "rendition":
+    RenditionMain.run(arguments: Array(arguments.dropFirst()))
 case "record":
     HelperMain.record(warmUp: true)
 case "forkserver":
@@ -76,7 +89,7 @@ case "sandbox-check":
     }
     SandboxCheck.run(recordings: rest[0], device: rest[1], microphone: microphone, sealed: sealed, forbidden: Array(rest.dropFirst(2)))
 default:
-    fail("usage: roomd-capture record | forkserver | repair [--no-sandbox] PATH | sandbox-check [--microphone NAME] RECORDINGS_DIR DEVICE [PATH...] (started by roomd, not by hand)")
+    fail("usage: roomd-capture record | forkserver | repair [--no-sandbox] PATH | export [--no-sandbox] | rendition [--no-sandbox] [--width N] IN OUT | sandbox-check [--microphone NAME] RECORDINGS_DIR DEVICE [PATH...] (started by roomd, not by hand)")
 }
 
 enum HelperMain {

@@ -1,0 +1,371 @@
+public import CaptureProtocol
+import Glibc
+internal import CFFmpeg
+
+/// A wall-clock range of one device's segments as one MP4, remuxed (never
+/// re-encoded): the evidence's own bytes, cut at frame boundaries.
+///
+/// Cut: the first video frame is the one showing at `from` (the last whose
+/// time is ≤ from; the first frame if there is none) — for H.264, from the
+/// keyframe that starts its group, without which it cannot be decoded (at
+/// most a second earlier; MJPEG frames are all keyframes). The last is the
+/// last frame before `to`. Audio: the packets that start within the kept
+/// video (within [from, to) when the export has no video) — one that began
+/// just before the first frame would need a negative time and is left out.
+///
+/// Time: the clip's 0 is the first kept frame's wall-clock time, and every
+/// packet sits at its own wall-clock time from there, so a gap between
+/// segments stays a gap.
+///
+/// Segments taken: those whose span (start to the next one's start) meets
+/// [from, to). Their tracks must match (codec, size, extradata, sample rate,
+/// channels): an MP4 track cannot change midway. A segment without one of
+/// the tracks (a camera or microphone missing for a while) is a gap in it.
+public enum SegmentExport {
+    /// Writes the MP4 to `output` as it is produced (chunks of at most 64
+    /// KiB, each fragment as soon as it is whole) and returns what it held.
+    public static func run(_ request: ExportRequest,
+                           output: @escaping (UnsafeRawBufferPointer) throws(CaptureError) -> Void) throws(ExportFailure) -> ExportReport {
+        guard !request.segments.isEmpty else { throw ExportFailure(code: ExportFailure.noSegments, message: "no segments given") }
+        let from = request.fromNanoseconds, to = request.toNanoseconds
+        guard to >= from else {
+            throw ExportFailure(code: ExportFailure.reversedRange, message: "the range ends (\(to)) before it starts (\(from))")
+        }
+        guard to > from else { throw ExportFailure(code: ExportFailure.emptyRange, message: "the range is empty (from = to = \(from))") }
+        for (a, b) in zip(request.segments, request.segments.dropFirst()) where b.wallStartNanoseconds < a.wallStartNanoseconds {
+            throw ExportFailure(code: ExportFailure.badRequest, message: "segments out of order: \(b.path) starts before \(a.path)")
+        }
+        let segments = request.segments.enumerated().filter { index, segment in
+            let next = index + 1 < request.segments.count ? request.segments[index + 1].wallStartNanoseconds : Int64.max
+            return segment.wallStartNanoseconds < to && next > from
+        }.map(\.element)
+        guard !segments.isEmpty else {
+            throw ExportFailure(code: ExportFailure.emptyRange, message: "no segment given covers [\(from), \(to))")
+        }
+        let run = try ExportRun(segments: segments, from: from, to: to, output: output)
+        return try run.perform()
+    }
+}
+
+/// One export, packet by packet.
+private final class ExportRun {
+    /// A packet read and not yet written, with its wall-clock time.
+    final class Held {
+        let packet: OwnedPacket
+        let wall: Int64
+        let duration: Int64
+        /// pts − dts in ns: 0 without frame reordering (all of roomd's segments).
+        let decodeLead: Int64
+        let keyframe: Bool
+        let segment: Int
+        var end: Int64 { wall + duration }
+
+        init(packet: OwnedPacket, wall: Int64, duration: Int64, decodeLead: Int64, keyframe: Bool, segment: Int) {
+            self.packet = packet; self.wall = wall; self.duration = duration; self.decodeLead = decodeLead
+            self.keyframe = keyframe; self.segment = segment
+        }
+    }
+
+    enum Phase {
+        /// Looking for the frame showing at `from`.
+        case seeking
+        /// Copying frames before `to`.
+        case copying
+        /// Video is done; audio up to the last frame's end still comes.
+        case draining
+    }
+
+    let segments: [ExportRequest.Segment]
+    let from: Int64, to: Int64
+    let outputBytes: (UnsafeRawBufferPointer) throws(CaptureError) -> Void
+    var video: CodecParameters?
+    var audio: CodecParameters?
+    var videoFrameRate = AVRational(num: 0, den: 1)
+    var videoTrack: Int?, audioTrack: Int?
+    var output: StreamingMP4Output?
+
+    var phase = Phase.seeking
+    /// The frame showing at `from` and the frames back to its keyframe.
+    var candidate: [Held] = []
+    /// Audio read ahead of the video it goes with, in order.
+    var pending: [Held] = []
+    /// The clip's time 0 (wall clock), once the first packet is kept.
+    var zero: Int64?
+    var videoEnd = Int64.min
+    var lastVideoWall = Int64.min
+    var firstAudioWall: Int64?, lastAudioEnd = Int64.min, lastAudioWall = Int64.min
+    var videoFrames: Int64 = 0, audioPackets: Int64 = 0
+    var used: [Int: ExportReport.Segment] = [:]
+
+    init(segments: [ExportRequest.Segment], from: Int64, to: Int64,
+         output: @escaping (UnsafeRawBufferPointer) throws(CaptureError) -> Void) throws(ExportFailure) {
+        self.segments = segments
+        self.from = from
+        self.to = to
+        self.outputBytes = output
+        // The tracks: the first segment's with video gives the video's
+        // parameters, the first with audio the audio's; every other must match.
+        for segment in segments {
+            let input = try open(segment)
+            do {
+                if let stream = input.video {
+                    let parameters = try CodecParameters(copying: stream.pointee.codecpar)
+                    if let video {
+                        if let change = parameters.difference(from: video) { throw changed(segment, "video", change) }
+                    } else {
+                        video = parameters
+                        videoFrameRate = stream.pointee.avg_frame_rate
+                    }
+                }
+                if let stream = input.audio {
+                    let parameters = try CodecParameters(copying: stream.pointee.codecpar)
+                    if let audio {
+                        if let change = parameters.difference(from: audio) { throw changed(segment, "audio", change) }
+                    } else {
+                        audio = parameters
+                    }
+                }
+            } catch let error as CaptureError {
+                throw ExportFailure(code: ExportFailure.unreadableSegment, message: "\(segment.path): \(error)")
+            } catch let error as ExportFailure {
+                throw error
+            } catch {
+                throw ExportFailure(code: ExportFailure.unreadableSegment, message: "\(segment.path): \(error)")
+            }
+        }
+        guard video != nil || audio != nil else {
+            throw ExportFailure(code: ExportFailure.emptyRange, message: "the segments hold neither video nor audio")
+        }
+    }
+
+    private func changed(_ segment: ExportRequest.Segment, _ track: String, _ change: String) -> ExportFailure {
+        ExportFailure(code: ExportFailure.parametersChanged,
+                      message: "\(segment.path): the \(track) parameters changed (\(change)); one MP4 cannot hold both — export the ranges before and after it separately")
+    }
+
+    private func open(_ segment: ExportRequest.Segment) throws(ExportFailure) -> MediaInput {
+        do {
+            return try MediaInput(path: segment.path)
+        } catch {
+            throw ExportFailure(code: ExportFailure.unreadableSegment, message: "\(segment.path): \(error)")
+        }
+    }
+
+    func perform() throws(ExportFailure) -> ExportReport {
+        do {
+            return try copy()
+        } catch let error as ExportFailure {
+            throw error
+        } catch let error as CaptureError {
+            throw ExportFailure(code: ExportFailure.outputFailed, message: "\(error)")
+        } catch {
+            throw ExportFailure(code: ExportFailure.outputFailed, message: "\(error)")
+        }
+    }
+
+    private func copy() throws -> ExportReport {
+        for (index, segment) in segments.enumerated() {
+            if phase == .draining, segment.wallStartNanoseconds >= videoEnd { break }
+            if video == nil, segment.wallStartNanoseconds >= to { break }
+            let input = try open(segment)
+            let read = try OwnedPacket()
+            while true {
+                let got: Bool
+                do { got = try input.read(into: read.pointer) } catch {
+                    throw ExportFailure(code: ExportFailure.unreadableSegment, message: "\(segment.path): \(error)")
+                }
+                guard got else { break }
+                let streamIndex = Int(read.pointer.pointee.stream_index)
+                let isVideo = streamIndex == input.videoIndex, isAudio = streamIndex == input.audioIndex
+                guard isVideo || isAudio, read.pointer.pointee.pts != Int64.min else {
+                    av_packet_unref(read.pointer)
+                    continue
+                }
+                let stream = input.stream(streamIndex)
+                let base = stream.pointee.time_base
+                var duration = Timestamps.nanoseconds(read.pointer.pointee.duration, base)
+                if duration <= 0, isVideo, stream.pointee.avg_frame_rate.num > 0 {
+                    duration = Int64(1_000_000_000) * Int64(stream.pointee.avg_frame_rate.den) / Int64(stream.pointee.avg_frame_rate.num)
+                }
+                let packet = try OwnedPacket()
+                av_packet_move_ref(packet.pointer, read.pointer)
+                let pts = packet.pointer.pointee.pts, dts = packet.pointer.pointee.dts
+                let held = Held(packet: packet, wall: segment.wallStartNanoseconds + Timestamps.nanoseconds(pts, base),
+                                duration: duration, decodeLead: dts == Int64.min ? 0 : Timestamps.nanoseconds(pts - dts, base),
+                                keyframe: packet.pointer.pointee.flags & AV_PKT_FLAG_KEY != 0, segment: index)
+                let more = isVideo ? try takeVideo(held) : try takeAudio(held)
+                if !more { break }
+            }
+        }
+        try finishVideo()
+        guard let output, zero != nil else {
+            throw ExportFailure(code: ExportFailure.emptyRange,
+                                message: video != nil ? "no video frame lies in [\(from), \(to))" : "no audio lies in [\(from), \(to))")
+        }
+        let (bytes, sha256) = try output.finish()
+        let first: Int64, last: Int64, duration: Int64
+        if videoFrames > 0 {
+            first = zero!; last = lastVideoWall; duration = videoEnd - zero!
+        } else {
+            first = firstAudioWall ?? zero!; last = lastAudioWall; duration = lastAudioEnd - first
+        }
+        return ExportReport(firstFrameWallNanoseconds: first, lastFrameWallNanoseconds: last, durationNanoseconds: duration,
+                            videoFrames: videoFrames, audioPackets: audioPackets, bytes: bytes, sha256: sha256,
+                            segments: used.keys.sorted().map { used[$0]! },
+                            videoCodec: videoTrack == nil ? nil : video?.codecName,
+                            audioCodec: audioTrack == nil ? nil : audio?.codecName)
+    }
+
+    // MARK: Cutting
+
+    /// Takes a video frame; false when this segment has nothing more to give.
+    private func takeVideo(_ frame: Held) throws -> Bool {
+        switch phase {
+        case .seeking:
+            if frame.wall <= from {
+                if frame.keyframe {
+                    candidate = [frame]
+                    pending.removeAll { $0.wall < frame.wall }
+                } else if !candidate.isEmpty {
+                    candidate.append(frame)
+                }
+                return true
+            }
+            if candidate.isEmpty {
+                // Nothing was showing at `from`: the clip opens on the first
+                // frame after it — a keyframe (each segment starts with one).
+                guard frame.keyframe else { return true }
+                guard frame.wall < to else { return true }
+                try start(with: [frame])
+            } else {
+                try start(with: candidate)
+                candidate = []
+                guard frame.wall < to else {
+                    phase = .draining
+                    try releasePending(before: videoEnd)
+                    return audio != nil
+                }
+                try keepVideo(frame)
+            }
+            phase = .copying
+            return true
+        case .copying:
+            if frame.wall < to {
+                try keepVideo(frame)
+                return true
+            }
+            phase = .draining
+            try releasePending(before: videoEnd)
+            return audio != nil
+        case .draining:
+            return audio != nil
+        }
+    }
+
+    private func takeAudio(_ packet: Held) throws -> Bool {
+        if video == nil {
+            // No video: the audio overlapping [from, to).
+            guard packet.wall < to else { return false }
+            guard packet.end > from else { return true }
+            if zero == nil { try start(with: []) ; zero = packet.wall }
+            try keepAudio(packet)
+            return true
+        }
+        switch phase {
+        case .seeking:
+            if let first = candidate.first {
+                if packet.wall >= first.wall { pending.append(packet) }
+            } else if packet.wall > from {
+                pending.append(packet)
+            }
+            return true
+        case .copying:
+            pending.append(packet)
+            try releasePending(before: videoEnd)
+            return true
+        case .draining:
+            guard packet.wall < videoEnd else { return false }
+            if let zero, packet.wall >= zero { try keepAudio(packet) }
+            return true
+        }
+    }
+
+    /// At the end of the input: a clip still looking for its start is the
+    /// frame showing at `from` (the range lies after the last frame, within
+    /// its duration), or nothing.
+    private func finishVideo() throws {
+        guard video != nil else { return }
+        if phase == .seeking, let last = candidate.last, last.end > from {
+            try start(with: candidate)
+            candidate = []
+            phase = .copying
+        }
+        if phase != .seeking { try releasePending(before: videoEnd) }
+        pending = []
+    }
+
+    /// Opens the output and writes the first frames; their first is time 0.
+    private func start(with frames: [Held]) throws {
+        var tracks: [OutputTrack] = []
+        if let video {
+            videoTrack = tracks.count
+            tracks.append(OutputTrack(source: .parameters(UnsafePointer(video.pointer)), timeBase: AVRational(num: 1, den: 90_000),
+                                      frameRate: videoFrameRate))
+        }
+        if let audio {
+            audioTrack = tracks.count
+            tracks.append(OutputTrack(source: .parameters(UnsafePointer(audio.pointer)),
+                                      timeBase: AVRational(num: 1, den: max(audio.pointer.pointee.sample_rate, 1))))
+        }
+        output = try StreamingMP4Output(tracks: tracks, sink: ByteSink(outputBytes))
+        if let first = frames.first { zero = first.wall }
+        for frame in frames { try keepVideo(frame) }
+    }
+
+    private func releasePending(before limit: Int64) throws {
+        var taken = 0
+        for packet in pending {
+            guard packet.wall < limit else { break }
+            taken += 1
+            if let zero, packet.wall >= zero { try keepAudio(packet) }
+        }
+        pending.removeFirst(taken)
+    }
+
+    // MARK: Writing
+
+    private func keepVideo(_ frame: Held) throws {
+        try write(frame, track: videoTrack!)
+        videoFrames += 1
+        lastVideoWall = frame.wall
+        videoEnd = max(videoEnd, frame.end)
+    }
+
+    private func keepAudio(_ packet: Held) throws {
+        try write(packet, track: audioTrack!)
+        audioPackets += 1
+        if firstAudioWall == nil { firstAudioWall = packet.wall }
+        lastAudioWall = packet.wall
+        lastAudioEnd = max(lastAudioEnd, packet.end)
+    }
+
+    private func write(_ held: Held, track: Int) throws {
+        guard let output, let zero else { return }
+        let packet = held.packet.pointer
+        let base = output.timeBase(track)
+        packet.pointee.pts = Timestamps.ticks(held.wall - zero, base)
+        packet.pointee.dts = Timestamps.ticks(held.wall - held.decodeLead - zero, base)
+        packet.pointee.duration = Timestamps.ticks(held.duration, base)
+        packet.pointee.stream_index = Int32(track)
+        packet.pointee.pos = -1
+        do { try output.write(packet) } catch {
+            throw ExportFailure(code: ExportFailure.outputFailed, message: "writing the MP4: \(error)")
+        }
+        var entry = used[held.segment] ?? ExportReport.Segment(path: segments[held.segment].path, packets: 0,
+                                                                firstPacketWallNanoseconds: held.wall, lastPacketWallNanoseconds: held.wall)
+        entry.packets += 1
+        entry.firstPacketWallNanoseconds = min(entry.firstPacketWallNanoseconds, held.wall)
+        entry.lastPacketWallNanoseconds = max(entry.lastPacketWallNanoseconds, held.wall)
+        used[held.segment] = entry
+    }
+}
