@@ -24,3 +24,39 @@ public enum Digest {
         sha256Hex(Array(salt.utf8) + Array(text.utf8))
     }
 }
+
+/// Incremental SHA-256 (OpenSSL EVP) for streams roomd relays or checks:
+/// exports as they are sent, files a verifier reads in chunks.
+public final class SHA256Hasher {
+    private let context: OpaquePointer
+
+    public init() {
+        context = EVP_MD_CTX_new()
+        precondition(EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1, "EVP_DigestInit_ex(sha256) cannot fail")
+    }
+
+    deinit { EVP_MD_CTX_free(context) }
+
+    public func update(_ bytes: some ContiguousBytes) {
+        bytes.withUnsafeBytes { raw in _ = EVP_DigestUpdate(context, raw.baseAddress, raw.count) }
+    }
+
+    /// Lowercase hex; the hasher is finished afterwards.
+    public func finishHex() -> String {
+        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        _ = EVP_DigestFinal_ex(context, &out, &length)
+        return hex(out.prefix(Int(length)))
+    }
+
+    /// SHA-256 of a file, read in 1 MiB chunks (blocking).
+    public static func file(_ path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
+        }
+        defer { try? handle.close() }
+        let hasher = SHA256Hasher()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(chunk) }
+        return hasher.finishHex()
+    }
+}

@@ -277,9 +277,19 @@ private final class Builder {
         guard let map = reader.mapping(top.value("retention"), path: "retention") else { return nil }
         let delivered = reader.int(map, "keep_delivered_days", default: 90, range: 1...36_500)
         let unassigned = reader.int(map, "keep_unassigned_days", default: 30, range: 1...36_500)
-        map.finish(allowed: ["keep_delivered_days", "keep_unassigned_days"])
-        guard let delivered, let unassigned else { return nil }
-        return .init(keepDeliveredDays: delivered, keepUnassignedDays: unassigned)
+        let free = reader.int(map, "free_space_mb", default: 4096, range: 0...100_000_000)
+        let minimum = reader.int(map, "unassigned_minimum_hours", default: 24, range: 0...876_000)
+        let margin = reader.int(map, "session_margin_minutes", default: 10, range: 0...1440)
+        let interval = reader.int(map, "interval_seconds", default: 300, range: 1...86_400)
+        map.finish(allowed: ["keep_delivered_days", "keep_unassigned_days", "free_space_mb", "unassigned_minimum_hours",
+                             "session_margin_minutes", "interval_seconds"])
+        guard let delivered, let unassigned, let free, let minimum, let margin, let interval else { return nil }
+        var retention = RoomConfiguration.Retention(keepDeliveredDays: delivered, keepUnassignedDays: unassigned)
+        retention.freeSpaceMB = free
+        retention.unassignedMinimumHours = minimum
+        retention.sessionMarginMinutes = margin
+        retention.intervalSeconds = interval
+        return retention
     }
 
     func buildAPI(_ top: YAMLReader.Mapping, storage: RoomConfiguration.Storage?) -> RoomConfiguration.API? {

@@ -107,6 +107,15 @@ public struct RoomConfiguration: Sendable, Equatable {
         public var keepDeliveredDays: Int
         /// Recordings outside any session (idle room) are kept this long.
         public var keepUnassignedDays: Int
+        /// Below this much free space on the recordings disk, the oldest
+        /// deletable recordings go first (before recording must stop at `storage.min_free_mb`).
+        public var freeSpaceMB: Int = 4096
+        /// Under space pressure, recordings outside any session may go once this old.
+        public var unassignedMinimumHours: Int = 24
+        /// A session's recordings reach this far before its first and after its last command.
+        public var sessionMarginMinutes: Int = 10
+        /// How often retention looks (and how soon after start).
+        public var intervalSeconds: Int = 300
     }
 
     public struct API: Sendable, Equatable {

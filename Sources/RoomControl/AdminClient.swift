@@ -70,6 +70,57 @@ struct AdminClient {
         return bytes
     }
 
+    /// Streams a long answer (an export, a dossier) into `file`: written to
+    /// `file.partial` and renamed only when whole, so an interrupted download
+    /// leaves nothing that looks finished. `progress` gets the bytes so far.
+    /// Returns the answer's headers (and trailers, when roomd sent some).
+    func download(_ path: String, to file: String, progress: (Int64) -> Void) async throws -> [String: String] {
+        guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
+            throw Failure(description: "cannot address the socket \(socketPath)")
+        }
+        let partial = file + ".partial"
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        defer { _ = client.shutdown() }
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = .GET
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: .hours(6))
+        } catch {
+            throw Failure(description: "cannot reach roomd at \(socketPath): \(error) / 无法连接roomd管理接口")
+        }
+        guard (200..<300).contains(Int(response.status.code)) else {
+            let bytes = Array(buffer: try await response.body.collect(upTo: 1 << 20))
+            let refusal = (try? JSONDecoder().decode(RefusalBody.self, from: Data(bytes)))
+                ?? RefusalBody(error: "http-\(response.status.code)", message: "", detail: String(decoding: bytes.prefix(500), as: UTF8.self))
+            throw Refused(status: Int(response.status.code), body: refusal)
+        }
+        guard FileManager.default.createFile(atPath: partial, contents: nil), let handle = FileHandle(forWritingAtPath: partial) else {
+            throw Failure(description: "cannot write \(partial)")
+        }
+        var written: Int64 = 0
+        do {
+            for try await chunk in response.body {
+                try handle.write(contentsOf: Data(chunk.readableBytesView))
+                written += Int64(chunk.readableBytes)
+                progress(written)
+            }
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            try? handle.close()
+            unlink(partial)
+            throw Failure(description: "the download from roomd broke off after \(written) bytes: \(error); nothing was kept")
+        }
+        guard rename(partial, file) == 0 else {
+            unlink(partial)
+            throw Failure(description: "cannot rename \(partial) to \(file)")
+        }
+        var headers: [String: String] = [:]
+        for field in response.headers { headers[field.name.lowercased()] = field.value }
+        return headers
+    }
+
     private func decode<Answer: Decodable>(_ type: Answer.Type, from bytes: [UInt8]) throws -> Answer {
         do {
             return try JSONDecoder().decode(type, from: Data(bytes))

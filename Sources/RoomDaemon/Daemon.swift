@@ -178,6 +178,11 @@ enum Daemon {
         stationControl.registerStationRoutes(on: apiRoutes)
         let seats = SeatRoutes(registry: sessions, store: store, stationIDs: config.stations.map(\.id))
         seats.register(on: apiRoutes) { $0.peer?.description ?? "operator" }
+        let recordings = RecordingRoutes(archive: RecordingArchive(store: store, config: config, recording: recording, ledger: ledger, events: events, logger: logger))
+        recordings.register(on: apiRoutes) { context in
+            context.peer.map { "\($0.description) sha256:\($0.fingerprint)" } ?? "unknown"
+        }
+        recordings.registerStation(on: apiRoutes)
         let api = Application(
             router: router,
             server: HTTPServerBuilder { responder in
@@ -206,6 +211,7 @@ enum Daemon {
         sessionRoutes.registerOperatorRoutes(on: adminRoutes, who: { _ in "roomctl" }, isPlatform: { _ in false })
         stationControl.registerOperatorRoutes(on: adminRoutes) { _ in "roomctl" }
         seats.register(on: adminRoutes) { _ in "roomctl" }
+        recordings.register(on: adminRoutes) { _ in "roomctl (admin socket)" }
         let socketPath = config.api.adminSocket
         // The admin socket has an event loop of its own: whatever the network
         // does to the API's loops (floods of handshakes), roomctl is answered.
@@ -249,6 +255,8 @@ enum Daemon {
                     .init(service: api),
                     .init(service: admin),
                     .init(service: recording),
+                    .init(service: RetentionService(config: config, store: store, events: events, logger: logger,
+                                                    refused: { recording.storageRefusedAtStart })),
                     .init(service: CheckpointService(ledger: ledger, interval: .seconds(config.ledger.checkpointSeconds))),
                     .init(service: systemd, successTerminationBehavior: .gracefullyShutdownGroup),
                 ],

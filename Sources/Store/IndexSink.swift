@@ -96,40 +96,73 @@ public struct IndexRecovery {
         self.repair = repair
     }
 
-    public func run() throws {
+    /// What the start-up pass did; `refused` when the disk looked unmounted.
+    public struct Outcome: Sendable {
+        public var recovered = 0
+        public var markedMissing = 0
+        public var orphansIndexed = 0
+        public var refused: RecordingCheck.Report?
+    }
+
+    @discardableResult
+    public func run() throws -> Outcome {
+        var outcome = Outcome()
+        // 0. The disk as a whole: if more than half of the indexed files are
+        //    gone, the recordings disk is probably not mounted. Then nothing is
+        //    marked missing, nothing re-indexed (retention refuses too): an
+        //    operator must look first.
+        let check = try RecordingCheck.run(index: index, root: root, listFiles: false)
+        if check.storageLooksUnavailable {
+            outcome.refused = check
+            sink.captureEvent(CaptureEvent(kind: .recordingError, device: "storage", wallNanoseconds: wallNow(), detail: [
+                "problem": "recording.storage-unavailable",
+                "missing": String(check.missing.count), "indexed": String(check.indexedWithFiles),
+                "action": "more than half of the indexed segment files are missing: is the recordings disk mounted? Nothing was marked missing or re-indexed, and retention is refused until this is resolved / 半数以上录像文件缺失，请检查录像磁盘是否挂载",
+            ]))
+            logger.critical("more than half of the indexed segment files are missing; refusing to mark or re-index / 半数以上录像文件缺失", metadata: [
+                "missing": .string(String(check.missing.count)), "indexed": .string(String(check.indexedWithFiles)), "root": .string(root),
+            ])
+        }
         // 1. Segments being written when roomd stopped: cut back to the last
         //    whole fragment, rehash, mark recovered.
         for row in try index.rows(state: .writing) {
             guard FileManager.default.fileExists(atPath: row.path) else {
+                guard outcome.refused == nil else { continue }
                 try index.markMissing(id: row.id)
+                outcome.markedMissing += 1
                 sink.captureEvent(CaptureEvent(kind: .recordingError, device: row.device, wallNanoseconds: wallNow(),
                                                detail: ["segment": String(row.id), "path": row.path, "problem": "file of a writing segment is missing"]))
                 continue
             }
             let repaired = try repair(row.path)
             try sink.segmentRecovered(id: row.id, wallStartNanoseconds: row.wallStartNs, report: repaired)
+            outcome.recovered += 1
             logger.warning("segment recovered after unclean stop", metadata: [
                 "path": .string(row.path), "kept": .string(String(repaired.bytes)), "removed": .string(String(repaired.removedBytes)),
             ])
             sink.captureEvent(.segmentRepaired(id: row.id, device: row.device, path: row.path, report: repaired,
                                                problem: "recovered after unclean stop"))
         }
-        // 2. Rows whose file is gone; the files of the others read-only (those
-        //    closed before roomd sealed them, or sealed by hand and reopened).
+        guard outcome.refused == nil else { return outcome }
+        // 2. Rows whose file is gone (not by retention); the files of the
+        //    others read-only (those closed before roomd sealed them, or sealed
+        //    by hand and reopened).
+        let deleted = try index.retentionMarked()
         for state in [SegmentIndex.State.closed, .recovered, .orphan] {
-            for row in try index.rows(state: state) {
+            for row in try index.rows(state: state) where !deleted.contains(row.id) {
                 guard !FileManager.default.fileExists(atPath: row.path) else {
                     sink.seal(row.path)
                     continue
                 }
                 try index.markMissing(id: row.id)
+                outcome.markedMissing += 1
                 sink.captureEvent(CaptureEvent(kind: .recordingError, device: row.device, wallNanoseconds: wallNow(),
                                                detail: ["segment": String(row.id), "path": row.path, "problem": "segment file is missing"]))
             }
         }
         // 3. Files with no row.
         let known = try index.allPaths()
-        guard let walker = FileManager.default.enumerator(atPath: root) else { return }
+        guard let walker = FileManager.default.enumerator(atPath: root) else { return outcome }
         for case let relative as String in walker where relative.hasSuffix(".mp4") {
             let path = root + "/" + relative
             guard !known.contains(path) else { continue }
@@ -138,10 +171,12 @@ public struct IndexRecovery {
             let start = Self.wallStart(fromName: path) ?? 0
             let id = try index.indexOrphan(device: device, path: path, wallStartNs: start, wallEndNs: start + repaired.durationNanoseconds,
                                            frames: repaired.videoFrames, bytes: repaired.bytes, sha256: repaired.sha256)
+            outcome.orphansIndexed += 1
             sink.seal(path)
             sink.captureEvent(CaptureEvent(kind: .recordingError, device: device, wallNanoseconds: wallNow(),
                                            detail: ["segment": String(id), "path": path, "problem": "file found without an index row; indexed as orphan"]))
         }
+        return outcome
     }
 
     private func wallNow() -> Int64 { sink.store.clock.now().nanoseconds }

@@ -171,6 +171,10 @@ public final class RoomStore: Sendable {
         migrator.registerMigration("v8-sessions") { db in
             try SessionSchema.create(db)
         }
+        // Retention (two-phase deletion) and the platform's package acknowledgements.
+        migrator.registerMigration("v9-retention") { db in
+            try RetentionSchema.create(db)
+        }
         // (v1–v6 also set PRAGMA user_version, which nothing reads any more:
         // they ran on databases in the field and stay as they were.)
         return migrator

@@ -166,6 +166,11 @@ public final class SegmentIndex: Sendable {
         }
     }
 
+    /// Segments retention has marked (their files are or will be gone on purpose).
+    public func retentionMarked() throws -> Set<Int64> {
+        try writer.read { db in Set(try Int64.fetchAll(db, sql: "SELECT segment_id FROM retention_marks")) }
+    }
+
     public func allPaths() throws -> Set<String> {
         try writer.read { db in Set(try String.fetchAll(db, sql: "SELECT path FROM segments")) }
     }

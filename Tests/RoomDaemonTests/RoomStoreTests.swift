@@ -50,6 +50,11 @@ struct RoomStoreTests {
                 INSERT INTO session_events (session_id, sequence, at_ms, actor, command, event, ledger_seq)
                     VALUES ('s', 1, 0, 'operator', 'openSession', x'7b7d', 0);
                 INSERT INTO score_drafts (session_id, member, bidder, station_id, saved_ns, scores_json) VALUES ('s', 'E01', 'A', 'S01', 0, '{}');
+                INSERT INTO segments (device, sequence, path, wall_start_ns, wall_end_ns, monotonic_start_ns, bytes, sha256, state)
+                    VALUES ('S01', 1, '/r/S01/a.mp4', 0, 1, 0, 1, 'x', 'closed');
+                INSERT INTO retention_marks (segment_id, marked_ns, rule, basis) VALUES (1, 0, 'age', 'test');
+                INSERT INTO retention_unlinks (segment_id, unlinked_ns, bytes, ledger_seq) VALUES (1, 0, 1, 0);
+                INSERT INTO package_acknowledgements (session_id, package_sha256, acknowledged_ns, acknowledged_by) VALUES ('s', 'x', 0, 'p');
                 """)
         }
         let checkpoint = try store.ledger.makeCheckpoint(
@@ -58,7 +63,8 @@ struct RoomStoreTests {
         try store.ledger.recordDelivery(checkpointID: checkpoint.id, endpoint: "e", status: 200, response: "", deliveredNs: 0)
         let tables = ["events", "station_certificates", "certificate_revocations", "rosters", "challenges", "signatures",
                       "handwritten_signatures", "ledger_entry", "ledger_checkpoint", "ledger_checkpoint_timestamp",
-                      "ledger_checkpoint_delivery", "session_definitions", "session_events", "score_drafts"]
+                      "ledger_checkpoint_delivery", "session_definitions", "session_events", "score_drafts",
+                      "retention_marks", "retention_unlinks", "package_acknowledgements"]
         for table in tables {
             let rows = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") } ?? 0
             #expect(rows > 0, "\(table) is empty")

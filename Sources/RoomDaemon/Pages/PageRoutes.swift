@@ -10,7 +10,7 @@ import NIOCore
 /// client certificate, so a page can do exactly what its certificate may.
 struct PageRoutes: Sendable {
     static let securityHeaders: HTTPFields = [
-        .contentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        .contentSecurityPolicy: "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
         .cacheControl: "no-store",
         HTTPField.Name("X-Content-Type-Options")!: "nosniff",
         HTTPField.Name("Referrer-Policy")!: "no-referrer",
@@ -29,8 +29,15 @@ struct PageRoutes: Sendable {
         routes.get("/console", roles: [.operator, .supervisor], purpose: "the operator's console (zh-CN)") { _, _ in
             Self.page(ConsolePage.html, type: "text/html; charset=utf-8")
         }
+        routes.get("/recordings", roles: [.supervisor, .operator],
+                   purpose: "the supervisor's page (zh-CN): live wall, timeline with gaps, playback, export") { _, _ in
+            Self.page(RecordingsPage.html, type: "text/html; charset=utf-8")
+        }
+        routes.get("/assets/recordings.js", roles: [.supervisor, .operator], purpose: "the supervisor page's script") { _, _ in
+            Self.page(RecordingsPage.script, type: "text/javascript; charset=utf-8")
+        }
         routes.get("/assets/room.css", roles: .everyone, purpose: "the pages' stylesheet") { _, _ in
-            Self.page(PageStyle.css, type: "text/css; charset=utf-8")
+            Self.page(PageStyle.css + RecordingsPage.css, type: "text/css; charset=utf-8")
         }
         routes.get("/assets/room.js", roles: .everyone, purpose: "what the pages' scripts share") { _, _ in
             Self.page(PageScript.common, type: "text/javascript; charset=utf-8")

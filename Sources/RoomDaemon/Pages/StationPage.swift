@@ -68,12 +68,35 @@ enum StationPage {
           api("POST", "/v1/station/heartbeat", { page: S.page, session: S.session || "", at: Date.now() });
         }
 
+        // The station camera's latest picture on the check-in pages, once a
+        // second while an <img id="camera"> is on the page.
+        let cameraLoop = false, cameraURL = "";
+        async function refreshCamera() {
+          const img = el("camera");
+          if (!img) { cameraLoop = false; return; }
+          try {
+            const r = await fetch("/v1/station/picture", { cache: "no-store" });
+            if (r.ok) {
+              const old = cameraURL;
+              cameraURL = URL.createObjectURL(await r.blob());
+              (el("camera") || img).src = cameraURL;
+              if (old) URL.revokeObjectURL(old);
+              (el("camera") || img).dataset.updated = String(Date.now());
+              el("camera-note").textContent = "本终端摄像头实时画面：请正对摄像头，签到时的画面随录像保存。";
+            } else {
+              el("camera-note").textContent = "摄像头暂无画面，请告知操作员检查本终端摄像头。";
+            }
+          } catch (e) { /* next round */ }
+          setTimeout(refreshCamera, 1000);
+        }
         function setPage(name, html) {
           if (S.page !== name) { S.page = name; heartbeat(); }
           // The operator's messages of the last ten minutes, newest first, above the page.
           const recent = ((S.control && S.control.messages) || []).filter((m) => Date.now() - m.at < 600000);
           main().innerHTML = (recent.length ? '<div class="card" id="messages"><h3>操作员通知</h3>' +
             recent.map((m) => "<p>" + esc(new Date(m.at).toLocaleTimeString("zh-CN")) + "　" + esc(m.text) + "</p>").join("") + "</div>" : "") + html;
+          if (el("camera") && cameraURL) el("camera").src = cameraURL;
+          if (el("camera") && !cameraLoop) { cameraLoop = true; refreshCamera(); }
         }
 
         function render() {
@@ -110,6 +133,7 @@ enum StationPage {
           if (S.challenge && S.challenge.purpose === "checkin") return renderChallenge("签到", "checkin-sign");
           setPage("checkin", '<div class="card"><h2>专家签到</h2>' +
             '<p class="muted">请输入您的姓名和身份证号码，然后用云签名App扫描二维码完成签到。身份证号码只用于核对名单，不会被保存或显示。</p>' +
+            '<div class="camera"><img id="camera" alt="本终端摄像头画面"><div class="muted" id="camera-note">本终端摄像头实时画面：请正对摄像头，签到时的画面随录像保存。</div></div>' +
             '<label for="name">姓名</label><input type="text" id="name" autocomplete="off">' +
             '<label for="idnumber">身份证号码</label><input type="text" id="idnumber" autocomplete="off" maxlength="18">' +
             '<div><button id="go">下一步</button></div><div class="error" id="err"></div></div>');
@@ -185,6 +209,7 @@ enum StationPage {
           const me = (S.view.members || []).find((m) => m.id === S.view.member);
           const rep = me && me.role === "purchaserRepresentative";
           setPage("checkin-confirm", '<div class="card"><h2>确认签到</h2><p>云签名已核验：' + esc(S.view.memberName) + '（名单编号 ' + esc(S.view.member) + '）。</p>' +
+            '<div class="camera"><img id="camera" alt="本终端摄像头画面"><div class="muted" id="camera-note">本终端摄像头实时画面：请正对摄像头，签到时的画面随录像保存。</div></div>' +
             (rep ? '<label for="letter">授权函（编号及内容摘要）</label><textarea id="letter"></textarea>' : '') +
             '<button id="ok">确认签到</button><div class="error" id="err"></div></div>');
           el("ok").onclick = () => command({ checkIn: rep ? { member: S.view.member, authorizationLetter: el("letter").value.trim() } : { member: S.view.member } }, "err");

@@ -9,6 +9,7 @@ import NIOConcurrencyHelpers
 import RoomConfig
 import ServiceLifecycle
 import Store
+import Synchronization
 
 /// Records every configured camera/microphone through a capture helper
 /// process per device (``CaptureProcess``), and owns the start-up repair of
@@ -32,6 +33,12 @@ final class RecordingService: Service, Sendable {
     private let logger: Logger
     private let recordingsDirectory: String
     private let sandbox: Bool
+    /// The start-up check's verdict, for retention: nil until it ran; true
+    /// when most indexed files were missing (an unmounted disk?).
+    private let storageRefused = Mutex<Bool?>(nil)
+
+    /// nil while the start-up check has not run; then whether it refused to touch the recordings.
+    var storageRefusedAtStart: Bool? { storageRefused.withLock { $0 } }
 
     init(config: RoomConfiguration, store: RoomStore, logger: Logger, helperPath: String? = nil) {
         let helperPath = helperPath ?? ChildProcess.helperPath(configured: config.storage.captureHelper)
@@ -135,9 +142,10 @@ final class RecordingService: Service, Sendable {
     func recover() async throws {
         let index = self.index, sink = self.sink, logger = self.logger, root = recordingsDirectory
         let repairer = SegmentRepairRunner(helperPath: helperPath, sandbox: sandbox)
-        try await runBlocking {
+        let outcome = try await runBlocking {
             try IndexRecovery(index: index, sink: sink, logger: logger, root: root, repair: repairer.repair(path:)).run()
         }
+        storageRefused.withLock { $0 = outcome.refused != nil }
     }
 
     func run() async throws {

@@ -1,0 +1,199 @@
+public import CaptureProtocol
+public import Foundation
+import Glibc
+import Synchronization
+
+/// `roomd-capture export`, run for one request: the MP4 comes out as it is
+/// made (FFmpeg stays in the helper; roomd only relays bytes). The helper's
+/// stdout is framed (docs/formats.md, "Export"): `D` records carry MP4
+/// bytes, one `R` record the report at the end, or one `E` record an error.
+/// A thread of its own reads the pipe; at most `window` chunks wait for the
+/// consumer, so a slow client slows the helper instead of filling memory.
+public final class ExportProcess: Sendable {
+    public enum Chunk: Sendable {
+        case data(Data)
+        case report(ExportReport)
+    }
+
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var code: String
+        public var message: String
+        public var description: String { "\(code): \(message)" }
+
+        public init(code: String, message: String) {
+            self.code = code
+            self.message = message
+        }
+    }
+
+    private let child: Child
+    private let credits: DispatchSemaphore
+
+    /// The helper's pid, killed at most while it is not yet reaped (a reaped
+    /// pid may already belong to another process).
+    final class Child: Sendable {
+        let pid: pid_t
+        private let reaped = Mutex(false)
+
+        init(pid: pid_t) { self.pid = pid }
+
+        func kill() {
+            reaped.withLock { reaped in if !reaped { _ = Glibc.kill(pid, SIGKILL) } }
+        }
+
+        /// Waits for the exit without reaping, then reaps under the lock.
+        func reap() {
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0, errno == EINTR {}
+            reaped.withLock { reaped in
+                _ = ChildProcess.wait(pid)
+                reaped = true
+            }
+        }
+    }
+    public let chunks: AsyncThrowingStream<Chunk, any Error>
+
+    /// Starts the helper with `request` on its stdin.
+    public init(helperPath: String, sandbox: Bool, request: ExportRequest, window: Int = 16) throws {
+        let spawned = try ChildProcess.spawn(helperPath, arguments: ["roomd-capture", "export"] + (sandbox ? [] : ["--no-sandbox"]))
+        let child = Child(pid: spawned.pid)
+        self.child = child
+        var line = try JSONEncoder().encode(request)
+        line.append(0x0A)
+        let written = line.withUnsafeBytes { raw -> Bool in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(spawned.input, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 { if errno == EINTR { continue }; return false }
+                offset += n
+            }
+            return true
+        }
+        close(spawned.input)
+        let credits = DispatchSemaphore(value: window)
+        self.credits = credits
+        let (stream, continuation) = AsyncThrowingStream<Chunk, any Error>.makeStream()
+        chunks = stream
+        // The consumer stopped (its task was cancelled: the client went away): the helper goes too.
+        continuation.onTermination = { termination in
+            if case .cancelled = termination {
+                child.kill()
+                for _ in 0..<64 { credits.signal() }
+            }
+        }
+        let output = spawned.output
+        let thread = Thread {
+            Self.relay(output: output, child: child, wroteRequest: written, credits: credits, continuation: continuation)
+        }
+        thread.name = "roomd-export"
+        thread.start()
+    }
+
+    /// The consumer took a chunk: the reader may read one more.
+    public func consumed() { credits.signal() }
+
+    /// The client went away (or the export is no longer wanted): the helper
+    /// is killed; nothing was written to disk, so nothing is left behind.
+    public func cancel() {
+        child.kill()
+        // Unblock the reader if it waits for credit.
+        for _ in 0..<64 { credits.signal() }
+    }
+
+    private static func relay(output: Int32, child: Child, wroteRequest: Bool, credits: DispatchSemaphore,
+                              continuation: AsyncThrowingStream<Chunk, any Error>.Continuation) {
+        defer {
+            close(output)
+            child.reap()
+        }
+        func readExactly(_ count: Int) -> Data? {
+            var data = Data(count: count)
+            var offset = 0
+            while offset < count {
+                let n = data.withUnsafeMutableBytes { read(output, $0.baseAddress! + offset, count - offset) }
+                if n < 0, errno == EINTR { continue }
+                if n <= 0 { return nil }
+                offset += n
+            }
+            return data
+        }
+        guard wroteRequest else {
+            continuation.finish(throwing: Failure(code: "helper-failed", message: "roomd-capture export did not take its request"))
+            return
+        }
+        while true {
+            guard let head = readExactly(5) else {
+                continuation.finish(throwing: Failure(code: "helper-failed", message: "roomd-capture export ended without a report"))
+                return
+            }
+            let length = Int(head[1]) << 24 | Int(head[2]) << 16 | Int(head[3]) << 8 | Int(head[4])
+            guard length <= 16 << 20, let payload = readExactly(length) else {
+                continuation.finish(throwing: Failure(code: "helper-failed", message: "roomd-capture export sent a broken record"))
+                return
+            }
+            switch head[0] {
+            case UInt8(ascii: "D"):
+                credits.wait()
+                continuation.yield(.data(payload))
+            case UInt8(ascii: "R"):
+                do {
+                    continuation.yield(.report(try JSONDecoder().decode(ExportReport.self, from: payload)))
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: Failure(code: "helper-failed", message: "unreadable export report: \(error)"))
+                }
+                return
+            case UInt8(ascii: "E"):
+                struct Problem: Decodable { var code: String; var message: String }
+                let problem = try? JSONDecoder().decode(Problem.self, from: payload)
+                continuation.finish(throwing: Failure(code: problem?.code ?? "helper-failed",
+                                                      message: problem?.message ?? String(decoding: payload, as: UTF8.self)))
+                return
+            default:
+                continuation.finish(throwing: Failure(code: "helper-failed", message: "roomd-capture export sent an unknown record"))
+                return
+            }
+        }
+    }
+}
+
+/// `roomd-capture rendition IN OUT`: a browser-playable copy of one segment,
+/// written progressively to OUT. Blocking: call it on a blocking thread.
+public struct RenditionRunner: Sendable {
+    let helperPath: String
+    let sandbox: Bool
+
+    public init(helperPath: String, sandbox: Bool) {
+        self.helperPath = helperPath
+        self.sandbox = sandbox
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Starts the helper; returns its pid (for waiting and cancelling) and its stdout.
+    public func start(input: String, output: String, width: Int) throws -> (pid: pid_t, stdout: Int32) {
+        let spawned = try ChildProcess.spawn(helperPath, arguments: ["roomd-capture", "rendition"] + (sandbox ? [] : ["--no-sandbox"])
+                                             + ["--width", String(width), input, output])
+        close(spawned.input)
+        return (spawned.pid, spawned.output)
+    }
+
+    /// Waits for the helper started by ``start``: its report, or why it failed.
+    public func finish(pid: pid_t, stdout: Int32) throws -> RenditionReport {
+        var output = Data()
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(stdout, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { break }
+            output.append(contentsOf: chunk[..<n])
+        }
+        close(stdout)
+        let exit = ChildProcess.wait(pid)
+        guard exit == .exited(0) else { throw Failure(description: "roomd-capture rendition: \(exit)") }
+        guard let line = output.split(separator: 0x0A).last else { throw Failure(description: "roomd-capture rendition printed no report") }
+        return try JSONDecoder().decode(RenditionReport.self, from: Data(line))
+    }
+}

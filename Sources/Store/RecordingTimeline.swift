@@ -1,0 +1,182 @@
+import Foundation
+public import RoomConfig
+public import GRDB
+
+extension RecordingTimeline {
+    /// Two segments closer than this are one span: the next segment starts
+    /// with the frame after the previous one's last, so only clock jitter
+    /// separates them. A helper restart or a lost device takes longer.
+    public static let contiguityTolerance: Int64 = 1_000_000_000
+    /// How far around a gap the events that explain it are looked for.
+    static let explanationWindow: Int64 = 5_000_000_000
+
+    /// One row of the index, as the timeline reads it (no Codable decoding:
+    /// a month of one room is ~390,000 rows).
+    struct SegmentRow {
+        var id: Int64
+        var start: Int64
+        var end: Int64
+        var state: String
+        var frames: Int64
+        var dropped: Int64
+        var xruns: Int64
+        var bytes: Int64
+        var videoCodec: String?
+        var audioCodec: String?
+        var deleted: Bool
+    }
+
+    /// Builds the timeline. `now` bounds open segments and marks the part of
+    /// the range that lies in the future as not yet recorded.
+    public static func build(_ db: Database, devices: [String], from: Int64, to: Int64, now: Int64) throws -> RecordingTimeline {
+        var result: [Device] = []
+        for device in devices {
+            let rows = try segmentRows(db, device: device, from: from, to: to, now: now)
+            result.append(try assemble(db, device: device, rows: rows, from: from, to: to, now: now))
+        }
+        return RecordingTimeline(from: from, to: to, devices: result)
+    }
+
+    /// The segments of `device` that overlap [from, to): the last one starting
+    /// before `from` (it may reach into the range) and every one starting in
+    /// it. Both are range scans of `segments_device_time`.
+    static func segmentRows(_ db: Database, device: String, from: Int64, to: Int64, now: Int64) throws -> [SegmentRow] {
+        let columns = """
+            s.id, s.wall_start_ns, COALESCE(s.wall_end_ns, s.wall_start_ns), s.state, s.frames, s.dropped_frames,
+            s.audio_xruns, COALESCE(s.bytes, s.durable_bytes),
+            s.video_codec, s.audio_codec,
+            EXISTS (SELECT 1 FROM retention_unlinks u WHERE u.segment_id = s.id)
+            """
+        func read(_ statement: Statement, _ arguments: StatementArguments) throws -> [SegmentRow] {
+            var rows: [SegmentRow] = []
+            let cursor = try Row.fetchCursor(statement, arguments: arguments)
+            while let row = try cursor.next() {
+                let state: String = row[3]
+                let deleted: Bool = row[10]
+                var end: Int64 = row[2]
+                if state == "writing" { end = max(end, min(now, end + 5_000_000_000)) }
+                rows.append(SegmentRow(id: row[0], start: row[1], end: end, state: state, frames: row[4], dropped: row[5],
+                                       xruns: row[6], bytes: row[7], videoCodec: row[8], audioCodec: row[9], deleted: deleted))
+            }
+            return rows
+        }
+        let before = try db.cachedStatement(sql: """
+            SELECT \(columns) FROM segments s INDEXED BY segments_device_time
+            WHERE s.device = ? AND s.wall_start_ns < ? ORDER BY s.wall_start_ns DESC LIMIT 1
+            """)
+        let within = try db.cachedStatement(sql: """
+            SELECT \(columns) FROM segments s INDEXED BY segments_device_time
+            WHERE s.device = ? AND s.wall_start_ns >= ? AND s.wall_start_ns < ? ORDER BY s.wall_start_ns
+            """)
+        var rows = try read(before, [device, from]).filter { $0.end > from }
+        rows += try read(within, [device, from, to])
+        return rows
+    }
+
+    static func assemble(_ db: Database, device: String, rows: [SegmentRow], from: Int64, to: Int64, now: Int64) throws -> Device {
+        var spans: [Span] = []
+        for row in rows {
+            let state = row.deleted ? "deleted" : row.state == "missing" ? "missing" : "recorded"
+            if var last = spans.last, last.state == state, row.start - last.end <= contiguityTolerance {
+                last.end = max(last.end, row.end)
+                last.segments += 1
+                last.lastSegment = row.id
+                last.frames += row.frames
+                last.droppedFrames += row.dropped
+                last.audioXruns += row.xruns
+                last.bytes += row.bytes
+                last.open = row.state == "writing"
+                last.videoCodec = last.videoCodec ?? row.videoCodec
+                last.audioCodec = last.audioCodec ?? row.audioCodec
+                spans[spans.count - 1] = last
+            } else {
+                spans.append(Span(start: row.start, end: row.end, state: state, segments: 1, firstSegment: row.id, lastSegment: row.id,
+                                  frames: row.frames, droppedFrames: row.dropped, audioXruns: row.xruns, bytes: row.bytes,
+                                  open: row.state == "writing", videoCodec: row.videoCodec, audioCodec: row.audioCodec))
+            }
+        }
+        var gaps: [Gap] = []
+        let horizon = min(to, now)
+        var cursor = from
+        for span in spans {
+            if span.start - cursor > contiguityTolerance, cursor < horizon {
+                gaps.append(try explain(db, device: device, start: cursor, end: min(span.start, horizon)))
+            }
+            if span.state != "recorded" {
+                let reason: Reason = span.state == "deleted" ? .deletedByRetention : .fileMissing
+                gaps.append(Gap(start: max(span.start, from), end: min(span.end, to), reason: reason,
+                                detail: span.state == "deleted"
+                                    ? "segments \(span.firstSegment)–\(span.lastSegment) deleted by retention (their hashes stay in the index and the ledger)"
+                                    : "segment files \(span.firstSegment)–\(span.lastSegment) are missing from disk"))
+            }
+            cursor = max(cursor, span.end)
+        }
+        if horizon - cursor > contiguityTolerance {
+            gaps.append(try explain(db, device: device, start: cursor, end: horizon))
+        }
+        if to > now, now >= from {
+            gaps.append(Gap(start: max(now, from), end: to, reason: .notYetRecorded, detail: "the range reaches past now"))
+        }
+        gaps += try impairments(db, device: device, from: from, to: to, spans: spans)
+        gaps.sort { ($0.start, $0.end) < ($1.start, $1.end) }
+        let recorded = spans.filter { $0.state == "recorded" }.reduce(Int64(0)) { $0 + max(0, min($1.end, to) - max($1.start, from)) }
+        return Device(device: device, spans: spans, gaps: gaps, recordedNanoseconds: recorded)
+    }
+
+    /// Why nothing was recorded in [start, end): the most specific event of
+    /// this device (or of the daemon) near the hole.
+    static func explain(_ db: Database, device: String, start: Int64, end: Int64) throws -> Gap {
+        let low = start - explanationWindow, high = end + explanationWindow
+        let events = try Row.fetchAll(db, sql: """
+            SELECT kind, time_ns, detail FROM events
+            WHERE kind IN ('storage.disk-full', 'device.lost', 'device.missing', 'capture.helper-exited', 'daemon.started', 'daemon.stopped', 'daemon.failed')
+              AND time_ns BETWEEN ? AND ? AND (subject = ? OR kind LIKE 'daemon.%')
+            ORDER BY time_ns
+            """, arguments: [low, high, device])
+        let priority: [(Set<String>, Reason)] = [
+            (["storage.disk-full"], .diskFull),
+            (["device.lost", "device.missing"], .deviceLost),
+            (["capture.helper-exited"], .helperRestarted),
+            (["daemon.started", "daemon.stopped", "daemon.failed"], .daemonNotRunning),
+        ]
+        for (kinds, reason) in priority {
+            let matching = events.filter { kinds.contains($0["kind"] as String) }
+            guard let first = matching.first else { continue }
+            let time: Int64 = first["time_ns"]
+            let text: String = first["detail"]
+            return Gap(start: start, end: end, reason: reason,
+                       detail: "\(first["kind"] as String) at \(Text.iso8601(nanoseconds: time)): \(text)")
+        }
+        return Gap(start: start, end: end, reason: .unexplained, detail: "no event of this device or of roomd explains this hole")
+    }
+
+    /// Lost frames and audio overruns inside spans, from their events: the
+    /// recorder reports dropped frames at most every 10 s with a count, an
+    /// overrun each time. Each becomes a short gap at the event's time.
+    static func impairments(_ db: Database, device: String, from: Int64, to: Int64, spans: [Span]) throws -> [Gap] {
+        let events = try Row.fetchAll(db, sql: """
+            SELECT kind, time_ns, detail FROM events INDEXED BY events_kind_time
+            WHERE kind IN ('capture.frames-dropped', 'capture.audio-xrun') AND time_ns >= ? AND time_ns < ? AND subject = ?
+            ORDER BY time_ns
+            """, arguments: [from, to, device])
+        return events.map { row in
+            let kind: String = row["kind"]
+            let time: Int64 = row["time_ns"]
+            let detail: String = row["detail"]
+            if kind == "capture.frames-dropped" {
+                let frames = Self.count(in: detail, key: "frames") ?? 1
+                // Frame duration from the span the event falls in (frames / length).
+                let span = spans.first { $0.start <= time && time <= $0.end + contiguityTolerance && $0.frames > 0 }
+                let frameNs = span.map { max(1, ($0.end - $0.start) / max(1, $0.frames)) } ?? 66_666_667
+                return Gap(start: max(from, time - frames * frameNs), end: time, reason: .droppedFrames,
+                           detail: "\(frames) frame(s) lost in the 10 s before \(Text.iso8601(nanoseconds: time))")
+            }
+            return Gap(start: time, end: time, reason: .audioXrun, detail: "audio overrun at \(Text.iso8601(nanoseconds: time)): a few ms of sound lost")
+        }
+    }
+
+    static func count(in json: String, key: String) -> Int64? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String] else { return nil }
+        return object[key].flatMap { Int64($0) }
+    }
+}
