@@ -4,9 +4,10 @@ public import GRDB
 
 extension RecordingTimeline {
     /// Two segments closer than this are one span: the next segment starts
-    /// with the frame after the previous one's last, so only clock jitter
-    /// separates them. A helper restart or a lost device takes longer.
-    public static let contiguityTolerance: Int64 = 1_000_000_000
+    /// with the frame after the previous one's last (measured: 12–13 µs
+    /// apart), so only clock jitter separates them. A helper restart, a lost
+    /// device or a stopped roomd takes far longer.
+    public static let contiguityTolerance: Int64 = 200_000_000
     /// How far around a gap the events that explain it are looked for.
     static let explanationWindow: Int64 = 5_000_000_000
 
