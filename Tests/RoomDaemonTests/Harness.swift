@@ -222,7 +222,7 @@ final class RunningDaemon {
 
     func keep(_ object: AnyObject) { kept.append(object) }
 
-    init(config: String, notifySocket: String?, logDirectory: String) throws {
+    init(config: String, notifySocket: String?, logDirectory: String, environment extra: [String: String] = [:]) throws {
         logPath = logDirectory + "/roomd.log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)!
@@ -230,6 +230,7 @@ final class RunningDaemon {
         process.arguments = ["--config", config]
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "JOURNAL_STREAM")
+        environment.merge(extra) { _, new in new }
         if let notifySocket {
             environment["NOTIFY_SOCKET"] = notifySocket
             environment["WATCHDOG_USEC"] = "1000000"

@@ -102,6 +102,12 @@ final class RetentionService: Service, Sendable {
         }
         guard !plan.delete.isEmpty else { return PassResult(deleted: deleted, freedBytes: freed, blocked: plan.blocked.count, blockedKey: key) }
         try await retention.mark(plan.delete, now: now)
+        // For the crash test only (docs/operations.md, "Retention"): hold
+        // between the two phases so a test can kill roomd there.
+        if let pause = ProcessInfo.processInfo.environment["ROOMD_TEST_RETENTION_PAUSE_AFTER_MARK_MS"].flatMap(Int.init), pause > 0 {
+            logger.warning("retention pauses between mark and unlink (ROOMD_TEST_RETENTION_PAUSE_AFTER_MARK_MS)")
+            try await Task.sleep(for: .milliseconds(pause))
+        }
         for (candidate, rule, _) in plan.delete {
             freed += try await unlink(candidate, rule: rule)
             deleted += 1
