@@ -12,10 +12,18 @@ public struct ExportRequest: Codable, Sendable, Equatable {
         /// The segment's wall-clock start (the index's), ns since the epoch:
         /// its packets' timestamps count from here.
         public var wallStartNanoseconds: Int64
+        /// What the index says the segment holds ("mjpeg", "h264"; "aac"),
+        /// nil when it has no such track or roomd did not say: lets the
+        /// helper open only the segments that define the tracks before the
+        /// first byte goes out.
+        public var videoCodec: String?
+        public var audioCodec: String?
 
-        public init(path: String, wallStartNanoseconds: Int64) {
+        public init(path: String, wallStartNanoseconds: Int64, videoCodec: String? = nil, audioCodec: String? = nil) {
             self.path = path
             self.wallStartNanoseconds = wallStartNanoseconds
+            self.videoCodec = videoCodec
+            self.audioCodec = audioCodec
         }
     }
 

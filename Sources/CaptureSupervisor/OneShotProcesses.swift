@@ -82,6 +82,9 @@ public final class ExportProcess: Sendable {
             }
         }
         let output = spawned.output
+        // A deeper pipe: the helper writes 64 KiB records; 1 MiB in flight
+        // keeps it from waiting on every read roomd makes.
+        _ = fcntl(output, 1031 /* F_SETPIPE_SZ */, 1 << 20)
         let thread = Thread {
             Self.relay(output: output, child: child, wroteRequest: written, credits: credits, continuation: continuation)
         }
@@ -117,6 +120,11 @@ public final class ExportProcess: Sendable {
             }
             return data
         }
+        var pending = Data()
+        func readable() -> Bool {
+            var poller = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
+            return poll(&poller, 1, 0) > 0 && poller.revents & Int16(POLLIN) != 0
+        }
         guard wroteRequest else {
             continuation.finish(throwing: Failure(code: "helper-failed", message: "roomd-capture export did not take its request"))
             return
@@ -133,9 +141,20 @@ public final class ExportProcess: Sendable {
             }
             switch head[0] {
             case UInt8(ascii: "D"):
+                // Whatever more data is already in the pipe joins this chunk
+                // (up to 1 MiB): fewer, larger writes to the client, while
+                // the first bytes still go out the moment they exist.
+                pending.append(payload)
+                if pending.count < 1 << 20, readable() { continue }
                 credits.wait()
-                continuation.yield(.data(payload))
+                continuation.yield(.data(pending))
+                pending = Data()
             case UInt8(ascii: "R"):
+                if !pending.isEmpty {
+                    credits.wait()
+                    continuation.yield(.data(pending))
+                    pending = Data()
+                }
                 do {
                     continuation.yield(.report(try JSONDecoder().decode(ExportReport.self, from: payload)))
                     continuation.finish()

@@ -104,37 +104,56 @@ private final class ExportRun {
         self.to = to
         self.outputBytes = output
         // The tracks: the first segment's with video gives the video's
-        // parameters, the first with audio the audio's; every other must match.
-        for segment in segments {
-            let input = try open(segment)
-            do {
-                if let stream = input.video {
-                    let parameters = try CodecParameters(copying: stream.pointee.codecpar)
-                    if let video {
-                        if let change = parameters.difference(from: video) { throw changed(segment, "video", change) }
-                    } else {
-                        video = parameters
-                        videoFrameRate = stream.pointee.avg_frame_rate
-                    }
-                }
-                if let stream = input.audio {
-                    let parameters = try CodecParameters(copying: stream.pointee.codecpar)
-                    if let audio {
-                        if let change = parameters.difference(from: audio) { throw changed(segment, "audio", change) }
-                    } else {
-                        audio = parameters
-                    }
-                }
-            } catch let error as CaptureError {
-                throw ExportFailure(code: ExportFailure.unreadableSegment, message: "\(segment.path): \(error)")
-            } catch let error as ExportFailure {
-                throw error
-            } catch {
-                throw ExportFailure(code: ExportFailure.unreadableSegment, message: "\(segment.path): \(error)")
-            }
+        // parameters, the first with audio the audio's. Only as many segments
+        // are opened here as it takes to find both (usually the first): the
+        // others are checked as the copy reaches them, so the first bytes go
+        // out at once however long the range (an hour is 60 segments).
+        // With the index's word on which segments hold which track, only
+        // those two are opened.
+        let hinted = segments.contains { $0.videoCodec != nil || $0.audioCodec != nil }
+        let defining = hinted
+            ? [segments.first { $0.videoCodec != nil }, segments.first { $0.audioCodec != nil }].compactMap { $0 }
+            : segments
+        var opened = Set<String>()
+        for segment in defining where !opened.contains(segment.path) {
+            opened.insert(segment.path)
+            try adopt(try open(segment), segment)
+            if video != nil, audio != nil { break }
         }
         guard video != nil || audio != nil else {
             throw ExportFailure(code: ExportFailure.emptyRange, message: "the segments hold neither video nor audio")
+        }
+    }
+
+    /// Takes the tracks' parameters from `input` where none are known yet,
+    /// and checks them against the known ones otherwise.
+    private func adopt(_ input: MediaInput, _ segment: ExportRequest.Segment) throws(ExportFailure) {
+        do {
+            if let stream = input.video {
+                let parameters = try CodecParameters(copying: stream.pointee.codecpar)
+                if let video {
+                    if let change = parameters.difference(from: video) { throw changed(segment, "video", change) }
+                } else if output == nil {
+                    video = parameters
+                    videoFrameRate = stream.pointee.avg_frame_rate
+                } else {
+                    throw changed(segment, "video", "a video track the earlier segments lack")
+                }
+            }
+            if let stream = input.audio {
+                let parameters = try CodecParameters(copying: stream.pointee.codecpar)
+                if let audio {
+                    if let change = parameters.difference(from: audio) { throw changed(segment, "audio", change) }
+                } else if output == nil {
+                    audio = parameters
+                } else {
+                    throw changed(segment, "audio", "an audio track the earlier segments lack")
+                }
+            }
+        } catch let error as ExportFailure {
+            throw error
+        } catch {
+            throw ExportFailure(code: ExportFailure.unreadableSegment, message: "\(segment.path): \(error)")
         }
     }
 
@@ -168,6 +187,7 @@ private final class ExportRun {
             if phase == .draining, segment.wallStartNanoseconds >= videoEnd { break }
             if video == nil, segment.wallStartNanoseconds >= to { break }
             let input = try open(segment)
+            try adopt(input, segment)
             let read = try OwnedPacket()
             while true {
                 let got: Bool

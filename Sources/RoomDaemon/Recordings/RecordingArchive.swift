@@ -302,10 +302,12 @@ final class RenditionCache: Sendable {
 
     func lookup(segment: Int64, source: String) async throws -> Lookup {
         let final = "\(directory)/\(segment).mp4", partial = "\(directory)/\(segment).partial.mp4"
-        if FileManager.default.fileExists(atPath: final) {
+        let cached = try await runBlocking { () -> Bool in
+            guard FileManager.default.fileExists(atPath: final) else { return false }
             utime(final, nil)
-            return .ready(final)
+            return true
         }
+        if cached { return .ready(final) }
         let (job, start) = jobs.withLock { jobs -> (Job, Bool) in
             if let job = jobs[segment] { return (job, false) }
             let job = Job()
@@ -350,8 +352,13 @@ final class RenditionCache: Sendable {
                 throw Refusal(.internalServerError, code: "rendition-failed", chinese: "无法生成可播放的视频，请稍后重试或下载原始片段。",
                               english: "rendition of segment \(segment) failed: \(failure)")
             }
-            if job.isDone, FileManager.default.fileExists(atPath: final) { return .ready(final) }
-            if FileManager.default.fileExists(atPath: path) { return .growing(path, job) }
+            let done = job.isDone
+            let (whole, growing) = try await runBlocking {
+                (FileManager.default.fileExists(atPath: final), FileManager.default.fileExists(atPath: path))
+            }
+            if done, whole { return .ready(final) }
+            if growing { return .growing(path, job) }
+            if whole { return .ready(final) }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw Refusal(.serviceUnavailable, code: "rendition-slow", chinese: "视频转码尚未开始，请稍后重试。",

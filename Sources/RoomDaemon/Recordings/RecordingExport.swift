@@ -43,7 +43,7 @@ extension RecordingArchive {
                           english: "\(device) has no closed segment between \(Text.iso8601(nanoseconds: from)) and \(Text.iso8601(nanoseconds: to)); see the timeline")
         }
         let id = try Digest.randomHex(8)
-        let request = ExportRequest(segments: sources.map { ExportRequest.Segment(path: $0.path, wallStartNanoseconds: $0.wallStartNs) },
+        let request = ExportRequest(segments: sources.map { ExportRequest.Segment(path: $0.path, wallStartNanoseconds: $0.wallStartNs, videoCodec: $0.videoCodec, audioCodec: $0.audioCodec) },
                                     fromNanoseconds: from, toNanoseconds: to)
         let process: ExportProcess
         do {
