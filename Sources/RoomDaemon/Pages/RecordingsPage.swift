@@ -128,7 +128,8 @@ enum RecordingsPage {
         function drawTimeline() {
           const t = R.timeline, width = t.to - t.from;
           const pct = (ns) => Math.max(0, Math.min(100, (ns - t.from) / width * 100));
-          const block = (cls, a, b, title) => `<div class="${cls}" style="left:${pct(a)}%;width:${Math.max(pct(b) - pct(a), 0.15)}%" title="${esc(title)}"></div>`;
+          // Placed through the CSSOM below: the page's Content-Security-Policy (style-src 'self') drops style attributes in markup.
+          const block = (cls, a, b, title) => `<div class="${cls}" data-left="${pct(a)}" data-width="${Math.max(pct(b) - pct(a), 0.15)}" title="${esc(title)}"></div>`;
           let html = `<div class="axis"><span>${esc(show(t.from))}</span><span>${esc(show(t.to))}</span></div>`;
           for (const d of t.devices) {
             let bars = "";
@@ -141,6 +142,7 @@ enum RecordingsPage {
             html += `<div class="row"><div>${esc(d.device)}</div><div class="bar" data-device="${esc(d.device)}" id="bar-${esc(d.device)}">${bars}</div></div>`;
           }
           el("timeline").innerHTML = html;
+          for (const b of el("timeline").querySelectorAll("[data-left]")) { b.style.left = b.dataset.left + "%"; b.style.width = b.dataset.width + "%"; }
           for (const bar of document.querySelectorAll(".bar")) {
             bar.addEventListener("click", (ev) => {
               const rect = bar.getBoundingClientRect();
