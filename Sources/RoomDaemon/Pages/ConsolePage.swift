@@ -21,8 +21,8 @@ enum ConsolePage {
             <label for="broadcast">向全部终端发送通知</label><input type="text" id="broadcast" maxlength="500"><button class="secondary" id="send-broadcast">发送通知</button>
             <span class="ok" id="broadcast-done"></span></div>
           <div class="card"><h2>评审场次</h2><div id="sessions"></div></div>
-          <div class="card" id="session-card" style="display:none"><h2 id="session-title"></h2><div id="session"></div></div>
-          <div class="card" id="actions-card" style="display:none"><h2>操作</h2><div id="actions"></div><div class="error" id="err"></div><div class="ok" id="done"></div></div>
+          <div class="card" id="session-card" hidden><h2 id="session-title"></h2><div id="session"></div></div>
+          <div class="card" id="actions-card" hidden><h2>操作</h2><div id="actions"></div><div class="error" id="err"></div><div class="ok" id="done"></div></div>
         </main>
         <div id="notice" role="status"></div>
         </body>
@@ -95,7 +95,7 @@ enum ConsolePage {
           const plan = await api("GET", "/v1/sessions/" + encodeURIComponent(C.session) + "/seats");
           C.plan = plan.status === 200 ? plan.body : null;
           const s = C.view.summary;
-          el("session-card").style.display = el("actions-card").style.display = "block";
+          el("session-card").hidden = el("actions-card").hidden = false;
           el("session-title").textContent = s.session + " · " + s.projectName + " · " + s.lot + " · 当前阶段：" + (PHASES[s.phase] || s.phase);
           const seat = (m) => m.station || (C.plan && C.plan.seats[m.id] ? C.plan.seats[m.id] + (C.plan.method === "drawn" ? "（抽签）" : "（指定）") : "—");
           el("session").innerHTML = (C.plan && C.plan.seed ? '<p class="muted">座位抽签种子：' + esc(C.plan.seed) + "</p>" : "") +
