@@ -1,6 +1,7 @@
 import Foundation
 public import RoomConfig
 public import GRDB
+import Synchronization
 
 extension RecordingTimeline {
     /// Two segments closer than this are one span: the next segment starts
@@ -28,57 +29,37 @@ extension RecordingTimeline {
     }
 
     /// Builds the timeline. `now` bounds open segments and marks the part of
-    /// the range that lies in the future as not yet recorded.
-    public static func build(_ db: Database, devices: [String], from: Int64, to: Int64, now: Int64) throws -> RecordingTimeline {
+    /// the range that lies in the future as not yet recorded. `cache` holds
+    /// the spans of closed segments between calls (roomd keeps one); without
+    /// it they are read from the index for this call.
+    public static func build(_ db: Database, devices: [String], from: Int64, to: Int64, now: Int64,
+                             cache: TimelineSpanCache? = nil) throws -> RecordingTimeline {
+        let cache = cache ?? TimelineSpanCache()
+        try cache.refresh(db, devices: devices)
         var result: [Device] = []
         for device in devices {
-            let rows = try segmentRows(db, device: device, from: from, to: to, now: now)
-            result.append(try assemble(db, device: device, rows: rows, from: from, to: to, now: now))
+            var spans = cache.spans(device: device, from: from, to: to)
+            // Segments still being written are not in the cache: their end moves.
+            for row in try writingRows(db, device: device, from: from, to: to, now: now) where !merge(row, into: &spans) {
+                // Out of order (it starts before a closed span ends): its own span, in place.
+                var alone: [Span] = []
+                merge(row, into: &alone)
+                spans.insert(contentsOf: alone, at: spans.firstIndex { $0.start > row.start } ?? spans.endIndex)
+            }
+            result.append(try assemble(db, device: device, spans: spans, from: from, to: to, now: now))
         }
         return RecordingTimeline(from: from, to: to, devices: result)
     }
 
-    /// The segments of `device` that overlap [from, to): the last one starting
-    /// before `from` (it may reach into the range) and every one starting in
-    /// it. Both are range scans of `segments_device_time`.
-    static func segmentRows(_ db: Database, device: String, from: Int64, to: Int64, now: Int64) throws -> [SegmentRow] {
-        let columns = """
-            s.id, s.wall_start_ns, COALESCE(s.wall_end_ns, s.wall_start_ns), s.state, s.frames, s.dropped_frames,
-            s.audio_xruns, COALESCE(s.bytes, s.durable_bytes),
-            s.video_codec, s.audio_codec,
-            EXISTS (SELECT 1 FROM retention_unlinks u WHERE u.segment_id = s.id)
-            """
-        func read(_ statement: Statement, _ arguments: StatementArguments) throws -> [SegmentRow] {
-            var rows: [SegmentRow] = []
-            let cursor = try Row.fetchCursor(statement, arguments: arguments)
-            while let row = try cursor.next() {
-                let state: String = row[3]
-                let deleted: Bool = row[10]
-                var end: Int64 = row[2]
-                if state == "writing" { end = max(end, min(now, end + 5_000_000_000)) }
-                rows.append(SegmentRow(id: row[0], start: row[1], end: end, state: state, frames: row[4], dropped: row[5],
-                                       xruns: row[6], bytes: row[7], videoCodec: row[8], audioCodec: row[9], deleted: deleted))
-            }
-            return rows
-        }
-        let before = try db.cachedStatement(sql: """
-            SELECT \(columns) FROM segments s INDEXED BY segments_device_time
-            WHERE s.device = ? AND s.wall_start_ns < ? ORDER BY s.wall_start_ns DESC LIMIT 1
-            """)
-        let within = try db.cachedStatement(sql: """
-            SELECT \(columns) FROM segments s INDEXED BY segments_device_time
-            WHERE s.device = ? AND s.wall_start_ns >= ? AND s.wall_start_ns < ? ORDER BY s.wall_start_ns
-            """)
-        var rows = try read(before, [device, from]).filter { $0.end > from }
-        rows += try read(within, [device, from, to])
-        return rows
-    }
-
-    static func assemble(_ db: Database, device: String, rows: [SegmentRow], from: Int64, to: Int64, now: Int64) throws -> Device {
-        var spans: [Span] = []
-        for row in rows {
-            let state = row.deleted ? "deleted" : row.state == "missing" ? "missing" : "recorded"
-            if var last = spans.last, last.state == state, row.start - last.end <= contiguityTolerance {
+    /// Appends `row` to `spans` (sorted by start): extends the last span when
+    /// it joins it, else starts a new one. False when `row` is not after the
+    /// last span (out of order: the caller rebuilds).
+    @discardableResult
+    static func merge(_ row: SegmentRow, into spans: inout [Span]) -> Bool {
+        let state = row.deleted ? "deleted" : row.state == "missing" ? "missing" : "recorded"
+        if var last = spans.last {
+            guard row.start >= last.end - contiguityTolerance else { return false }
+            if last.state == state, row.start - last.end <= contiguityTolerance {
                 last.end = max(last.end, row.end)
                 last.segments += 1
                 last.lastSegment = row.id
@@ -90,12 +71,43 @@ extension RecordingTimeline {
                 last.videoCodec = last.videoCodec ?? row.videoCodec
                 last.audioCodec = last.audioCodec ?? row.audioCodec
                 spans[spans.count - 1] = last
-            } else {
-                spans.append(Span(start: row.start, end: row.end, state: state, segments: 1, firstSegment: row.id, lastSegment: row.id,
-                                  frames: row.frames, droppedFrames: row.dropped, audioXruns: row.xruns, bytes: row.bytes,
-                                  open: row.state == "writing", videoCodec: row.videoCodec, audioCodec: row.audioCodec))
+                return true
             }
         }
+        spans.append(Span(start: row.start, end: row.end, state: state, segments: 1, firstSegment: row.id, lastSegment: row.id,
+                          frames: row.frames, droppedFrames: row.dropped, audioXruns: row.xruns, bytes: row.bytes,
+                          open: row.state == "writing", videoCodec: row.videoCodec, audioCodec: row.audioCodec))
+        return true
+    }
+
+    static let rowColumns = """
+        s.id, s.wall_start_ns, COALESCE(s.wall_end_ns, s.wall_start_ns), s.state, s.frames, s.dropped_frames,
+        s.audio_xruns, COALESCE(s.bytes, s.durable_bytes), s.video_codec, s.audio_codec,
+        EXISTS (SELECT 1 FROM retention_unlinks u WHERE u.segment_id = s.id), s.device
+        """
+
+    static func readRows(_ statement: Statement, _ arguments: StatementArguments, now: Int64) throws -> [(String, SegmentRow)] {
+        var rows: [(String, SegmentRow)] = []
+        let cursor = try Row.fetchCursor(statement, arguments: arguments)
+        while let row = try cursor.next() {
+            let state: String = row[3]
+            var end: Int64 = row[2]
+            if state == "writing" { end = max(end, min(now, end + 5_000_000_000)) }
+            rows.append((row[11], SegmentRow(id: row[0], start: row[1], end: end, state: state, frames: row[4], dropped: row[5],
+                                             xruns: row[6], bytes: row[7], videoCodec: row[8], audioCodec: row[9], deleted: row[10])))
+        }
+        return rows
+    }
+
+    /// The device's segments being written that reach into [from, to) (the partial index on state finds them).
+    static func writingRows(_ db: Database, device: String, from: Int64, to: Int64, now: Int64) throws -> [SegmentRow] {
+        let statement = try db.cachedStatement(sql: """
+            SELECT \(rowColumns) FROM segments s WHERE s.state = 'writing' AND s.device = ? ORDER BY s.wall_start_ns
+            """)
+        return try readRows(statement, [device], now: now).map(\.1).filter { $0.start < to && $0.end > from }
+    }
+
+    static func assemble(_ db: Database, device: String, spans: [Span], from: Int64, to: Int64, now: Int64) throws -> Device {
         var gaps: [Gap] = []
         let horizon = min(to, now)
         var cursor = from
@@ -179,5 +191,103 @@ extension RecordingTimeline {
     static func count(in json: String, key: String) -> Int64? {
         guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String] else { return nil }
         return object[key].flatMap { Int64($0) }
+    }
+}
+
+/// The spans of closed segments, per device, kept between timeline queries
+/// so a month of a room (~390,000 rows) is not read again for each: built
+/// once, then extended by the segments closed since (found by row id), and
+/// rebuilt for a device when a row arrives out of order (an orphan, a
+/// recovered segment) or for all when retention deleted files or a file went
+/// missing. Derived data, never stored.
+public final class TimelineSpanCache: Sendable {
+    struct State {
+        var built = false
+        var spans: [String: [RecordingTimeline.Span]] = [:]
+        /// Rows with an id below this are merged (or were writing then and
+        /// are in `pendingWriting`); rows at or above it are looked at again.
+        var watermark: Int64 = 0
+        /// Ids at or above the watermark already merged.
+        var mergedAbove: Set<Int64> = []
+        /// What makes the spans stale other than new rows: unlinks, missing files.
+        var signature: [Int64] = []
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Brings the spans up to date with the index (inside a read of `db`).
+    func refresh(_ db: Database, devices: [String]) throws {
+        try state.withLock { state in
+            let signature = [
+                try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(rowid), 0) FROM retention_unlinks") ?? 0,
+                try Int64.fetchOne(db, sql: "SELECT count(*) FROM segments WHERE state = 'missing'") ?? 0,
+            ]
+            let maxID = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM segments") ?? 0
+            let lowestWriting = try Int64.fetchOne(db, sql: "SELECT MIN(id) FROM segments WHERE state = 'writing'")
+            if !state.built || signature != state.signature {
+                state.spans = [:]
+                let statement = try db.cachedStatement(sql: """
+                    SELECT \(RecordingTimeline.rowColumns) FROM segments s WHERE s.state != 'writing' AND s.id <= ? ORDER BY s.device, s.wall_start_ns
+                    """)
+                for (device, row) in try RecordingTimeline.readRows(statement, [maxID], now: 0) {
+                    RecordingTimeline.merge(row, into: &state.spans[device, default: []])
+                }
+                state.built = true
+                state.signature = signature
+                state.mergedAbove = []
+                // Writing rows below maxID come back when they close.
+                let writing = Set(try Int64.fetchAll(db, sql: "SELECT id FROM segments WHERE state = 'writing'"))
+                state.watermark = lowestWriting ?? (maxID + 1)
+                let merged = try Int64.fetchAll(db, sql: "SELECT id FROM segments WHERE id >= ? AND id <= ?", arguments: [state.watermark, maxID])
+                state.mergedAbove = Set(merged).subtracting(writing)
+                return
+            }
+            // New (or newly closed) rows since the last refresh.
+            let statement = try db.cachedStatement(sql: """
+                SELECT \(RecordingTimeline.rowColumns) FROM segments s WHERE s.id >= ? AND s.id <= ? AND s.state != 'writing' ORDER BY s.wall_start_ns
+                """)
+            var rebuild = Set<String>()
+            for (device, row) in try RecordingTimeline.readRows(statement, [state.watermark, maxID], now: 0)
+            where !state.mergedAbove.contains(row.id) {
+                state.mergedAbove.insert(row.id)
+                if !RecordingTimeline.merge(row, into: &state.spans[device, default: []]) { rebuild.insert(device) }
+            }
+            for device in rebuild {
+                let statement = try db.cachedStatement(sql: """
+                    SELECT \(RecordingTimeline.rowColumns) FROM segments s INDEXED BY segments_device_time
+                    WHERE s.device = ? AND s.state != 'writing' AND s.id <= ? ORDER BY s.wall_start_ns
+                    """)
+                var spans: [RecordingTimeline.Span] = []
+                for (_, row) in try RecordingTimeline.readRows(statement, [device, maxID], now: 0) { RecordingTimeline.merge(row, into: &spans) }
+                state.spans[device] = spans
+            }
+            let watermark = lowestWriting ?? (maxID + 1)
+            if watermark > state.watermark {
+                state.watermark = watermark
+                state.mergedAbove = state.mergedAbove.filter { $0 >= watermark }
+            }
+        }
+    }
+
+    /// The device's spans that overlap [from, to), in order.
+    func spans(device: String, from: Int64, to: Int64) -> [RecordingTimeline.Span] {
+        state.withLock { state in
+            guard let all = state.spans[device], !all.isEmpty else { return [] }
+            // Spans are sorted by start and do not overlap: binary search the first ending after `from`.
+            var low = 0, high = all.count
+            while low < high {
+                let mid = (low + high) / 2
+                if all[mid].end <= from { low = mid + 1 } else { high = mid }
+            }
+            var result: [RecordingTimeline.Span] = []
+            var i = low
+            while i < all.count, all[i].start < to {
+                result.append(all[i])
+                i += 1
+            }
+            return result
+        }
     }
 }

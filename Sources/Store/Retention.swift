@@ -80,6 +80,16 @@ public struct RetentionStore: Sendable {
         public var end: Int64
         public var bytes: Int64
         public var sha256: String
+
+        public init(segment: Int64, device: String, path: String, start: Int64, end: Int64, bytes: Int64, sha256: String) {
+            self.segment = segment
+            self.device = device
+            self.path = path
+            self.start = start
+            self.end = end
+            self.bytes = bytes
+            self.sha256 = sha256
+        }
     }
 
     /// The recordings of one session: its window and whether the platform acknowledged its package.

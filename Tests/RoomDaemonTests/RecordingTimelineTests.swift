@@ -92,6 +92,51 @@ struct RecordingTimelineTests {
         #expect(tail.gaps.map(\.reason) == [.notYetRecorded])
     }
 
+    /// roomd keeps the spans of closed segments between queries; whatever
+    /// happens to the index (segments closing, one written while another is
+    /// open, a row arriving out of order, retention deleting), a query
+    /// through the kept spans answers exactly what a fresh read does.
+    @Test func keptSpansAnswerLikeAFreshRead() async throws {
+        let room = try Room()
+        let cache = TimelineSpanCache()
+        func check(_ step: String) async throws {
+            let now = room.clock.now().nanoseconds
+            let (kept, fresh) = try await room.store.pool.read { db in
+                (try RecordingTimeline.build(db, devices: ["S01", "S02"], from: Self.s(0), to: Self.s(1000), now: now, cache: cache),
+                 try RecordingTimeline.build(db, devices: ["S01", "S02"], from: Self.s(0), to: Self.s(1000), now: now))
+            }
+            #expect(kept == fresh, "after \(step)")
+        }
+        try await check("nothing")
+        for i in 0..<5 { try room.segment("S01", Double(i * 10), Double(i * 10 + 10)) }
+        try await check("five segments")
+        // One open (writing) while another device's closes.
+        let open = try room.store.segments.opened(device: "S01", sequence: 100, path: room.dir.path + "/open.mp4", wallStartNs: Self.s(50),
+                                                  monotonicStartNs: 0, videoCodec: "h264", audioCodec: "aac", synthetic: true)
+        try room.segment("S02", 0, 10)
+        try await check("an open segment")
+        try room.segment("S02", 10, 20)
+        try room.store.segments.closed(id: open, wallEndNs: Self.s(60), frames: 150, droppedFrames: 0, audioXruns: 0, bytes: 10,
+                                       sha256: String(repeating: "0", count: 64), reason: "boundary")
+        try await check("the open one closed")
+        try room.segment("S01", 70, 80)
+        try await check("a gap")
+        // A row that belongs before what is kept (an orphan found at start).
+        try room.segment("S01", 62, 66)
+        try await check("an out-of-order row")
+        // Retention deletes the first two.
+        let retention = RetentionStore(store: room.store)
+        for id in try room.store.segments.rows(device: "S01").map(\.id).sorted().prefix(2) {
+            let path = try #require(try room.store.segments.path(id: id))
+            let candidate = RetentionStore.Candidate(segment: id, device: "S01", path: path, start: 0, end: 0, bytes: 0, sha256: "")
+            try await retention.mark([(candidate, rule: "age", basis: "test")], now: Self.s(2000))
+            try await retention.recordUnlink(candidate, rule: "age", existed: true, now: Self.s(2000))
+        }
+        try await check("a retention deletion")
+        for i in 8..<12 { try room.segment("S01", Double(i * 10), Double(i * 10 + 10)) }
+        try await check("more after the deletion")
+    }
+
     @Test func retentionFreesSpaceButNeverAnUndeliveredSession() async throws {
         let room = try Room()
         // Old recordings outside any session, then a session's, then more outside.

@@ -26,6 +26,8 @@ final class RecordingArchive: Sendable {
     let helperPath: String
     let sandbox: Bool
     let renditions: RenditionCache
+    /// Spans of closed segments between timeline queries (a month is ~390,000 rows).
+    let spanCache = TimelineSpanCache()
 
     struct DeviceInfo: Codable, Sendable {
         var device: String
@@ -65,9 +67,25 @@ final class RecordingArchive: Sendable {
             DeviceInfo(device: $0.id, kind: "room-camera", name: $0.name, video: $0.camera.label, audio: $0.microphone?.label,
                        configured: true, recording: false)
         }
+        // Every device in the index with its first and last recording, by
+        // index seeks only (a loose index scan: one seek per device), never
+        // a scan of the month's rows.
         let recorded = try await store.pool.read { db -> [(String, Int64, Int64)] in
-            try Row.fetchAll(db, sql: "SELECT device, MIN(wall_start_ns) AS first, MAX(COALESCE(wall_end_ns, wall_start_ns)) AS last FROM segments GROUP BY device")
-                .map { ($0["device"], $0["first"], $0["last"]) }
+            let devices = try String.fetchAll(db, sql: """
+                WITH RECURSIVE d(device) AS (
+                    SELECT MIN(device) FROM segments
+                    UNION ALL
+                    SELECT (SELECT MIN(device) FROM segments WHERE device > d.device) FROM d WHERE d.device IS NOT NULL)
+                SELECT device FROM d WHERE device IS NOT NULL
+                """)
+            return try devices.map { device in
+                let first = try Int64.fetchOne(db, sql: "SELECT wall_start_ns FROM segments WHERE device = ? ORDER BY wall_start_ns LIMIT 1",
+                                               arguments: [device]) ?? 0
+                let last = try Int64.fetchOne(db, sql: """
+                    SELECT COALESCE(wall_end_ns, wall_start_ns) FROM segments WHERE device = ? ORDER BY wall_start_ns DESC LIMIT 1
+                    """, arguments: [device]) ?? first
+                return (device, first, last)
+            }
         }
         for (device, first, last) in recorded {
             if let i = list.firstIndex(where: { $0.device == device }) {
@@ -98,8 +116,8 @@ final class RecordingArchive: Sendable {
     }
 
     func timeline(devices: [String], from: Int64, to: Int64) async throws -> RecordingTimeline {
-        let now = store.clock.now().nanoseconds
-        return try await store.pool.read { db in try RecordingTimeline.build(db, devices: devices, from: from, to: to, now: now) }
+        let now = store.clock.now().nanoseconds, cache = spanCache
+        return try await store.pool.read { db in try RecordingTimeline.build(db, devices: devices, from: from, to: to, now: now, cache: cache) }
     }
 
     struct SegmentInfo: Codable, Sendable {
