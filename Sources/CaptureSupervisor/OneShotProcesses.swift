@@ -54,7 +54,11 @@ public final class ExportProcess: Sendable {
     public let chunks: AsyncThrowingStream<Chunk, any Error>
 
     /// Starts the helper with `request` on its stdin.
-    public init(helperPath: String, sandbox: Bool, request: ExportRequest, window: Int = 16) throws {
+    /// `observe` sees every chunk on the reader's own thread before it is
+    /// handed on (roomd hashes the relayed bytes there, not on the Swift
+    /// concurrency pool).
+    public init(helperPath: String, sandbox: Bool, request: ExportRequest, window: Int = 16,
+                observe: @escaping @Sendable (Data) -> Void = { _ in }) throws {
         let spawned = try ChildProcess.spawn(helperPath, arguments: ["roomd-capture", "export"] + (sandbox ? [] : ["--no-sandbox"]))
         let child = Child(pid: spawned.pid)
         self.child = child
@@ -86,11 +90,14 @@ public final class ExportProcess: Sendable {
         // keeps it from waiting on every read roomd makes.
         _ = fcntl(output, 1031 /* F_SETPIPE_SZ */, 1 << 20)
         let thread = Thread {
-            Self.relay(output: output, child: child, wroteRequest: written, credits: credits, continuation: continuation)
+            Self.relay(output: output, child: child, wroteRequest: written, credits: credits, observe: observe, continuation: continuation)
         }
         thread.name = "roomd-export"
         thread.start()
     }
+
+    /// The helper's process id (it is reaped by the reader thread).
+    public var pid: pid_t { child.pid }
 
     /// The consumer took a chunk: the reader may read one more.
     public func consumed() { credits.signal() }
@@ -104,7 +111,7 @@ public final class ExportProcess: Sendable {
     }
 
     private static func relay(output: Int32, child: Child, wroteRequest: Bool, credits: DispatchSemaphore,
-                              continuation: AsyncThrowingStream<Chunk, any Error>.Continuation) {
+                              observe: @Sendable (Data) -> Void, continuation: AsyncThrowingStream<Chunk, any Error>.Continuation) {
         defer {
             close(output)
             child.reap()
@@ -146,11 +153,13 @@ public final class ExportProcess: Sendable {
                 // the first bytes still go out the moment they exist.
                 pending.append(payload)
                 if pending.count < 1 << 20, readable() { continue }
+                observe(pending)
                 credits.wait()
                 continuation.yield(.data(pending))
                 pending = Data()
             case UInt8(ascii: "R"):
                 if !pending.isEmpty {
+                    observe(pending)
                     credits.wait()
                     continuation.yield(.data(pending))
                     pending = Data()

@@ -102,7 +102,7 @@ extension RecordingTimeline {
     /// The device's segments being written that reach into [from, to) (the partial index on state finds them).
     static func writingRows(_ db: Database, device: String, from: Int64, to: Int64, now: Int64) throws -> [SegmentRow] {
         let statement = try db.cachedStatement(sql: """
-            SELECT \(rowColumns) FROM segments s WHERE s.state = 'writing' AND s.device = ? ORDER BY s.wall_start_ns
+            SELECT \(rowColumns) FROM segments s INDEXED BY segments_state WHERE s.state != 'closed' AND s.state = 'writing' AND s.device = ? ORDER BY s.wall_start_ns
             """)
         return try readRows(statement, [device], now: now).map(\.1).filter { $0.start < to && $0.end > from }
     }
@@ -130,7 +130,7 @@ extension RecordingTimeline {
         if to > now, now >= from {
             gaps.append(Gap(start: max(now, from), end: to, reason: .notYetRecorded, detail: "the range reaches past now"))
         }
-        gaps += try impairments(db, device: device, from: from, to: to, spans: spans)
+        gaps += try impairments(db, device: device, from: from, to: to, spans: spans, holes: gaps)
         gaps.sort { ($0.start, $0.end) < ($1.start, $1.end) }
         let recorded = spans.filter { $0.state == "recorded" }.reduce(Int64(0)) { $0 + max(0, min($1.end, to) - max($1.start, from)) }
         return Device(device: device, spans: spans, gaps: gaps, recordedNanoseconds: recorded)
@@ -166,13 +166,13 @@ extension RecordingTimeline {
     /// Lost frames and audio overruns inside spans, from their events: the
     /// recorder reports dropped frames at most every 10 s with a count, an
     /// overrun each time. Each becomes a short gap at the event's time.
-    static func impairments(_ db: Database, device: String, from: Int64, to: Int64, spans: [Span]) throws -> [Gap] {
+    static func impairments(_ db: Database, device: String, from: Int64, to: Int64, spans: [Span], holes: [Gap]) throws -> [Gap] {
         let events = try Row.fetchAll(db, sql: """
             SELECT kind, time_ns, detail FROM events INDEXED BY events_kind_time
             WHERE kind IN ('capture.frames-dropped', 'capture.audio-xrun') AND time_ns >= ? AND time_ns < ? AND subject = ?
             ORDER BY time_ns
             """, arguments: [from, to, device])
-        return events.map { row in
+        var gaps: [Gap] = events.map { row in
             let kind: String = row["kind"]
             let time: Int64 = row["time_ns"]
             let detail: String = row["detail"]
@@ -186,6 +186,34 @@ extension RecordingTimeline {
             }
             return Gap(start: time, end: time, reason: .audioXrun, detail: "audio overrun at \(Text.iso8601(nanoseconds: time)): a few ms of sound lost")
         }
+        // A device lost while the other track kept recording (a camera
+        // unplugged, its microphone still there) leaves no hole in the index:
+        // the loss runs from the event to the device's return.
+        let outages = try Row.fetchAll(db, sql: """
+            SELECT kind, time_ns, detail FROM events INDEXED BY events_kind_time
+            WHERE kind IN ('device.lost', 'device.missing', 'device.returned') AND time_ns >= ? AND time_ns < ? AND subject = ?
+            ORDER BY time_ns
+            """, arguments: [from - explanationWindow, to, device])
+        var lostAt: (Int64, String)?
+        // An outage that is already a hole explained by it is not said twice.
+        func explained(_ start: Int64) -> Bool {
+            holes.contains { $0.reason == .deviceLost && $0.start <= start + explanationWindow && $0.end >= start - explanationWindow }
+        }
+        for row in outages {
+            let kind: String = row["kind"], time: Int64 = row["time_ns"], detail: String = row["detail"]
+            if kind == "device.returned" {
+                if let (start, why) = lostAt, time > from, !explained(start) {
+                    gaps.append(Gap(start: max(start, from), end: min(time, to), reason: .deviceLost, detail: why + "; back at \(Text.iso8601(nanoseconds: time))"))
+                }
+                lostAt = nil
+            } else if lostAt == nil {
+                lostAt = (time, "\(kind) at \(Text.iso8601(nanoseconds: time)): \(detail)")
+            }
+        }
+        if let (start, why) = lostAt, start < to, !explained(start) {
+            gaps.append(Gap(start: max(start, from), end: to, reason: .deviceLost, detail: why + "; not back in this range"))
+        }
+        return gaps
     }
 
     static func count(in json: String, key: String) -> Int64? {
@@ -222,10 +250,10 @@ public final class TimelineSpanCache: Sendable {
         try state.withLock { state in
             let signature = [
                 try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(rowid), 0) FROM retention_unlinks") ?? 0,
-                try Int64.fetchOne(db, sql: "SELECT count(*) FROM segments WHERE state = 'missing'") ?? 0,
+                try Int64.fetchOne(db, sql: "SELECT count(*) FROM segments INDEXED BY segments_state WHERE state != 'closed' AND state = 'missing'") ?? 0,
             ]
             let maxID = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM segments") ?? 0
-            let lowestWriting = try Int64.fetchOne(db, sql: "SELECT MIN(id) FROM segments WHERE state = 'writing'")
+            let lowestWriting = try Int64.fetchOne(db, sql: "SELECT MIN(id) FROM segments INDEXED BY segments_state WHERE state != 'closed' AND state = 'writing'")
             if !state.built || signature != state.signature {
                 state.spans = [:]
                 let statement = try db.cachedStatement(sql: """
@@ -238,7 +266,7 @@ public final class TimelineSpanCache: Sendable {
                 state.signature = signature
                 state.mergedAbove = []
                 // Writing rows below maxID come back when they close.
-                let writing = Set(try Int64.fetchAll(db, sql: "SELECT id FROM segments WHERE state = 'writing'"))
+                let writing = Set(try Int64.fetchAll(db, sql: "SELECT id FROM segments INDEXED BY segments_state WHERE state != 'closed' AND state = 'writing'"))
                 state.watermark = lowestWriting ?? (maxID + 1)
                 let merged = try Int64.fetchAll(db, sql: "SELECT id FROM segments WHERE id >= ? AND id <= ?", arguments: [state.watermark, maxID])
                 state.mergedAbove = Set(merged).subtracting(writing)

@@ -1,5 +1,8 @@
 import Foundation
 import Glibc
+import GRDB
+import RoomConfig
+import Store
 import Testing
 
 /// Real drivers: roomd records two vivid cameras and two snd-aloop
@@ -151,7 +154,7 @@ struct VMRecordingTests {
     print(json.dumps(out))
     """#
 
-    @Test func twoViviCamerasAndLoopbackMicrophonesRecordedWithFaults() throws {
+    @Test func twoViviCamerasAndLoopbackMicrophonesRecordedWithFaults() async throws {
         let repo = Self.repository
         let work = try TemporaryDirectory("roomd-vm")
         let made = try run(Binaries.roomctl, ["pki", "init", "--dir", work.path + "/pki", "--room-id", "VM-ROOM"])
@@ -220,5 +223,28 @@ struct VMRecordingTests {
         let s3 = report["S03_events"] as? [String] ?? []
         #expect(s3.count == 1, "\(s3)")
         #expect(s3.first.map { $0.contains("/dev/video2") && $0.contains("offered: YUYV") } == true, "\(s3)")
+
+        // The timeline of the run (real drivers, real faults): S02's disconnect is a
+        // "device-lost" gap that starts within a few seconds of the disconnect, and
+        // S01's dropped buffers are "dropped-frames" in the window they were injected.
+        func stamp(_ name: String) -> Int64 {
+            Int64(((try? String(contentsOfFile: work.path + "/" + name, encoding: .utf8)) ?? "0").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        }
+        let store = try RoomStore(path: work.path + "/state/roomd.sqlite")
+        let (recording, disconnect, dropStart, stop) = (stamp("recording"), stamp("disconnect"), stamp("drop-start"), stamp("stop"))
+        let timeline = try await store.pool.read { db in
+            try RecordingTimeline.build(db, devices: ["S01", "S02"], from: recording, to: stop, now: stop + 60_000_000_000)
+        }
+        let s02Gaps: [RecordingTimeline.Gap] = timeline.devices.first { $0.device == "S02" }?.gaps ?? []
+        let s01Gaps: [RecordingTimeline.Gap] = timeline.devices.first { $0.device == "S01" }?.gaps ?? []
+        let lost = s02Gaps.filter { (gap: RecordingTimeline.Gap) -> Bool in
+            gap.reason == .deviceLost && abs(gap.start - disconnect) < 5_000_000_000 && gap.end > gap.start
+        }
+        #expect(!lost.isEmpty, "S02 gaps: \(s02Gaps)")
+        let drops = s01Gaps.filter { (gap: RecordingTimeline.Gap) -> Bool in
+            gap.reason == .droppedFrames && gap.end >= dropStart && gap.start <= dropStart + 15_000_000_000
+        }
+        #expect(!drops.isEmpty, "S01 gaps: \(s01Gaps)")
+        try store.close()
     }
 }

@@ -110,7 +110,7 @@ extension RecordingArchive {
             let clipPath = work + "/clips/\(device).mp4"
             let (exportID, usedSources, process) = try await startExport(device: device, from: from, to: to, who: who, purpose: "dossier \(id)")
             guard FileManager.default.createFile(atPath: clipPath, contents: nil), let handle = FileHandle(forWritingAtPath: clipPath) else {
-                process.cancel()
+                process.process.cancel()
                 throw TarFailure(description: "cannot write \(clipPath)")
             }
             let finished: FinishedExport

@@ -36,7 +36,7 @@ extension RecordingArchive {
     /// Starts `roomd-capture export` for [from, to) of `device` (after the
     /// checks a caller needs: sources exist), recording `recording.export-started`.
     func startExport(device: String, from: Int64, to: Int64, who: String, purpose: String) async throws
-        -> (id: String, sources: [SegmentIndex.Row], process: ExportProcess) {
+        -> (id: String, sources: [SegmentIndex.Row], process: ExportRun) {
         let sources = try await exportSources(device: device, from: from, to: to)
         guard !sources.isEmpty else {
             throw Refusal(.notFound, code: "nothing-recorded", chinese: "该时间范围内没有可导出的录像（请查看时间轴上的录像与中断）。",
@@ -46,8 +46,9 @@ extension RecordingArchive {
         let request = ExportRequest(segments: sources.map { ExportRequest.Segment(path: $0.path, wallStartNanoseconds: $0.wallStartNs, videoCodec: $0.videoCodec, audioCodec: $0.audioCodec) },
                                     fromNanoseconds: from, toNanoseconds: to)
         let process: ExportProcess
+        let digest = RelayDigest()
         do {
-            process = try ExportProcess(helperPath: helperPath, sandbox: sandbox, request: request)
+            process = try ExportProcess(helperPath: helperPath, sandbox: sandbox, request: request) { digest.hasher.update($0) }
         } catch {
             throw Refusal(.serviceUnavailable, code: "export-unavailable", chinese: "导出程序无法启动，请联系代理机构管理员。",
                           english: "roomd-capture export could not start: \(error)")
@@ -56,23 +57,22 @@ extension RecordingArchive {
             "export": id, "device": device, "from": Text.iso8601(nanoseconds: from), "to": Text.iso8601(nanoseconds: to),
             "segments": sources.map { String($0.id) }.joined(separator: ","), "purpose": purpose,
         ])
-        return (id, sources, process)
+        return (id, sources, ExportRun(process: process, digest: digest))
     }
 
     /// Relays the export's bytes to `sink` while hashing them, then checks
     /// them against the helper's report and records the manifest
     /// (`recording.exported`). A failure or a cancelled client kills the
     /// helper and is recorded as `recording.export-cancelled`.
-    func relayExport(id: String, device: String, from: Int64, to: Int64, who: String, sources: [SegmentIndex.Row], process: ExportProcess,
+    func relayExport(id: String, device: String, from: Int64, to: Int64, who: String, sources: [SegmentIndex.Row], process run: ExportRun,
                      sink: (Data) async throws -> Void) async throws -> FinishedExport {
-        let hasher = SHA256Hasher()
+        let process = run.process
         var sent: Int64 = 0
         var report: ExportReport?
         do {
             for try await chunk in process.chunks {
                 switch chunk {
                 case .data(let data):
-                    hasher.update(data)
                     sent += Int64(data.count)
                     try await sink(data)
                     process.consumed()
@@ -88,7 +88,8 @@ extension RecordingArchive {
             throw error
         }
         guard let report else { throw ExportProcess.Failure(code: "helper-failed", message: "no report") }
-        let sha = hasher.finishHex()
+        // The stream ended: the reader thread has hashed every chunk it handed on.
+        let sha = run.digest.hasher.finishHex()
         guard sha == report.sha256, sent == report.bytes else {
             await audit.record("recording.export-cancelled", who: who, what: [
                 "export": id, "device": device, "why": "relayed bytes (\(sent), \(sha)) differ from the helper's report (\(report.bytes), \(report.sha256))",
@@ -178,4 +179,15 @@ extension RecordingArchive {
     static func compactTime(_ ns: Int64) -> String {
         CivilTime.iso8601(seconds: ns / 1_000_000_000).replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
     }
+}
+
+/// An export's helper and the hash of what roomd relayed (computed on the
+/// reader thread; read once the stream has ended).
+struct ExportRun: Sendable {
+    let process: ExportProcess
+    let digest: RelayDigest
+}
+
+final class RelayDigest: @unchecked Sendable {
+    let hasher = SHA256Hasher()
 }
