@@ -32,7 +32,24 @@ enum ConsolePage {
     static let script = #"""
         "use strict";
         // roomd operator console (after /assets/room.js).
-        const C = { session: null, view: null, source: null };
+        const C = { session: null, view: null, source: null, thumbs: {} };
+
+        // Each station's camera, its latest picture every two seconds (the same
+        // pictures as the supervisor's live wall; nothing is read from the recordings).
+        async function refreshThumbs() {
+          for (const img of document.querySelectorAll("img[data-thumb]")) {
+            const id = img.dataset.thumb;
+            try {
+              const r = await fetch("/v1/recordings/live/" + encodeURIComponent(id) + ".jpg", { cache: "no-store" });
+              if (!r.ok) continue;
+              const url = URL.createObjectURL(await r.blob());
+              if (C.thumbs[id]) URL.revokeObjectURL(C.thumbs[id]);
+              C.thumbs[id] = url;
+              for (const shown of document.querySelectorAll('img[data-thumb="' + CSS.escape(id) + '"]')) shown.src = url;
+            } catch (e) { /* next round */ }
+          }
+          setTimeout(refreshThumbs, 2000);
+        }
         const PHASES = { draft: "未开始", checkIn: "签到", discipline: "宣读纪律与承诺", leaderElection: "推选组长", qualification: "资格审查", compliance: "符合性审查",
           clarification: "澄清", negotiationRounds: "磋商/谈判", finalQuotes: "最后报价", scoring: "评分", review: "复核", ranking: "排序", report: "报告",
           signing: "签署报告", closed: "已结束", failed: "废标/终止", halted: "暂停", suspended: "暂停（等待替补）", reformed: "重新组建", reevaluation: "重新评审" };
@@ -52,6 +69,7 @@ enum ConsolePage {
             const online = s.state === "online";
             const locked = s.locked === true;
             return '<div class="card station ' + (online ? "online" : "") + '"><h3>' + esc(s.id) + " " + (online ? '<span class="pill">在线</span>' : '<span class="pill bad">离线</span>') + "</h3>" +
+              (d.state ? '<img class="thumb" data-thumb="' + esc(s.id) + '" alt="' + esc(s.id) + ' 摄像头画面"' + (C.thumbs[s.id] ? ' src="' + C.thumbs[s.id] + '"' : "") + ">" : "") +
               "<div>" + (member ? esc(member.name) + "（" + esc(member.id) + "）" : '<span class="muted">无人签到</span>') + "</div>" +
               '<div class="muted">页面：' + esc(PAGES[s.page] || s.page || "—") + "</div>" +
               '<div class="muted">最后在线：' + esc(s.lastSeen ? new Date(s.lastSeen).toLocaleTimeString("zh-CN") : "—") + "</div>" +
@@ -187,7 +205,7 @@ enum ConsolePage {
         }
 
         window.addEventListener("load", () => {
-          refreshRoom(); refreshSessions(); setInterval(refreshRoom, 5000);
+          refreshRoom(); refreshSessions(); setInterval(refreshRoom, 5000); setTimeout(refreshThumbs, 500);
           el("send-broadcast").onclick = async () => {
             const answer = await api("POST", "/v1/stations/message", { text: el("broadcast").value.trim() });
             el("broadcast-done").textContent = answer.status === 200 ? "已发送。" : message(answer);

@@ -63,6 +63,7 @@ enum RecordingsPage {
         .swatch { display: inline-block; width: 16px; height: 12px; margin: 0 4px 0 12px; vertical-align: middle; }
         .axis { display: flex; justify-content: space-between; font-size: 13px; color: #5b6875; margin-left: 90px; }
         video { background: #000; max-width: 100%; }
+        .thumb { width: 100%; max-width: 260px; min-height: 60px; display: block; background: #111; border-radius: 3px; margin: 4px 0; }
         .camera { float: right; width: 320px; margin: 0 0 12px 18px; }
         .camera img { width: 320px; min-height: 180px; background: #111; display: block; border-radius: 4px; }
         """
