@@ -60,7 +60,9 @@ final class StreamingMP4Output {
     private var lastDTS: [Int64]
     private var finished = false
 
-    static let chunkSize: Int32 = 1 << 16
+    /// One record per fragment (a second of 1080p MJPEG is ~3 MB, of 640×480 ~300 kB):
+    /// fewer, larger writes for roomd to relay.
+    static let chunkSize: Int32 = 1 << 20
 
     init(tracks: [OutputTrack], sink: ByteSink, minimumFragmentMicroseconds: Int64 = 900_000) throws(CaptureError) {
         self.sink = sink

@@ -20,11 +20,9 @@ Prints one JSON line at the end: {"ok": true, ...} or exits non-zero.
 """
 import json, os, subprocess, sys, time
 
-os.environ["SE_OFFLINE"] = "true"
-from selenium import webdriver
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from browser_common import chromium, install_certificate
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -64,35 +62,12 @@ def fail(message):
 
 def browser(client):
     home = f"{work}/browsers/{client}"
-    nssdb = f"{home}/.pki/nssdb"
-    os.makedirs(nssdb, exist_ok=True)
-    run("certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password")
-    kiosk = f"{work}/kiosk/{client}"
-    if os.path.exists(f"{kiosk}/{client}.p12"):
-        # A station: installed exactly as `roomctl station kiosk` tells the installer to (GUIDE.txt).
-        password = [line.split(":", 1)[1].strip() for line in open(f"{kiosk}/GUIDE.txt", encoding="utf-8") if "password:" in line][0]
-        run("pk12util", "-i", f"{kiosk}/{client}.p12", "-d", f"sql:{nssdb}", "-W", password)
-        run("certutil", "-A", "-d", f"sql:{nssdb}", "-n", "roomd-room-ca", "-t", "C,,", "-i", f"{kiosk}/room-ca.crt")
-    else:
-        p12 = f"{home}/{client}.p12"
-        run("openssl", "pkcs12", "-export", "-in", f"{pki}/clients/{client}.crt", "-inkey", f"{pki}/clients/{client}.key",
-            "-out", p12, "-passout", "pass:", "-name", client)
-        run("pk12util", "-i", p12, "-d", f"sql:{nssdb}", "-W", "")
-        run("certutil", "-A", "-d", f"sql:{nssdb}", "-n", "room-ca", "-t", "C,,", "-i", f"{pki}/room-ca.crt")
-    options = Options()
-    options.binary_location = "/usr/lib/chromium/chromium"
-    for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--user-data-dir={home}/profile",
-                     "--window-size=1366,1700", "--lang=zh-CN", "--no-first-run", "--disable-background-networking",
-                     # The player starts on a click in the timeline, which may come before any gesture the page saw.
-                     "--autoplay-policy=no-user-gesture-required"]:
-        options.add_argument(argument)
-    # The room's clock: the page shows and reads local times (datetime-local), here China Standard Time.
-    environment = dict(os.environ, HOME=home, TZ="Asia/Shanghai")
-    service = Service(executable_path="/usr/bin/chromedriver", env=environment)
-    driver = webdriver.Chrome(service=service, options=options)
+    install_certificate(work, pki, client, home, run)
+    # The player starts on a click in the timeline, which may come before any gesture the page saw;
+    # the room's clock: the page shows and reads local times (datetime-local), here China Standard Time.
+    driver = chromium(home, window="1366,1700", arguments=["--autoplay-policy=no-user-gesture-required"],
+                      environment={"TZ": "Asia/Shanghai"})
     drivers.append(driver)
-    driver.set_page_load_timeout(30)
-    driver.set_script_timeout(30)
     return driver
 
 

@@ -1,0 +1,43 @@
+"""What the browser tests share: a headless Chromium per client, each with its
+own HOME holding an NSS database with only that client's certificate and the
+room CA, so the browser itself presents the certificate (the policy file
+AutoSelectCertificateForUrls, written by the Swift test, picks it)."""
+import os, subprocess
+
+os.environ["SE_OFFLINE"] = "true"
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+
+
+def install_certificate(work, pki, client, home, run):
+    """The client's certificate and the room CA into HOME's NSS database; a
+    station exactly as `roomctl station kiosk` tells the installer (GUIDE.txt)."""
+    nssdb = f"{home}/.pki/nssdb"
+    os.makedirs(nssdb, exist_ok=True)
+    run("certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password")
+    kiosk = f"{work}/kiosk/{client}"
+    if os.path.exists(f"{kiosk}/{client}.p12"):
+        password = [line.split(":", 1)[1].strip() for line in open(f"{kiosk}/GUIDE.txt", encoding="utf-8") if "password:" in line][0]
+        run("pk12util", "-i", f"{kiosk}/{client}.p12", "-d", f"sql:{nssdb}", "-W", password)
+        run("certutil", "-A", "-d", f"sql:{nssdb}", "-n", "roomd-room-ca", "-t", "C,,", "-i", f"{kiosk}/room-ca.crt")
+    else:
+        p12 = f"{home}/{client}.p12"
+        run("openssl", "pkcs12", "-export", "-in", f"{pki}/clients/{client}.crt", "-inkey", f"{pki}/clients/{client}.key",
+            "-out", p12, "-passout", "pass:", "-name", client)
+        run("pk12util", "-i", p12, "-d", f"sql:{nssdb}", "-W", "")
+        run("certutil", "-A", "-d", f"sql:{nssdb}", "-n", "room-ca", "-t", "C,,", "-i", f"{pki}/room-ca.crt")
+
+
+def chromium(home, window="1366,768", arguments=(), environment=None):
+    """Headless Chromium (Debian's, driven by its own chromedriver) with HOME as given."""
+    options = Options()
+    options.binary_location = "/usr/lib/chromium/chromium"
+    for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--user-data-dir={home}/profile",
+                     f"--window-size={window}", "--lang=zh-CN", "--no-first-run", "--disable-background-networking", *arguments]:
+        options.add_argument(argument)
+    service = Service(executable_path="/usr/bin/chromedriver", env=dict(os.environ, HOME=home, **(environment or {})))
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.set_page_load_timeout(30)
+    driver.set_script_timeout(30)
+    return driver
