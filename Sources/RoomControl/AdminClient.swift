@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Glibc
 import NIOCore
 import NIOHTTP1
 import RoomConfig
@@ -98,6 +99,9 @@ struct AdminClient {
         guard FileManager.default.createFile(atPath: partial, contents: nil), let handle = FileHandle(forWritingAtPath: partial) else {
             throw Failure(description: "cannot write \(partial)")
         }
+        // Ctrl-C or a kill while downloading: the half-written file goes too.
+        PartialFile.guarding(partial)
+        defer { PartialFile.release() }
         var written: Int64 = 0
         do {
             for try await chunk in response.body {
@@ -126,6 +130,31 @@ struct AdminClient {
             return try JSONDecoder().decode(type, from: Data(bytes))
         } catch {
             throw Failure(description: "roomd's answer is not a \(type): \(error); is roomctl the same version as roomd (roomd --version)?")
+        }
+    }
+}
+
+/// The file a download is writing, removed if roomctl is interrupted
+/// (SIGINT, SIGTERM, SIGHUP) before it is whole: an interrupted export or
+/// dossier leaves nothing that looks finished, nor anything half-written.
+enum PartialFile {
+    nonisolated(unsafe) private static var path: UnsafeMutablePointer<CChar>?
+
+    static func guarding(_ file: String) {
+        path = strdup(file)
+        for signal in [SIGINT, SIGTERM, SIGHUP] {
+            Glibc.signal(signal) { number in
+                if let path = PartialFile.path { unlink(path) }
+                _exit(128 + number)
+            }
+        }
+    }
+
+    static func release() {
+        for signal in [SIGINT, SIGTERM, SIGHUP] { Glibc.signal(signal, SIG_DFL) }
+        if let held = path {
+            path = nil
+            free(held)
         }
     }
 }
