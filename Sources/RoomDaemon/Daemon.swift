@@ -178,7 +178,9 @@ enum Daemon {
         stationControl.registerStationRoutes(on: apiRoutes)
         let seats = SeatRoutes(registry: sessions, store: store, stationIDs: config.stations.map(\.id))
         seats.register(on: apiRoutes) { $0.peer?.description ?? "operator" }
-        let recordings = RecordingRoutes(archive: RecordingArchive(store: store, config: config, recording: recording, ledger: ledger, events: events, logger: logger))
+        let archive = RecordingArchive(store: store, config: config, recording: recording, ledger: ledger, events: events, logger: logger)
+        await runBlocking { archive.sweepLeftovers() }
+        let recordings = RecordingRoutes(archive: archive)
         recordings.register(on: apiRoutes) { context in
             context.peer.map { "\($0.description) sha256:\($0.fingerprint)" } ?? "unknown"
         }

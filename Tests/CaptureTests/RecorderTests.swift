@@ -147,7 +147,9 @@ struct RecorderTests {
                 let audio = try tool("/usr/bin/ffprobe", ["-v", "error", "-select_streams", "a", "-show_entries", "packet=pts",
                                                           "-of", "csv=p=0", o.path])
                     .split(separator: "\n").prefix(4).compactMap { Int($0) }
-                #expect(audio.count == 4 && (0..<1024).contains(audio[0]), "\(o.path): \(audio)")
+                // (The last segment, cut by stop, may be shorter than four AAC frames.)
+                let expected = position == ids.count - 1 ? 1...4 : 4...4
+                #expect(expected.contains(audio.count) && (0..<1024).contains(audio[0]), "\(o.path): \(audio)")
                 #expect(zip(audio, audio.dropFirst()).allSatisfy { $1 - $0 == 1024 }, "\(o.path): \(audio)")
             }
         }

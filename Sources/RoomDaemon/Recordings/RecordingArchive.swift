@@ -55,6 +55,21 @@ final class RecordingArchive: Sendable {
                                     logger: logger)
     }
 
+    /// At start: dossiers being assembled when roomd stopped are working
+    /// copies (clips exported again on request), and partial renditions
+    /// are unfinished: both go. Evidence never lives in either folder.
+    func sweepLeftovers() {
+        let dossiers = config.storage.stateDirectory + "/dossiers"
+        if let names = try? FileManager.default.contentsOfDirectory(atPath: dossiers), !names.isEmpty {
+            for name in names { try? FileManager.default.removeItem(atPath: dossiers + "/" + name) }
+            logger.notice("removed unfinished dossier folders", metadata: ["count": .string(String(names.count))])
+        }
+        let renditions = renditions.directory
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: renditions)) ?? [] where name.hasSuffix(".partial.mp4") {
+            unlink(renditions + "/" + name)
+        }
+    }
+
     // MARK: Index reads
 
     func devices() async throws -> [DeviceInfo] {
