@@ -81,24 +81,36 @@ struct RecordingsCommand: AsyncParsableCommand {
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Export one device's recording over a range as one MP4 (remuxed, never re-encoded) with its manifest.",
+            abstract: "Export devices' recordings over a range, one MP4 per device (remuxed, never re-encoded), each with its manifest.",
             discussion: """
                 roomctl recordings export --device S01 --from 2026-12-04T10:00:00+08:00 --to 2026-12-04T10:30:00+08:00 --out S01.mp4
-                Writes S01.mp4 and S01.mp4.manifest.json (source segments with their SHA-256, cut points, who, when).
+                    writes S01.mp4 and S01.mp4.manifest.json (source segments with their SHA-256, cut points, who, when);
+                roomctl recordings export --device S01,C01 --from … --to … --out FOLDER
+                    writes FOLDER/S01.mp4, FOLDER/C01.mp4 and their manifests.
                 An interrupted export leaves nothing behind.
                 """)
 
         @OptionGroup var socket: AdminSocketOptions
-        @Option(help: "The device (station or room camera id).") var device: String
+        @Option(help: "The device, or several separated by commas (station or room camera ids).") var device: String
         @Option(help: "Start (RFC 3339 or ns).") var from: String
         @Option(help: "End (RFC 3339 or ns).") var to: String
-        @Option(help: "The MP4 to write.") var out: String
+        @Option(help: "The MP4 to write (one device), or the folder to write them into (several).") var out: String
         @Flag(help: "No progress bar.") var quiet = false
-        @Flag(help: "Print the manifest as JSON when done.") var json = false
+        @Flag(help: "Print the manifests as JSON lines when done.") var json = false
 
         func run() async throws {
             let client = AdminClient(socketPath: try socket.resolve())
             let from = try RecordingsCommand.time(self.from, "from"), to = try RecordingsCommand.time(self.to, "to")
+            let devices = device.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !devices.isEmpty else { throw ValidationError("--device names no device") }
+            if devices.count > 1 { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
+            for device in devices {
+                let file = devices.count > 1 ? "\(out)/\(device).mp4" : out
+                try await export(client, device: device, from: from, to: to, file: file)
+            }
+        }
+
+        func export(_ client: AdminClient, device: String, from: String, to: String, file: String) async throws {
             // The size to expect, from the segments the export reads (a remux is a little smaller).
             struct Segment: Decodable { var bytes: Int64?; var startNs: Int64; var endNs: Int64? }
             let segments = try await client.get("/v1/recordings/segments?" + RecordingsCommand.query([("device", device), ("from", from), ("to", to)]),
@@ -111,16 +123,16 @@ struct RecordingsCommand: AsyncParsableCommand {
             }
             let bar = ProgressBar(total: expected, label: "export \(device)", enabled: !quiet && !json)
             let headers = try await client.download("/v1/recordings/export.mp4?" + RecordingsCommand.query([("device", device), ("from", from), ("to", to)]),
-                                                    to: out) { bar.update($0) }
+                                                    to: file) { bar.update($0) }
             bar.finish()
             guard let id = headers["roomd-export-id"] else { throw AdminClient.Failure(description: "roomd sent no export id") }
             let manifest = try await client.send(.GET, "/v1/recordings/exports/\(id)/manifest.json")
-            try Data(manifest).write(to: URL(fileURLWithPath: out + ".manifest.json"))
+            try Data(manifest).write(to: URL(fileURLWithPath: file + ".manifest.json"))
             if json {
                 FileHandle.standardOutput.write(Data(manifest))
                 print()
             } else {
-                print("wrote \(out) and \(out).manifest.json (export \(id); recorded in the audit ledger)")
+                print("wrote \(file) and \(file).manifest.json (export \(id); recorded in the audit ledger)")
             }
         }
     }

@@ -141,6 +141,15 @@ struct RecordingsProcessTests {
         let audited = try r.query("SELECT count(*) FROM ledger_entry WHERE kind = 'recording.exported'")
         #expect(Self.n(audited.first?.first) == 1)
 
+        // Several devices: one MP4 and one manifest each, in a folder.
+        let both = try r.roomctl(["recordings", "export", "--device", "S01,S02", "--from", String(from), "--to", String(to),
+                                  "--out", r.room.dir.path + "/both", "--quiet"])
+        #expect(both.status == 0, "\(both.stderr)")
+        for device in ["S01", "S02"] {
+            #expect(FileManager.default.fileExists(atPath: r.room.dir.path + "/both/\(device).mp4"))
+            #expect(FileManager.default.fileExists(atPath: r.room.dir.path + "/both/\(device).mp4.manifest.json"))
+        }
+
         // 4. Bad input gets a clear 4xx over HTTPS; a station may not look at recordings.
         let range = "from=\(from)&to=\(to)"
         #expect(try r.room.curl("/v1/recordings/timeline?\(range)", as: "supervisor").1 == 200)
@@ -150,6 +159,7 @@ struct RecordingsProcessTests {
         #expect(try r.room.curl("/v1/recordings/timeline?from=0&to=\(to)", as: "supervisor").2.contains("range-too-large"))
         #expect(try r.room.curl("/v1/recordings/export.mp4?device=S02&from=\(from)&to=\(from + 5 * 3_600_000_000_000)", as: "supervisor").1 == 400)
         #expect(try r.room.curl("/v1/recordings/export.mp4?device=S02&from=1000&to=2000", as: "supervisor").2.contains("nothing-recorded"))
+        #expect(try r.room.curl("/v1/recordings/export.mp4?device=S01,S02&\(range)", as: "supervisor").1 == 400)
         #expect(try r.room.curl("/v1/recordings/timeline?from=yesterday&to=\(to)", as: "supervisor").1 == 400)
         // A stored segment as it is, with Range.
         let segmentID = Self.n(three[0][0])!, segmentPath = three[0][1] as! String

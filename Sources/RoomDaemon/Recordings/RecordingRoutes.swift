@@ -39,9 +39,9 @@ struct RecordingRoutes: Sendable {
         routes.get("/v1/recordings/segments", roles: [.supervisor, .operator, .platform],
                    purpose: "the stored segments of one device overlapping a time range (index rows)") { request, _ in
             let (from, to) = try Self.range(request, limit: Self.maximumTimelineNanoseconds, what: "segment list")
-            guard let device = try await archive.resolve(devices: request.uri.queryParameters.get("device")).first,
-                  request.uri.queryParameters.get("device") != nil else {
-                throw Refusal.badQuery("query parameter device is required")
+            guard let asked = request.uri.queryParameters.get("device"), !asked.isEmpty, !asked.contains(","),
+                  let device = try await archive.resolve(devices: asked).first else {
+                throw Refusal.badQuery("query parameter device (one device) is required")
             }
             return try Response.json(try await archive.segments(device: device, from: from, to: to, limit: 10_000))
         }
@@ -61,9 +61,12 @@ struct RecordingRoutes: Sendable {
         routes.get("/v1/recordings/export.mp4", roles: [.supervisor, .operator],
                    purpose: "one device's recording over a range as one MP4, remuxed (never re-encoded), streamed while it is made") { request, context in
             let (from, to) = try Self.range(request, limit: Self.maximumExportNanoseconds, what: "export")
-            guard request.uri.queryParameters.get("device") != nil,
-                  let device = try await archive.resolve(devices: request.uri.queryParameters.get("device")).first else {
+            guard let asked = request.uri.queryParameters.get("device"), !asked.isEmpty,
+                  let device = try await archive.resolve(devices: asked).first else {
                 throw Refusal.badQuery("query parameter device is required")
+            }
+            guard !asked.contains(",") else {
+                throw Refusal.badQuery("one device per export (one MP4 each); ask once per device (roomctl recordings export --device A,B does)")
             }
             return try await archive.export(device: device, from: from, to: to, who: who(context))
         }
