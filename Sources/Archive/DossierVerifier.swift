@@ -89,20 +89,17 @@ public enum DossierVerifier {
             entries[Int(index)] = entry
         }
         if !proofNames.isEmpty { ok("ledger/proofs/", "\(entries.count) of \(proofNames.count) entries proven against the checkpoint") }
-        func detail(_ seq: Int?) -> [String: CanonicalJSON]? {
-            guard let seq, let entry = entries[seq], case .object(let payload)? = entry["payload"],
-                  case .object(let detail)? = payload["detail"] else { return nil }
+        /// An event entry's `payload.detail`.
+        func entryDetail(_ entry: [String: CanonicalJSON]) -> [String: CanonicalJSON]? {
+            guard case .object(let payload)? = entry["payload"], case .object(let detail)? = payload["detail"] else { return nil }
             return detail
         }
+        func detail(_ seq: Int?) -> [String: CanonicalJSON]? { seq.flatMap { entries[$0] }.flatMap(entryDetail) }
         func string(_ value: CanonicalJSON?) -> String? { if case .string(let s)? = value { return s }; return nil }
         func integer(_ value: CanonicalJSON?) -> Int? { if case .integer(let i)? = value { return Int(i) }; return nil }
 
         // 4. The index itself is the one the room recorded.
         let dossierID = string(index["dossier"]) ?? ""
-        func entryDetail(_ entry: [String: CanonicalJSON]) -> [String: CanonicalJSON]? {
-            guard case .object(let payload)? = entry["payload"], case .object(let detail)? = payload["detail"] else { return nil }
-            return detail
-        }
         let recordedIndex = entries.values.contains { entry in
             guard string(entry["kind"]) == "recording.dossier", let d = entryDetail(entry) else { return false }
             return string(d["dossier"]) == dossierID && string(d["dossier_sha256"]) == indexSHA

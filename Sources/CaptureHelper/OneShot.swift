@@ -71,23 +71,17 @@ final class RecordWriter {
     init(descriptor: Int32) { self.descriptor = descriptor }
 
     func send(_ kind: UInt8, _ payload: UnsafeRawBufferPointer) throws(CaptureError) {
-        let n = UInt32(payload.count)
-        let header: [UInt8] = [kind, UInt8(n >> 24), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)]
+        let header = ExportRecord.header(kind: kind, length: payload.count)
         var failure = header.withUnsafeBytes { writeAll($0) }
         if failure == 0 { failure = writeAll(payload) }
         if failure != 0 { throw CaptureError.system(operation: "write to stdout", errno: failure) }
     }
 
     func send(_ kind: UInt8, _ payload: Data) throws(CaptureError) {
-        let bytes = [UInt8](payload)
-        let failure = bytes.withUnsafeBytes { pointer in
-            var header = [kind, 0, 0, 0, 0] as [UInt8]
-            let n = UInt32(pointer.count)
-            header[1] = UInt8(n >> 24); header[2] = UInt8((n >> 16) & 0xFF); header[3] = UInt8((n >> 8) & 0xFF); header[4] = UInt8(n & 0xFF)
-            let rc = header.withUnsafeBytes { writeAll($0) }
-            return rc != 0 ? rc : writeAll(pointer)
+        let failure = payload.withUnsafeBytes { pointer -> CaptureError? in
+            do throws(CaptureError) { try send(kind, pointer); return nil } catch { return error }
         }
-        if failure != 0 { throw CaptureError.system(operation: "write to stdout", errno: failure) }
+        if let failure { throw failure }
     }
 
     /// Writes all of `bytes`; 0, or the errno of the failed write.

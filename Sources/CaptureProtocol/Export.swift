@@ -134,10 +134,20 @@ public enum ExportRecord {
     /// An `ExportFailure` (JSON): last, on failure.
     public static let error: UInt8 = 0x45     // "E"
 
+    /// The 5 bytes before a payload of `length` bytes.
+    public static func header(kind: UInt8, length: Int) -> [UInt8] {
+        let n = UInt32(length)
+        return [kind, UInt8(n >> 24), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)]
+    }
+
+    /// The payload length a header announces.
+    public static func length(ofHeader h: some Collection<UInt8>) -> Int {
+        h.dropFirst().prefix(4).reduce(0) { $0 << 8 | Int($1) }
+    }
+
     /// A record's bytes.
     public static func encode(kind: UInt8, _ payload: some Collection<UInt8>) -> [UInt8] {
-        let n = UInt32(payload.count)
-        return [kind, UInt8(n >> 24), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)] + payload
+        header(kind: kind, length: payload.count) + payload
     }
 
     /// Splits a complete stream into its records; nil if it is cut short.
@@ -146,7 +156,7 @@ public enum ExportRecord {
         var offset = 0
         while offset < bytes.count {
             guard offset + 5 <= bytes.count else { return nil }
-            let n = Int(bytes[offset + 1]) << 24 | Int(bytes[offset + 2]) << 16 | Int(bytes[offset + 3]) << 8 | Int(bytes[offset + 4])
+            let n = length(ofHeader: bytes[offset..<(offset + 5)])
             guard offset + 5 + n <= bytes.count else { return nil }
             records.append((bytes[offset], bytes[(offset + 5)..<(offset + 5 + n)]))
             offset += 5 + n

@@ -141,13 +141,13 @@ public final class ExportProcess: Sendable {
                 continuation.finish(throwing: Failure(code: "helper-failed", message: "roomd-capture export ended without a report"))
                 return
             }
-            let length = Int(head[1]) << 24 | Int(head[2]) << 16 | Int(head[3]) << 8 | Int(head[4])
+            let length = ExportRecord.length(ofHeader: head)
             guard length <= 16 << 20, let payload = readExactly(length) else {
                 continuation.finish(throwing: Failure(code: "helper-failed", message: "roomd-capture export sent a broken record"))
                 return
             }
             switch head[0] {
-            case UInt8(ascii: "D"):
+            case ExportRecord.data:
                 // Whatever more data is already in the pipe joins this chunk
                 // (up to 1 MiB): fewer, larger writes to the client, while
                 // the first bytes still go out the moment they exist.
@@ -157,7 +157,7 @@ public final class ExportProcess: Sendable {
                 credits.wait()
                 continuation.yield(.data(pending))
                 pending = Data()
-            case UInt8(ascii: "R"):
+            case ExportRecord.report:
                 if !pending.isEmpty {
                     observe(pending)
                     credits.wait()
@@ -171,7 +171,7 @@ public final class ExportProcess: Sendable {
                     continuation.finish(throwing: Failure(code: "helper-failed", message: "unreadable export report: \(error)"))
                 }
                 return
-            case UInt8(ascii: "E"):
+            case ExportRecord.error:
                 struct Problem: Decodable { var code: String; var message: String }
                 let problem = try? JSONDecoder().decode(Problem.self, from: payload)
                 continuation.finish(throwing: Failure(code: problem?.code ?? "helper-failed",

@@ -29,11 +29,7 @@ struct RecordingsProcessTests {
         }
 
         /// A query answered by Python's sqlite3 (read-only), as JSON rows.
-        func query(_ sql: String) throws -> [[Any]] {
-            let script = "import json, sqlite3, sys\nc = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)\nprint(json.dumps(c.execute(sys.argv[2]).fetchall()))"
-            let result = try run("/usr/bin/python3", ["-c", script, database, sql])
-            return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [[Any]] ?? []
-        }
+        func query(_ sql: String) throws -> [[Any]] { try RecordingsProcessTests.sqlite(database, sql) }
 
         func roomctl(_ arguments: [String]) throws -> ProcessResult {
             try run(Binaries.roomctl, arguments + ["--socket", socket])
@@ -51,6 +47,13 @@ struct RecordingsProcessTests {
         func closedSegments(_ device: String) throws -> [[Any]] {
             try query("SELECT id, path, wall_start_ns, wall_end_ns, sha256, bytes, frames FROM segments WHERE device = '\(device)' AND state = 'closed' ORDER BY wall_start_ns")
         }
+    }
+
+    /// A query answered by Python's sqlite3 (read-only), as JSON rows: not roomd's code.
+    static func sqlite(_ database: String, _ sql: String) throws -> [[Any]] {
+        let script = "import json, sqlite3, sys\nc = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)\nprint(json.dumps(c.execute(sys.argv[2]).fetchall()))"
+        let result = try run("/usr/bin/python3", ["-c", script, database, sql])
+        return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [[Any]] ?? []
     }
 
     /// JSON numbers (NSNumber) as Int64.

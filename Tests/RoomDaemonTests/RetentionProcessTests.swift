@@ -18,11 +18,7 @@ struct RetentionProcessTests {
 
             """, storageYAML: "segment_seconds: 2")
         let database = room.dir.path + "/state/roomd.sqlite", socket = room.dir.path + "/state/admin.sock"
-        func query(_ sql: String) throws -> [[Any]] {
-            let script = "import json, sqlite3, sys\nc = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)\nprint(json.dumps(c.execute(sys.argv[2]).fetchall()))"
-            let result = try run("/usr/bin/python3", ["-c", script, database, sql])
-            return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [[Any]] ?? []
-        }
+        func query(_ sql: String) throws -> [[Any]] { try RecordingsProcessTests.sqlite(database, sql) }
         func count(_ sql: String) throws -> Int64 { (try query(sql).first?.first as? NSNumber)?.int64Value ?? -1 }
         func waitFor(_ what: String, _ daemon: RunningDaemon, timeout: TimeInterval = 60, _ condition: () throws -> Bool) throws {
             let deadline = Date().addingTimeInterval(timeout)

@@ -157,18 +157,27 @@ final class RecordingArchive: Sendable {
     }
 
     static func segmentRows(_ db: Database, device: String, from: Int64, to: Int64, limit: Int) throws -> [SegmentInfo] {
+        try overlapping(db, device: device, from: from, to: to, limit: limit).map { row, deleted in
+            SegmentInfo(id: row.id, device: row.device, sequence: row.sequence, file: (row.path as NSString).lastPathComponent,
+                        startNs: row.wallStartNs, endNs: row.wallEndNs, state: row.state.rawValue, frames: row.frames, bytes: row.bytes,
+                        sha256: row.sha256, videoCodec: row.videoCodec, audioCodec: row.audioCodec, deleted: deleted)
+        }
+    }
+
+    /// The index rows of `device` overlapping [from, to), oldest first, each
+    /// with whether retention marked it (gone, or about to be).
+    static func overlapping(_ db: Database, device: String, from: Int64, to: Int64, limit: Int) throws
+        -> [(row: SegmentIndex.Row, deleted: Bool)] {
         let rows = try SegmentIndex.Row.fetchAll(db, sql: """
             SELECT * FROM (SELECT * FROM segments WHERE device = ? AND wall_start_ns < ? ORDER BY wall_start_ns DESC LIMIT 1)
             WHERE COALESCE(wall_end_ns, wall_start_ns) > ?
             UNION ALL
             SELECT * FROM (SELECT * FROM segments WHERE device = ? AND wall_start_ns >= ? AND wall_start_ns < ? ORDER BY wall_start_ns LIMIT ?)
             """, arguments: [device, from, from, device, from, to, limit])
-        let deleted = Set(try Int64.fetchAll(db, sql: "SELECT segment_id FROM retention_marks WHERE segment_id IN (\(rows.map { String($0.id) }.joined(separator: ",").isEmpty ? "0" : rows.map { String($0.id) }.joined(separator: ",")))"))
-        return rows.map {
-            SegmentInfo(id: $0.id, device: $0.device, sequence: $0.sequence, file: ($0.path as NSString).lastPathComponent,
-                        startNs: $0.wallStartNs, endNs: $0.wallEndNs, state: $0.state.rawValue, frames: $0.frames, bytes: $0.bytes,
-                        sha256: $0.sha256, videoCodec: $0.videoCodec, audioCodec: $0.audioCodec, deleted: deleted.contains($0.id))
-        }
+        let ids = rows.map(\.id)
+        let deleted = ids.isEmpty ? [] : Set(try Int64.fetchAll(db, sql: "SELECT segment_id FROM retention_marks WHERE segment_id IN (\(databaseQuestionMarks(count: ids.count)))",
+                                                              arguments: StatementArguments(ids)))
+        return rows.map { ($0, deleted.contains($0.id)) }
     }
 
     /// One segment whose file may be read: closed (or recovered, orphan) and not deleted.

@@ -13,16 +13,13 @@ import Store
 extension RecordingArchive {
     /// The closed segments of `device` an export of [from, to) reads, oldest first.
     func exportSources(device: String, from: Int64, to: Int64) async throws -> [SegmentIndex.Row] {
-        let rows = try await store.pool.read { db -> [SegmentIndex.Row] in
-            let infos = try Self.segmentRows(db, device: device, from: from, to: to, limit: 2_000)
+        try await store.pool.read { db in
             // A segment cut back to nothing by a crash repair (its helper was
             // killed before its first fragment) holds no media: nothing to remux.
-            let usable = infos.filter { !$0.deleted && ["closed", "recovered", "orphan"].contains($0.state) && ($0.endNs ?? $0.startNs) > $0.startNs }
-                .map(\.id)
-            guard !usable.isEmpty else { return [] }
-            return try SegmentIndex.Row.fetchAll(db, sql: "SELECT * FROM segments WHERE id IN (\(usable.map(String.init).joined(separator: ","))) ORDER BY wall_start_ns")
+            try Self.overlapping(db, device: device, from: from, to: to, limit: 2_000).filter { row, deleted in
+                !deleted && [.closed, .recovered, .orphan].contains(row.state) && (row.wallEndNs ?? row.wallStartNs) > row.wallStartNs
+            }.map(\.row)
         }
-        return rows
     }
 
     struct FinishedExport: Sendable {
