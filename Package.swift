@@ -118,6 +118,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Getting sealed packages to the central platform: resumable HTTPS upload
+        // and S3-compatible multipart upload (Signature V4), bandwidth cap, backoff.
+        .target(
+            name: "Delivery",
+            dependencies: [
+                "Identity",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "RoomConfig",
             dependencies: [
@@ -132,7 +146,7 @@ let package = Package(
             name: "RoomDaemon",
             dependencies: [
                 "Canonical", "RoomConfig", "Identity", "CaptureProtocol", "CaptureSupervisor", "Archive", "Evaluation", "CProcess", "Store",
-                "ReportPDF",
+                "ReportPDF", "Delivery",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -160,7 +174,7 @@ let package = Package(
         .executableTarget(
             name: "RoomControl",
             dependencies: [
-                "Canonical", "RoomConfig", "Identity", "Archive",
+                "Canonical", "RoomConfig", "Identity", "Archive", "Delivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -210,11 +224,19 @@ let package = Package(
             swiftSettings: strict
         ),
         // Whole-process tests: they run the built `roomd` and `roomctl` binaries.
+        .testTarget(
+            name: "DeliveryTests",
+            dependencies: ["Delivery", "Identity",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio")],
+            exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "ReportPDFTests", dependencies: ["Evaluation", "ReportPDF"], swiftSettings: strict),
         .testTarget(
             name: "RoomDaemonTests",
             dependencies: ["RoomDaemon", "CaptureHelper", "CaptureProtocol", "CaptureSupervisor", "RoomConfig", "Identity", "Archive", "Canonical", "Store",
-                           "Evaluation", "ReportPDF",
+                           "Evaluation", "ReportPDF", "Delivery",
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
