@@ -18,6 +18,12 @@ BUILD_PACKAGES=(
 TEST_PACKAGES=(curl openssl python3 ca-certificates ffmpeg zbar-tools librsvg2-bin python3-seccomp systemd
                chromium chromium-driver libnss3-tools python3-selenium sqlite3 poppler-utils)
 
+# Python tools from PyPI the package and delivery tests check roomd against (independent implementations):
+# bagit.py (BagIt validation), moto's S3 server with boto3/botocore (a real S3 API, Signature V4),
+# rfc3161-client (RFC 3161 tokens). Pinned; installed into a venv under .build-python/ (not in git).
+PYTHON_TOOLS=("bagit==1.9.0" "moto[server]==5.2.5" "boto3==1.44.8" "rfc3161-client==1.0.9")
+PYTHON_TOOLS_VENV="$ROOT/.build-python/venv"
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # Installs whichever of the named Debian packages are missing (apt-get update first).
@@ -50,4 +56,18 @@ ensure_swift() {
 # One build at a time on small machines: every build takes this lock.
 build() {
   flock /tmp/roomd-build.lock swift build "$@"
+}
+
+# Creates the test venv (Debian's python3 + python3-venv) and installs PYTHON_TOOLS into it once.
+# Tests find it through ROOMD_TEST_PYTHON.
+ensure_python_tools() {
+  ensure_packages python3-venv python3-pip
+  local stamp="$PYTHON_TOOLS_VENV/.roomd-tools"
+  if [ ! -x "$PYTHON_TOOLS_VENV/bin/python3" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${PYTHON_TOOLS[*]}" ]; then
+    log "installing Python test tools: ${PYTHON_TOOLS[*]}"
+    /usr/bin/python3 -m venv "$PYTHON_TOOLS_VENV"
+    "$PYTHON_TOOLS_VENV/bin/pip" install -q --disable-pip-version-check "${PYTHON_TOOLS[@]}"
+    echo "${PYTHON_TOOLS[*]}" > "$stamp"
+  fi
+  export ROOMD_TEST_PYTHON="$PYTHON_TOOLS_VENV/bin/python3"
 }
