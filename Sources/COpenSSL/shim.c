@@ -175,3 +175,42 @@ done:
     TS_RESP_free(resp);
     return ok;
 }
+
+int roomd_ts_verify_stored(const unsigned char *response, size_t response_len,
+                           const unsigned char *digest, size_t digest_len,
+                           X509 *const *anchors, int anchor_count, int64_t *gen_time,
+                           char *err, size_t err_len) {
+    int ok = 0;
+    const unsigned char *cursor = response;
+    TS_RESP *resp = d2i_TS_RESP(NULL, &cursor, (long)response_len);
+    X509_STORE *store = X509_STORE_new();
+    TS_VERIFY_CTX *ctx = TS_VERIFY_CTX_new();
+    unsigned char *imprint = OPENSSL_malloc(digest_len);
+    if (!resp) { roomd_ts_error(err, err_len, "not a DER TimeStampResp"); goto done; }
+    if (!store || !ctx || !imprint) { roomd_ts_error(err, err_len, "cannot prepare the verification"); goto done; }
+    for (int i = 0; i < anchor_count; i++) {
+        if (!X509_STORE_add_cert(store, anchors[i])) { roomd_ts_error(err, err_len, "cannot add a TSA trust anchor"); goto done; }
+    }
+    memcpy(imprint, digest, digest_len);
+    TS_VERIFY_CTX_set_flags(ctx, TS_VFY_SIGNATURE | TS_VFY_VERSION | TS_VFY_IMPRINT);
+    TS_VERIFY_CTX_set_imprint(ctx, imprint, (long)digest_len);
+    imprint = NULL;  // owned by ctx
+    TS_VERIFY_CTX_set_store(ctx, store);
+    store = NULL;
+    if (TS_RESP_verify_response(ctx, resp) != 1) {
+        roomd_ts_error(err, err_len, "the timestamp does not verify (wrong data, not from a trusted TSA, or damaged)");
+        goto done;
+    }
+    TS_TST_INFO *info = TS_RESP_get_tst_info(resp);
+    const ASN1_GENERALIZEDTIME *when = info ? TS_TST_INFO_get_time(info) : NULL;
+    struct tm parts;
+    if (!when || !ASN1_TIME_to_tm(when, &parts)) { roomd_ts_error(err, err_len, "the timestamp token has no time"); goto done; }
+    *gen_time = (int64_t)timegm(&parts);
+    ok = 1;
+done:
+    OPENSSL_free(imprint);
+    X509_STORE_free(store);
+    TS_VERIFY_CTX_free(ctx);
+    TS_RESP_free(resp);
+    return ok;
+}

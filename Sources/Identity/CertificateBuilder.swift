@@ -18,6 +18,9 @@ public struct CertificateRequest: Sendable {
     /// what TLS clients need. Signing certificates (demo experts) use
     /// "critical,digitalSignature,nonRepudiation".
     public var keyUsage: String
+    /// extendedKeyUsage emailProtection: what `openssl cms -verify` asks of a
+    /// CMS signer (the room's seal certificate for packages).
+    public var emailProtection = false
 
     public init(
         subject: [(String, String)],
@@ -90,6 +93,7 @@ public enum CertificateIssuer {
             var usages: [String] = []
             if request.serverAuth { usages.append("serverAuth") }
             if request.clientAuth { usages.append("clientAuth") }
+            if request.emailProtection { usages.append("emailProtection") }
             if !usages.isEmpty { try add(NID_ext_key_usage, usages.joined(separator: ",")) }
         }
         try add(NID_subject_key_identifier, "hash")

@@ -15,6 +15,8 @@ public struct DemoPKI {
         public var caKey: String { directory + "/room-ca.key" }
         public var serverCertificate: String { directory + "/server.crt" }
         public var serverKey: String { directory + "/server.key" }
+        /// The room's seal certificate (same key as the server): signs sealed packages.
+        public var sealCertificate: String { directory + "/room-seal.crt" }
         public func clientCertificate(_ name: String) -> String { directory + "/clients/\(name).crt" }
         public func clientKey(_ name: String) -> String { directory + "/clients/\(name).key" }
     }
@@ -73,6 +75,17 @@ public struct DemoPKI {
         try write(server, serverKey, layout.serverCertificate, layout.serverKey)
         issued.append(Issued(name: "server", certificatePath: layout.serverCertificate, keyPath: layout.serverKey,
                              fingerprint: try server.sha256Fingerprint()))
+
+        // The seal certificate: the room key again, for signing documents (sealed packages).
+        // `openssl cms -verify` wants a signer certificate fit for S/MIME: emailProtection, non-repudiation.
+        var sealRequest = CertificateRequest(subject: [("O", "roomd"), ("OU", roomID), ("CN", "roomd room seal \(roomID)")],
+                                             validity: validity, uris: [RoleURI.room(roomID)],
+                                             keyUsage: "critical,digitalSignature,nonRepudiation")
+        sealRequest.emailProtection = true
+        let seal = try CertificateIssuer.issue(sealRequest, publicKeyOf: serverKey, issuer: (ca, caKey))
+        try SecureFile.write(try seal.pem(), to: layout.sealCertificate, mode: 0o644)
+        issued.append(Issued(name: "room-seal", certificatePath: layout.sealCertificate, keyPath: layout.serverKey,
+                             fingerprint: try seal.sha256Fingerprint()))
 
         let clients: [(String, String)] = Self.stationIDs.map { ($0, RoleURI.station($0)) }
             + [("operator", RoleURI.operator), ("supervisor", RoleURI.supervisor), ("platform", RoleURI.platform)]

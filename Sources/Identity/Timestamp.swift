@@ -61,3 +61,26 @@ public struct TimestampToken: Sendable, Hashable {
         time = Date(timeIntervalSince1970: TimeInterval(seconds))
     }
 }
+
+/// A stored TimeStampResp checked again later, offline, against the data it
+/// stamps (a sealed package's signature file): no nonce, the request is gone.
+public enum StoredTimestamp {
+    /// The TSA's genTime if `response` is a granted timestamp over SHA-256(`data`)
+    /// by a TSA chaining to `anchors`; throws ``TimestampToken/Refused`` otherwise.
+    public static func verify(response: [UInt8], data: some ContiguousBytes, trusting anchors: [Certificate]) throws -> Date {
+        let digest = Digest.sha256(data)
+        var seconds: Int64 = 0
+        var error = [CChar](repeating: 0, count: 512)
+        let handles: [OpaquePointer?] = anchors.map { $0.handle }
+        let ok = withExtendedLifetime(anchors) {
+            handles.withUnsafeBufferPointer { buffer in
+                roomd_ts_verify_stored(response, response.count, digest, digest.count, buffer.baseAddress, Int32(buffer.count),
+                                       &seconds, &error, error.count)
+            }
+        }
+        guard ok == 1 else {
+            throw TimestampToken.Refused(description: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return Date(timeIntervalSince1970: TimeInterval(seconds))
+    }
+}

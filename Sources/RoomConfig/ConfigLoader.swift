@@ -95,16 +95,18 @@ private final class Builder {
         let ledger = buildLedger(top, room: room, tls: tls)
         let identity = buildIdentity(top, storage: storage)
         let sessions = buildSessions(top)
+        let packages = buildPackages(top, platform: platform ?? nil)
         top.finish(allowed: ["room", "stations", "room_cameras", "storage", "retention", "api", "tls", "platform", "logging",
-                             "ledger", "identity", "sessions"])
+                             "ledger", "identity", "sessions", "packages"])
         checkDevicesUnique(stations: parsedStations, cameras: parsedCameras, top: top)
 
         guard let room, let stations, let roomCameras, let storage, let retention, let api, let tls, let logging, let ledger,
-              let identity, let sessions
+              let identity, let sessions, let packages
         else { return nil }
         return RoomConfiguration(room: room, stations: stations, roomCameras: roomCameras, storage: storage,
                                  retention: retention, api: api, tls: tls, platform: platform ?? nil,
-                                 logging: logging, ledger: ledger, identity: identity, sessions: sessions, sourcePath: sourcePath)
+                                 logging: logging, ledger: ledger, identity: identity, sessions: sessions, packages: packages,
+                                 sourcePath: sourcePath)
     }
 
     func buildRoom(_ top: YAMLReader.Mapping) -> RoomConfiguration.Room? {
@@ -455,6 +457,97 @@ private final class Builder {
         map.finish(allowed: ["endpoint", "ca_certificate"])
         guard let endpoint, endpoint.hasPrefix("https://"), caOK else { return nil }
         return .some(.init(endpoint: endpoint, caCertificate: ca.map(path)))
+    }
+
+    /// `packages:` is optional: by default packages are sealed when a session
+    /// ends, with the ledger's key, and pushed over HTTPS when `platform:` is
+    /// configured (else only offered for pulling).
+    func buildPackages(_ top: YAMLReader.Mapping, platform: RoomConfiguration.Platform?) -> RoomConfiguration.Packages? {
+        var packages = RoomConfiguration.Packages.default
+        if platform != nil { packages.delivery = .https }
+        guard top.has("packages") else {
+            _ = top.value("packages")
+            return packages
+        }
+        guard let map = reader.mapping(top.value("packages"), path: "packages") else { return nil }
+        var ok = true
+        let key = reader.string(map, "signing_key", required: false)
+        let cert = reader.string(map, "signing_certificate", required: false)
+        if let key { ok = readableFile(map, map.child("signing_key"), path: key, node: map.value("signing_key"), certificate: false) && ok }
+        if let cert { ok = readableFile(map, map.child("signing_certificate"), path: cert, node: map.value("signing_certificate"), certificate: true) && ok }
+        if let cert, key == nil, ok {
+            // The seal certificate alone: it must be for the ledger's key (checked when roomd loads it).
+            packages.signingCertificate = path(cert)
+        } else if key != nil, cert == nil {
+            reader.problem(map.child("signing_key"), map.node, "signing_key needs its signing_certificate")
+            ok = false
+        } else if ok, let key, let cert {
+            ok = keyPairMatches(map, certificate: cert, key: key, keyName: "signing_key", certificateName: "signing_certificate")
+            packages.signingKey = path(key)
+            packages.signingCertificate = path(cert)
+        }
+        let seal = reader.bool(map, "seal_on_close", default: true)
+        var delivery: RoomConfiguration.Packages.Delivery? = packages.delivery
+        if let text = reader.string(map, "delivery", required: false) {
+            delivery = RoomConfiguration.Packages.Delivery(rawValue: text)
+            if delivery == nil {
+                reader.problem(map.child("delivery"), map.value("delivery"), "'\(text)' must be pull, https or s3")
+            } else if delivery == .https, platform == nil {
+                reader.problem(map.child("delivery"), map.value("delivery"), "https delivery uploads to platform.endpoint: configure platform: first")
+                ok = false
+            }
+        }
+        let part = reader.int(map, "part_size_mb", default: 16, range: 5...5120)
+        let bandwidth = reader.int(map, "bandwidth_mbit", default: 0, range: 0...100_000)
+        let retryInitial = reader.int(map, "retry_initial_seconds", default: 10, range: 1...86_400)
+        let retryMaximum = reader.int(map, "retry_max_seconds", default: 1800, range: 1...604_800)
+        var s3: RoomConfiguration.Packages.S3?
+        if map.has("s3") {
+            if let s3map = reader.mapping(map.value("s3"), path: "packages.s3") {
+                let endpoint = reader.string(s3map, "endpoint")
+                if let endpoint, !(endpoint.hasPrefix("https://") || endpoint.hasPrefix("http://")) {
+                    reader.problem(s3map.child("endpoint"), s3map.value("endpoint"), "'\(endpoint)' must be an https:// (or, on a closed network, http://) URL")
+                }
+                let region = reader.string(s3map, "region", required: false) ?? "us-east-1"
+                let bucket = reader.string(s3map, "bucket")
+                let prefix = reader.string(s3map, "prefix", required: false) ?? ""
+                let access = reader.string(s3map, "access_key_id")
+                let secret = reader.string(s3map, "secret_access_key_file")
+                var secretOK = true
+                if let secret { secretOK = readableFile(s3map, s3map.child("secret_access_key_file"), path: secret, node: s3map.value("secret_access_key_file"), certificate: false) }
+                let pathStyle = reader.bool(s3map, "path_style", default: true)
+                var lock: Int?
+                if s3map.has("object_lock_days") { lock = reader.int(s3map, "object_lock_days", range: 1...36_500) }
+                let ca = reader.string(s3map, "ca_certificate", required: false)
+                var caOK = true
+                if let ca { caOK = readableFile(s3map, s3map.child("ca_certificate"), path: ca, node: s3map.value("ca_certificate"), certificate: true) }
+                s3map.finish(allowed: ["endpoint", "region", "bucket", "prefix", "access_key_id", "secret_access_key_file", "path_style",
+                                       "object_lock_days", "ca_certificate"])
+                if let endpoint, endpoint.hasPrefix("http"), let bucket, let access, let secret, secretOK, caOK, let pathStyle {
+                    s3 = .init(endpoint: endpoint, region: region, bucket: bucket, prefix: prefix, accessKeyID: access,
+                               secretAccessKeyFile: path(secret), pathStyle: pathStyle, objectLockDays: lock, caCertificate: ca.map(path))
+                } else {
+                    ok = false
+                }
+            } else {
+                ok = false
+            }
+        }
+        if delivery == .s3, s3 == nil, ok {
+            reader.problem(map.child("s3"), map.node, "delivery: s3 needs an s3: block (endpoint, bucket, access_key_id, secret_access_key_file)")
+            ok = false
+        }
+        map.finish(allowed: ["signing_key", "signing_certificate", "seal_on_close", "delivery", "part_size_mb", "bandwidth_mbit",
+                             "retry_initial_seconds", "retry_max_seconds", "s3"])
+        guard ok, let seal, let delivery, let part, let bandwidth, let retryInitial, let retryMaximum else { return nil }
+        packages.sealOnClose = seal
+        packages.delivery = delivery
+        packages.s3 = s3
+        packages.partSizeMB = part
+        packages.bandwidthMbit = bandwidth
+        packages.retryInitialSeconds = retryInitial
+        packages.retryMaximumSeconds = max(retryMaximum, retryInitial)
+        return packages
     }
 
     /// `ledger:` is optional: by default checkpoints are signed every 10 minutes

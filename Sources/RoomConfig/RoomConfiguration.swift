@@ -18,6 +18,8 @@ public struct RoomConfiguration: Sendable, Equatable {
     public var identity: Identity?
     /// Evaluation sessions: who may push definitions, station page timings.
     public var sessions: Sessions = .default
+    /// Sealed packages: the seal, and how they reach the platform.
+    public var packages: Packages = .default
     /// The file this was loaded from.
     public var sourcePath: String
 
@@ -176,6 +178,48 @@ public struct RoomConfiguration: Sendable, Equatable {
     public struct Platform: Sendable, Equatable {
         public var endpoint: String
         public var caCertificate: String?
+    }
+
+    /// `packages:` — docs/formats.md, "Sealed packages" and "Delivery".
+    public struct Packages: Sendable, Equatable {
+        public enum Delivery: String, Sendable, Equatable, CaseIterable {
+            /// The platform pulls (GET /v1/packages); nothing is pushed.
+            case pull
+            /// Resumable HTTPS upload to `platform.endpoint` over mutual TLS.
+            case https
+            /// S3-compatible multipart upload (MinIO, Ceph RGW, Aliyun OSS, Huawei OBS).
+            case s3
+        }
+
+        public struct S3: Sendable, Equatable {
+            public var endpoint: String
+            public var region: String
+            public var bucket: String
+            public var prefix: String
+            public var accessKeyID: String
+            /// File holding the secret access key (mode 0600); its content, once read.
+            public var secretAccessKeyFile: String
+            public var pathStyle: Bool
+            /// S3 Object Lock, COMPLIANCE mode, this many days; nil: none.
+            public var objectLockDays: Int?
+            public var caCertificate: String?
+        }
+
+        /// The key and certificate that seal packages; nil: the ledger's.
+        public var signingKey: String?
+        public var signingCertificate: String?
+        /// Seal automatically once a session has ended and its recordings' margin has passed.
+        public var sealOnClose: Bool
+        public var delivery: Delivery
+        public var s3: S3?
+        public var partSizeMB: Int
+        /// Upload bandwidth cap in Mbit/s, all uploads together; 0: none.
+        public var bandwidthMbit: Int
+        public var retryInitialSeconds: Int
+        public var retryMaximumSeconds: Int
+
+        public static let `default` = Packages(signingKey: nil, signingCertificate: nil, sealOnClose: true, delivery: .pull, s3: nil,
+                                               partSizeMB: 16, bandwidthMbit: 0, retryInitialSeconds: 10, retryMaximumSeconds: 1800)
     }
 
     /// The audit ledger's checkpoints: who signs them and how often.

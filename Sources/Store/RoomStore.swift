@@ -175,6 +175,10 @@ public final class RoomStore: Sendable {
         migrator.registerMigration("v9-retention") { db in
             try RetentionSchema.create(db)
         }
+        // Sealed packages and their delivery (outbox).
+        migrator.registerMigration("v10-packages") { db in
+            try PackageSchema.create(db)
+        }
         // (v1–v6 also set PRAGMA user_version, which nothing reads any more:
         // they ran on databases in the field and stay as they were.)
         return migrator

@@ -112,4 +112,13 @@ int roomd_ts_verify_response(const unsigned char *response, size_t response_len,
                              unsigned char **token, int *token_len, int64_t *gen_time,
                              char *err, size_t err_len);
 
+/// Verifies a stored DER TimeStampResp offline: granted, signed by a TSA
+/// certificate (timeStamping usage) chaining to `anchors`, over the SHA-256
+/// `digest` (no nonce: the request is not at hand). Sets *gen_time. On
+/// failure returns 0 with the reason in err.
+int roomd_ts_verify_stored(const unsigned char *response, size_t response_len,
+                           const unsigned char *digest, size_t digest_len,
+                           X509 *const *anchors, int anchor_count, int64_t *gen_time,
+                           char *err, size_t err_len);
+
 #endif

@@ -11,6 +11,8 @@ enum OID {
     static let contentType = "1.2.840.113549.1.9.3"
     static let messageDigest = "1.2.840.113549.1.9.4"
     static let signingTime = "1.2.840.113549.1.9.5"
+    /// id-aa-signingCertificateV2 (RFC 5035): binds the signer's certificate, what CAdES-BES requires.
+    static let signingCertificateV2 = "1.2.840.113549.1.9.16.2.47"
 
     static let sha256 = "2.16.840.1.101.3.4.2.1"
     static let sm3 = "1.2.156.10197.1.401"
@@ -223,17 +225,25 @@ struct CMSSignedData {
     /// messageDigest and signingTime, signed by `sign` over their DER.
     static func build(
         content: [UInt8], certificate: Certificate, chain: [Certificate], algorithm: SignatureAlgorithm,
-        contentTypes: CMSContentTypes, signingTime: Date, sign: ([UInt8]) throws -> [UInt8]
+        contentTypes: CMSContentTypes, signingTime: Date, bindCertificate: Bool = false, sign: ([UInt8]) throws -> [UInt8]
     ) throws -> [UInt8] {
         let dataOID = contentTypes == .gbt35275 ? OID.gbtData : OID.data
         let signedDataOID = contentTypes == .gbt35275 ? OID.gbtSignedData : OID.signedData
         let digest = algorithm.digest
         let digestAlgorithm = DER.sequence([DER.oid(digest == .sm3 ? OID.sm3 : OID.sha256)])
-        let attributes = DER.set([
+        var attributeList = [
             DER.sequence([DER.oid(OID.contentType), DER.set([DER.oid(dataOID)])]),
             DER.sequence([DER.oid(OID.signingTime), DER.set([DER.time(signingTime)])]),
             DER.sequence([DER.oid(OID.messageDigest), DER.set([DER.octetString(digest.hash(content))])]),
-        ])
+        ]
+        if bindCertificate {
+            // SigningCertificateV2 { certs SEQUENCE OF ESSCertIDv2 { certHash (SHA-256, the default algorithm) } }
+            let certificateHash = Digest.sha256(try certificate.derBytes())
+            attributeList.append(DER.sequence([DER.oid(OID.signingCertificateV2), DER.set([
+                DER.sequence([DER.sequence([DER.sequence([DER.octetString(certificateHash)])])]),
+            ])]))
+        }
+        let attributes = DER.set(attributeList)
         let signature = try sign(attributes)
         let (issuer, serial) = try Certificate.issuerAndSerial(der: try certificate.derBytes()[...])
         let signerInfo = DER.sequence([

@@ -73,6 +73,22 @@ final class LedgerWitness: Sendable {
         return ok
     }
 
+    /// An RFC 3161 TimeStampResp (DER, checked) for `data` from the configured
+    /// TSA — a sealed package's signature file. Nil when no TSA is configured.
+    func timestampResponse(for data: [UInt8]) async throws -> [UInt8]? {
+        guard let tsa else { return nil }
+        let query = try TimestampQuery(for: data)
+        var request = HTTPClientRequest(url: tsa.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/timestamp-query")
+        request.body = .bytes(ByteBuffer(bytes: query.der))
+        let response = try await tsa.client.execute(request, timeout: .seconds(30))
+        let body = Array(buffer: try await response.body.collect(upTo: 1 << 20))
+        guard response.status == .ok else { throw WitnessFailure(description: "TSA \(tsa.url) answered HTTP \(response.status.code)") }
+        _ = try TimestampToken(response: body, answering: query, trusting: tsa.anchors)
+        return body
+    }
+
     private func timestampPending(_ tsa: TSA) async -> Bool {
         do {
             for stored in try await runBlocking({ try self.ledger.ledger.checkpointsWithoutTimestamp() }) {
