@@ -120,10 +120,16 @@ struct PlatformCommand: AsyncParsableCommand {
                                           "signature": Data(signature).base64EncodedString()]
             if let lot { body["lot"] = lot }
             guard PlatformNames.isSafe(session) else { throw ValidationError("--session must be letters, digits, - _ .") }
+            let request = Array(try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
             let client = try PlatformRoomClient(room)
-            defer { Task { [client] in await client.shutdown() } }
-            let (status, answer) = try await client.exchange(.POST, "/v1/sessions/\(session)/definition",
-                                                             json: Array(try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])))
+            let status: Int, answer: [UInt8]
+            do {
+                (status, answer) = try await client.exchange(.POST, "/v1/sessions/\(session)/definition", json: request)
+                await client.shutdown()
+            } catch {
+                await client.shutdown()
+                throw error
+            }
             if json {
                 FileHandle.standardOutput.write(Data(answer))
             }
