@@ -231,7 +231,7 @@ let package = Package(
         // Whole-process tests: they run the built `roomd` and `roomctl` binaries.
         .testTarget(
             name: "DeliveryTests",
-            dependencies: ["Delivery", "Identity",
+            dependencies: ["Delivery", "Identity", "Archive",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "NIOCore", package: "swift-nio")],
             exclude: ["Fixtures"],

@@ -88,3 +88,7 @@ public protocol PackageUploader: Sendable {
 public protocol PermanentDeliveryFailure: Error {
     var isPermanent: Bool { get }
 }
+
+extension HTTPSUploadError: PermanentDeliveryFailure {
+    public var isPermanent: Bool { !isRetryable }
+}

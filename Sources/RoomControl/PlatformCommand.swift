@@ -41,6 +41,9 @@ struct PlatformCommand: AsyncParsableCommand {
         @Option(help: "The path the protocol's base URL has.")
         var basePath = "/roomd/v1"
 
+        @Option(help: "The TSA's CA certificate: packages' RFC 3161 timestamps are checked against it (repeatable).")
+        var tsaCa: [String] = []
+
         func validate() throws {
             guard !roomCa.isEmpty else { throw ValidationError("--room-ca is required (the CA of the rooms that may deliver)") }
             guard Self.split(listen) != nil else { throw ValidationError("--listen must be HOST:PORT") }
@@ -57,7 +60,8 @@ struct PlatformCommand: AsyncParsableCommand {
             var trimmed = basePath.hasPrefix("/") ? basePath : "/" + basePath
             while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed.removeLast() }
             let base = trimmed
-            let store = try PlatformReceiverStore(dir: dir, publicBase: "https://\(listen)\(base)")
+            let store = try PlatformReceiverStore(dir: dir, publicBase: "https://\(listen)\(base)",
+                                                 trust: try PackageTrust(anchorFiles: roomCa, tsaFiles: tsaCa))
             let pool = NIOThreadPool(numberOfThreads: 2)
             pool.start()
             var logger = Logger(label: "roomctl.platform")
@@ -170,9 +174,12 @@ struct PlatformCommand: AsyncParsableCommand {
         @Flag(help: "Print the summary as JSON.")
         var json = false
 
+        @Option(help: "The TSA's CA certificate: packages' RFC 3161 timestamps are checked against it (repeatable).")
+        var tsaCa: [String] = []
+
         func run() async throws {
             let client = try PlatformRoomClient(room)
-            let puller = PlatformPuller(client: client, dir: dir, quiet: false)
+            let puller = PlatformPuller(client: client, dir: dir, trust: try PackageTrust(anchorFiles: [room.ca], tsaFiles: tsaCa), quiet: false)
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             var cursor = since ?? puller.savedCursor() ?? 0
             var failures = 0

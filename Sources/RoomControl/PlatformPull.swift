@@ -11,6 +11,7 @@ import NIOHTTP1
 struct PlatformPuller {
     let client: PlatformRoomClient
     let dir: String
+    let trust: PackageTrust
     /// Attempts per download before the package is left for the next pass.
     var attempts = 5
     var quiet = false
@@ -112,7 +113,7 @@ struct PlatformPuller {
             outcome.file = final
             let verification: String
             do {
-                verification = try verifyPackageTar(path: final, scratch: "\(dir)/tmp-verify-\(package.session)")
+                verification = try verifyPackageTar(path: final, scratch: "\(dir)/tmp-verify-\(package.session)", trust: trust)
             } catch {
                 _ = rename(final, final + ".refused")
                 outcome.result = "refused"

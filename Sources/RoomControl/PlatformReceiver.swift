@@ -100,8 +100,11 @@ final class PlatformReceiverStore: @unchecked Sendable {
         }
     }
 
-    init(dir: String, publicBase: String) throws {
+    let trust: PackageTrust
+
+    init(dir: String, publicBase: String, trust: PackageTrust) throws {
         self.dir = dir
+        self.trust = trust
         self.publicBase = publicBase
         for folder in ["uploads", "packages", "refused", "checkpoints", "tmp"] {
             try FileManager.default.createDirectory(atPath: dir + "/" + folder, withIntermediateDirectories: true)
@@ -268,7 +271,7 @@ final class PlatformReceiverStore: @unchecked Sendable {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let verification: String
         do {
-            verification = try verifyPackageTar(path: assembled, scratch: scratch)
+            verification = try verifyPackageTar(path: assembled, scratch: scratch, trust: trust)
         } catch {
             let folder = "\(dir)/refused/\(record.room)"
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Canonical
+import Delivery
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -164,9 +165,10 @@ enum Daemon {
             }
         }
         let sessions = SessionRegistry(store: store, ledger: ledger, platformTrust: platformTrust, logger: logger)
+        let reports = SessionReports(store: store, room: config.room.name, logger: logger)
         let sessionRoutes = SessionRoutes(registry: sessions, store: store, refusals: refusals,
                                           disciplineMinimumSeconds: config.sessions.disciplineMinimumSeconds,
-                                          reports: SessionReports(store: store, room: config.room.name, logger: logger))
+                                          reports: reports)
         sessionRoutes.registerOperatorRoutes(on: apiRoutes, who: { $0.peer?.description ?? "unknown" },
                                              isPlatform: { $0.peer?.role == .platform })
         sessionRoutes.registerStationRoutes(on: apiRoutes)
@@ -185,6 +187,33 @@ enum Daemon {
             context.peer.map { "\($0.description) sha256:\($0.fingerprint)" } ?? "unknown"
         }
         recordings.registerStation(on: apiRoutes)
+        // Sealed packages: the seal, the check before a package is offered, pull and push.
+        let packages: PackageService
+        do {
+            try FileManager.default.createDirectory(atPath: config.storage.packagesDirectory, withIntermediateDirectories: true)
+            PackageSealer.sweepUnfinished(in: config.storage.packagesDirectory, logger: logger)
+            let sealer = try PackageSealer(store: store, config: config, ledger: ledger, witness: witness, reports: reports,
+                                           registry: sessions, logger: logger)
+            var outbox: PackageOutbox?
+            switch config.packages.delivery {
+            case .pull:
+                outbox = nil
+            case .https:
+                guard let platform = config.platform else { throw PackageSealer.Refused(description: "https delivery needs platform.endpoint") }
+                let uploader = try HTTPSUploader(endpoint: platform.endpoint, certificate: config.tls.certificate, key: config.tls.key,
+                                                 trustRoots: platform.caCertificate, logger: logger)
+                outbox = PackageOutbox(store: store, config: config, uploader: uploader, target: "https", events: events, logger: logger)
+            case .s3:
+                outbox = try PackageOutbox.s3(store: store, config: config, events: events, logger: logger)
+            }
+            packages = try PackageService(sealer: sealer, store: store, config: config, events: events, logger: logger, outbox: outbox)
+        } catch {
+            throw DaemonFailure(status: ExitStatus.config, description: "sealed packages cannot start (packages: / ledger signing key / storage.packages_dir): \(error) / 封包功能无法启动")
+        }
+        let packageRoutes = PackageRoutes(service: packages, events: events)
+        packageRoutes.register(on: apiRoutes) { context in
+            context.peer.map { "\($0.description) sha256:\($0.fingerprint)" } ?? "unknown"
+        }
         let api = Application(
             router: router,
             server: HTTPServerBuilder { responder in
@@ -214,6 +243,8 @@ enum Daemon {
         stationControl.registerOperatorRoutes(on: adminRoutes) { _ in "roomctl" }
         seats.register(on: adminRoutes) { _ in "roomctl" }
         recordings.register(on: adminRoutes) { _ in "roomctl (admin socket)" }
+        packageRoutes.register(on: adminRoutes) { _ in "roomctl (admin socket)" }
+        packageRoutes.registerAdmin(on: adminRoutes)
         let socketPath = config.api.adminSocket
         // The admin socket has an event loop of its own: whatever the network
         // does to the API's loops (floods of handshakes), roomctl is answered.
@@ -250,6 +281,7 @@ enum Daemon {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if witness.isEnabled { services.append(.init(service: LedgerWitnessService(witness: witness))) }
         if let checkIn { services.append(.init(service: TrustReloadService(checkIn: checkIn, events: events, logger: logger))) }
+        if let outbox = packages.outbox { services.append(.init(service: outbox)) }
         let group = ServiceGroup(
             configuration: .init(
                 services: services + [
@@ -260,6 +292,7 @@ enum Daemon {
                     .init(service: RetentionService(config: config, store: store, events: events, logger: logger,
                                                     refused: { recording.storageRefusedAtStart })),
                     .init(service: CheckpointService(ledger: ledger, interval: .seconds(config.ledger.checkpointSeconds))),
+                    .init(service: packages),
                     .init(service: systemd, successTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],

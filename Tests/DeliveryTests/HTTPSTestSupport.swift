@@ -1,3 +1,4 @@
+import Archive
 import Delivery
 import Foundation
 import Glibc
@@ -84,26 +85,31 @@ final class HTTPSWorkspace: @unchecked Sendable {
 
     /// A BagIt bag as a ustar tar (GNU tar: an implementation independent of
     /// roomd's): `payload` random bytes in data/payload.bin. Returns the tar's path.
+    /// A real sealed package (Archive's `PackageSample`: payload, its own ledger,
+    /// manifests, the CMS seal by the test room's seal certificate) as the
+    /// room's deterministic tar. `valid: false` changes the payload after sealing.
     func makePackage(_ name: String, payload: Int, valid: Bool = true) throws -> String {
         let bag = "\(path)/bag-\(name)"
-        try FileManager.default.createDirectory(atPath: bag + "/data", withIntermediateDirectories: true)
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<payload).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        try Data(bytes).write(to: URL(fileURLWithPath: bag + "/data/payload.bin"))
-        let bagit = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
-        try bagit.write(toFile: bag + "/bagit.txt", atomically: true, encoding: .utf8)
-        let manifest = "\(Digest.sha256Hex(bytes))  data/payload.bin\n"
-        try manifest.write(toFile: bag + "/manifest-sha256.txt", atomically: true, encoding: .utf8)
-        let tags = "\(Digest.sha256Hex(Array(bagit.utf8)))  bagit.txt\n\(Digest.sha256Hex(Array(manifest.utf8)))  manifest-sha256.txt\n"
-        try tags.write(toFile: bag + "/tagmanifest-sha256.txt", atomically: true, encoding: .utf8)
+        let key = try PrivateKey(pem: Array(try Data(contentsOf: URL(fileURLWithPath: pki + "/server.key"))))
+        let certificate = try Certificate(pem: Array(try Data(contentsOf: URL(fileURLWithPath: pki + "/room-seal.crt"))))
+        try PackageSample.make(folder: bag, room: "TEST-ROOM", session: name, payload: [("payload.bin", bytes)], key: key, certificate: certificate)
         if !valid {
             // The payload no longer matches its manifest.
             try Data(bytes.reversed()).write(to: URL(fileURLWithPath: bag + "/data/payload.bin"))
         }
         let tar = "\(path)/\(name).tar"
-        let made = try httpsRun("/usr/bin/tar", ["--format=ustar", "-cf", tar, "-C", bag,
-                                                 "bagit.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt", "data/payload.bin"])
-        guard made.status == 0 else { throw HTTPSTestFailure("tar: \(made.stderr)") }
+        let layout = try PackageTar(folder: bag, name: "TEST-ROOM_\(name)", mtime: 1_700_000_000)
+        _ = FileManager.default.createFile(atPath: tar, contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: tar))
+        defer { try? out.close() }
+        var offset: Int64 = 0
+        while offset < layout.size {
+            let chunk = try layout.read(offset: offset, count: 1 << 20)
+            try out.write(contentsOf: chunk)
+            offset += Int64(chunk.count)
+        }
         return tar
     }
 

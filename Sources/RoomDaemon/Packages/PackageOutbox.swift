@@ -132,3 +132,10 @@ final class PackageOutbox: Service, Sendable {
         return max(1, ceiling * random)
     }
 }
+
+extension PackageOutbox {
+    /// The S3 target (packages.s3) — wired once the S3 uploader is in.
+    static func s3(store: RoomStore, config: RoomConfiguration, events: EventRecorder, logger: Logger) throws -> PackageOutbox? {
+        throw PackageSealer.Refused(description: "S3 delivery is not available in this build")
+    }
+}

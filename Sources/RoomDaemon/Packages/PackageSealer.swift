@@ -297,7 +297,7 @@ struct PackageSealer: Sendable {
 
         // The tag files: declaration, bag-info, manifest, tag manifest; then the seal and the timestamp.
         let payloadBytes = files.reduce(0) { $0 + $1.bytes }
-        let info = Bag.info([
+        let info: [(String, String)] = [
             ("Source-Organization", config.room.agency),
             ("Organization-Address", config.room.name),
             ("External-Identifier", name),
@@ -315,15 +315,15 @@ struct PackageSealer: Sendable {
             ("Roomd-Sealed-At", Text.iso8601(nanoseconds: now)),
             ("Roomd-Sealed-By", actor),
             ("Roomd-Version", StatusReporter.version),
-        ])
-        let tagFiles: [(String, [UInt8])] = [
-            (Bag.declarationFile, Array(Bag.declaration.utf8)),
-            (Bag.infoFile, Array(info.utf8)),
-            (Bag.manifestFile, Array(Bag.manifest(files).utf8)),
         ]
-        let tagManifest = Array(Bag.manifest(tagFiles.map { Bag.file($0.0, $0.1) }).utf8)
-        let signature = try SealSigner.sign(content: tagManifest, key: sealKey, certificate: sealCertificate,
-                                            signingTime: Date(timeIntervalSince1970: TimeInterval(now) / 1e9))
+        // The timestamp is fetched first (network), then the tag files and seal are written on a blocking thread.
+        let key = sealKey, certificate = sealCertificate
+        let signingTime = Date(timeIntervalSince1970: TimeInterval(now) / 1e9)
+        let draftManifest = Array(Bag.manifest([
+            Bag.file(Bag.declarationFile, Array(Bag.declaration.utf8)), Bag.file(Bag.infoFile, Array(Bag.info(info).utf8)),
+            Bag.file(Bag.manifestFile, Array(Bag.manifest(files).utf8)),
+        ]).utf8)
+        let signature = try SealSigner.sign(content: draftManifest, key: key, certificate: certificate, signingTime: signingTime)
         var timestamp: [UInt8]?
         var timestampNote = "none configured"
         do {
@@ -335,17 +335,16 @@ struct PackageSealer: Sendable {
                 "session": .string(session), "error": .string("\(error)"),
             ])
         }
-        let stamp = timestamp
-        try await runBlocking {
-            for (file, bytes) in tagFiles { try SecureFile.write(bytes, to: work + "/" + file, mode: 0o644) }
-            try SecureFile.write(tagManifest, to: work + "/" + Bag.tagManifestFile, mode: 0o644)
-            try SecureFile.write(signature, to: work + "/" + Bag.signatureFile, mode: 0o644)
-            if let stamp { try SecureFile.write(stamp, to: work + "/" + Bag.timestampFile, mode: 0o644) }
+        let stamp = timestamp, packagesDirectory = self.packagesDirectory, bagFiles = files
+        let tagManifest = try await runBlocking { () throws -> [UInt8] in
+            let written = try Bag.writeTagFiles(folder: work, files: bagFiles, info: info, sign: { _ in signature }, timestamp: { _ in stamp })
+            guard written == draftManifest else { throw Refused(description: "the tag manifest changed while it was sealed") }
             try Self.syncFolders(below: work)
             guard rename(work, final) == 0 else {
                 throw Refused(description: "cannot move the sealed package into place: \(String(cString: strerror(errno)))")
             }
             try Self.syncFolder(packagesDirectory)
+            return written
         }
         let tar = try await runBlocking { try PackageTar(folder: final, name: name, mtime: now / 1_000_000_000) }
         let row = RoomStore.PackageRow(
