@@ -266,6 +266,10 @@ public final class S3Uploader: PackageUploader {
             throw DeliveryError(operation: "HeadObject (verify)", object: "\(configuration.bucket)/\(key)",
                                 reason: .unexpectedResponse("the server's composite SHA-256 \(checksum) differs from roomd's \(expectedComposite): the stored bytes are not the package's"))
         }
+        if let days = configuration.objectLockDays, head.lockMode != "COMPLIANCE" {
+            // Some S3-compatible stores (and moto) drop the lock headers of CreateMultipartUpload: set it on the version now.
+            try await putRetention(key: key, versionID: completion.versionID ?? head.versionID, days: days)
+        }
         progress(source.size, source.size)
         logger.info("package delivered to S3", metadata: ["key": "\(key)", "bytes": "\(source.size)", "parts": "\(partCount)"])
         return receipt(key: key, etag: completion.etag ?? head.etag, versionID: completion.versionID ?? head.versionID)
@@ -304,6 +308,18 @@ public final class S3Uploader: PackageUploader {
         var etag: String?
         var versionID: String?
         var checksumSHA256: String?
+        var lockMode: String?
+    }
+
+    private func putRetention(key: String, versionID: String?, days: Int) async throws {
+        let until = Self.iso8601(now().addingTimeInterval(Double(days) * 86_400))
+        let body = Array("<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>COMPLIANCE</Mode><RetainUntilDate>\(until)</RetainUntilDate></Retention>".utf8)
+        var query = [("retention", "")]
+        if let versionID { query.append(("versionId", versionID)) }
+        _ = try await send("PutObjectRetention", method: .PUT, key: key, query: query,
+                           headers: [("content-type", "application/xml"), ("x-amz-checksum-sha256", Data(Digest.sha256(body)).base64EncodedString())],
+                           body: ByteBuffer(bytes: body), payloadSHA256: Digest.sha256Hex(body), pace: false)
+        logger.info("Object Lock retention set after completion", metadata: ["key": "\(key)", "until": "\(until)"])
     }
 
     private func headObject(key: String, checksumMode: Bool, operation: String) async throws -> Head? {
@@ -313,7 +329,8 @@ public final class S3Uploader: PackageUploader {
         let headers = response.headers
         return Head(size: headers.first(name: "content-length").flatMap { Int64($0) } ?? -1,
                     sha256: headers.first(name: Self.sha256MetadataHeader), etag: headers.first(name: "etag"),
-                    versionID: headers.first(name: "x-amz-version-id"), checksumSHA256: headers.first(name: "x-amz-checksum-sha256"))
+                    versionID: headers.first(name: "x-amz-version-id"), checksumSHA256: headers.first(name: "x-amz-checksum-sha256"),
+                    lockMode: headers.first(name: "x-amz-object-lock-mode"))
     }
 
     private func createUpload(key: String, source: UploadSource) async throws -> String {
