@@ -18,22 +18,31 @@ import Testing
     static let size = 3 * (5 << 20) + 12_345
 
     /// Runs `body` with a factory of uploaders, all shut down afterwards whatever happens.
-    func withUploaders(_ body: (_ make: (S3Configuration) throws -> S3Uploader) async throws -> Void) async throws {
+    /// and with `atEnd` to register cleanups (stopping moto and the front), awaited before the test ends.
+    func withUploaders(_ body: (_ make: (S3Configuration) throws -> S3Uploader,
+                                _ atEnd: (@escaping @Sendable () async -> Void) -> Void) async throws -> Void) async throws {
         let made = Made()
+        func finish() async {
+            for uploader in made.list { try? await uploader.shutdown() }
+            for cleanup in made.cleanups.reversed() { await cleanup() }
+        }
         do {
-            try await body { configuration in
+            try await body({ configuration in
                 let uploader = try S3Uploader(configuration: configuration)
                 made.list.append(uploader)
                 return uploader
-            }
+            }, { made.cleanups.append($0) })
         } catch {
-            for uploader in made.list { try? await uploader.shutdown() }
+            await finish()
             throw error
         }
-        for uploader in made.list { try? await uploader.shutdown() }
+        await finish()
     }
 
-    final class Made: @unchecked Sendable { var list: [S3Uploader] = [] }
+    final class Made: @unchecked Sendable {
+        var list: [S3Uploader] = []
+        var cleanups: [@Sendable () async -> Void] = []
+    }
 
     func configuration(_ endpoint: URL, _ moto: MotoServer, lockDays: Int? = nil, secret: String? = nil) -> S3Configuration {
         var credentials = moto.credentials
@@ -43,11 +52,12 @@ import Testing
     }
 
     @Test func uploadsUnderObjectLockAndIsIdempotent() async throws {
-        try await withUploaders { make in
+        try await withUploaders { make, atEnd in
             let moto = try await MotoServer.start()
+            atEnd { await moto.stop() }
             let dir = try S3Fixtures.temporaryDirectory()
             let front = try await S3Front.start(upstream: moto.port, log: dir.appendingPathComponent("front.log").path)
-            defer { Task { await front.kill(); await moto.stop() } }
+            atEnd { await front.kill() }
             let package = TestPackage(size: Self.size)
             let uploader = try make(configuration(front.endpoint, moto, lockDays: 30))
             let states = PersistedStates()
@@ -81,9 +91,9 @@ import Testing
     }
 
     @Test func wrongSecretIsAPermanentSignatureError() async throws {
-        try await withUploaders { make in
+        try await withUploaders { make, atEnd in
             let moto = try await MotoServer.start()
-            defer { Task { await moto.stop() } }
+            atEnd { await moto.stop() }
             let uploader = try make(configuration(URL(string: moto.endpoint)!, moto, secret: "not-the-secret"))
             let package = TestPackage(size: 1000)
             let error = try await #require(throws: DeliveryError.self) {
@@ -98,11 +108,13 @@ import Testing
     }
 
     @Test func killedMidPartResumesInANewUploaderWithoutResendingFinishedParts() async throws {
-        try await withUploaders { make in
+        try await withUploaders { make, atEnd in
             let moto = try await MotoServer.start()
+            atEnd { await moto.stop() }
             let dir = try S3Fixtures.temporaryDirectory()
             let log = dir.appendingPathComponent("front.log").path
             let first = try await S3Front.start(upstream: moto.port, log: log, options: ["--stall-part", "3"])
+            atEnd { await first.kill() }
             let package = TestPackage(size: Self.size, seed: 7)
             let states = PersistedStates()
             var config = configuration(first.endpoint, moto)
@@ -129,7 +141,7 @@ import Testing
 
             // roomd restarts: a new uploader, the persisted state, the server back on the same port.
             let second = try await S3Front.start(upstream: moto.port, port: first.port, log: log)
-            defer { Task { await second.kill(); await moto.stop() } }
+            atEnd { await second.kill() }
             let resumed = try make(config)
             let receipt = try await resumed.upload(name: name, source: package.source(), state: persisted, persist: states.persist, progress: { _, _ in })
             #expect(receipt.location == "s3://\(moto.bucket)/roomd/\(name)")
@@ -143,9 +155,9 @@ import Testing
     }
 
     @Test func anUploadTheServerForgotStartsAgain() async throws {
-        try await withUploaders { make in
+        try await withUploaders { make, atEnd in
             let moto = try await MotoServer.start()
-            defer { Task { await moto.stop() } }
+            atEnd { await moto.stop() }
             let uploader = try make(configuration(URL(string: moto.endpoint)!, moto))
             let package = TestPackage(size: 6 << 20, seed: 3)
             let states = PersistedStates()
@@ -162,11 +174,12 @@ import Testing
     }
 
     @Test func aPartDamagedInTransitIsRefusedAndReportedThenResent() async throws {
-        try await withUploaders { make in
+        try await withUploaders { make, atEnd in
             let moto = try await MotoServer.start()
+            atEnd { await moto.stop() }
             let dir = try S3Fixtures.temporaryDirectory()
             let front = try await S3Front.start(upstream: moto.port, log: dir.appendingPathComponent("front.log").path, options: ["--corrupt-part", "2"])
-            defer { Task { await front.kill(); await moto.stop() } }
+            atEnd { await front.kill() }
             var config = configuration(front.endpoint, moto)
             config.partsInFlight = 1
             let uploader = try make(config)
@@ -193,9 +206,9 @@ import Testing
     }
 
     @Test func aPackageThatDoesNotMatchItsChecksumIsNeverCompleted() async throws {
-        try await withUploaders { make in
+        try await withUploaders { make, atEnd in
             let moto = try await MotoServer.start()
-            defer { Task { await moto.stop() } }
+            atEnd { await moto.stop() }
             let uploader = try make(configuration(URL(string: moto.endpoint)!, moto))
             let package = TestPackage(size: Self.size, seed: 5)
             let states = PersistedStates()
