@@ -191,6 +191,7 @@ let package = Package(
         // MARK: Benchmarks (scripts/bench-*)
         .executableTarget(name: "EvaluationBench", dependencies: ["Canonical", "Evaluation"], swiftSettings: strict),
         .executableTarget(name: "IdentityBench", dependencies: ["Identity"], swiftSettings: strict),
+        .executableTarget(name: "DeliveryBench", dependencies: ["Delivery", "Identity"], swiftSettings: strict),
         .executableTarget(
             name: "LedgerBench",
             dependencies: ["Canonical", "Archive", "Identity", .product(name: "GRDB", package: "GRDB.swift")],

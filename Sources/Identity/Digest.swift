@@ -60,3 +60,18 @@ public final class SHA256Hasher {
         return hasher.finishHex()
     }
 }
+
+extension Digest {
+    /// HMAC-SHA256 (OpenSSL) of `data` under `key`: 32 bytes. AWS Signature
+    /// Version 4 derives its signing key and signs with it.
+    public static func hmacSHA256(key: some ContiguousBytes, data: some ContiguousBytes) -> [UInt8] {
+        // Copies with one spare byte: a pointer exists even for empty inputs.
+        let keyBytes = key.withUnsafeBytes { Array($0) + [0] }
+        let dataBytes = data.withUnsafeBytes { Array($0) + [0] }
+        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let result = HMAC(EVP_sha256(), keyBytes, Int32(keyBytes.count - 1), dataBytes, dataBytes.count - 1, &out, &length)
+        precondition(result != nil, "HMAC-SHA256 cannot fail")
+        return Array(out.prefix(Int(length)))
+    }
+}
