@@ -102,10 +102,11 @@ public enum DeliveryErrorClass: String, Sendable, Equatable {
     /// outbox raises an alarm and waits for an operator.
     case permanent
 
-    /// The class of any error an uploader throws: `DeliveryError` says its own;
+    /// The class of any error an uploader throws: `DeliveryError` and `HTTPSUploadError` say their own;
     /// anything else (connection refused or reset, timeouts, TLS, read errors) is retryable.
     public static func of(_ error: any Error) -> DeliveryErrorClass {
         if let error = error as? DeliveryError { return error.errorClass }
+        if let error = error as? HTTPSUploadError { return error.isRetryable ? .retryable : .permanent }
         return .retryable
     }
 }

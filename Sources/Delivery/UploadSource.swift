@@ -81,14 +81,3 @@ public protocol PackageUploader: Sendable {
                 persist: @escaping @Sendable (UploadState) async throws -> Void,
                 progress: @escaping @Sendable (_ confirmed: Int64, _ total: Int64) -> Void) async throws -> UploadReceipt
 }
-
-/// An upload failure that retrying will not cure (wrong credentials, a missing
-/// bucket, a package the target refuses for good): the outbox stops retrying
-/// it and raises an alarm until the operator fixes the cause.
-public protocol PermanentDeliveryFailure: Error {
-    var isPermanent: Bool { get }
-}
-
-extension HTTPSUploadError: PermanentDeliveryFailure {
-    public var isPermanent: Bool { !isRetryable }
-}

@@ -110,11 +110,33 @@ public struct RoomStatus: Codable, Sendable, Equatable {
     public var stations: [Station]
     public var devices: [Device]
     public var recentEvents: [Event]
+    /// Sealed packages not yet acknowledged by the platform, with their delivery.
+    public var packages: [Package]?
+
+    /// A sealed package on its way to the platform.
+    public struct Package: Codable, Sendable, Equatable {
+        public var session: String
+        /// checking | check-failed | offered | delivered | acknowledged
+        public var state: String
+        public var bytes: Int64
+        /// push target (https | s3), nil when the platform pulls
+        public var target: String?
+        public var bytesConfirmed: Int64?
+        public var attempts: Int?
+        public var lastError: String?
+        public var stopped: Bool?
+
+        public init(session: String, state: String, bytes: Int64, target: String?, bytesConfirmed: Int64?, attempts: Int?,
+                    lastError: String?, stopped: Bool?) {
+            self.session = session; self.state = state; self.bytes = bytes; self.target = target; self.bytesConfirmed = bytesConfirmed
+            self.attempts = attempts; self.lastError = lastError; self.stopped = stopped
+        }
+    }
 
     public init(room: RoomInfo, daemon: DaemonInfo, healthy: Bool, services: [Service], stations: [Station],
-                devices: [Device], recentEvents: [Event]) {
+                devices: [Device], recentEvents: [Event], packages: [Package]? = nil) {
         self.room = room; self.daemon = daemon; self.healthy = healthy; self.services = services
-        self.stations = stations; self.devices = devices; self.recentEvents = recentEvents
+        self.stations = stations; self.devices = devices; self.recentEvents = recentEvents; self.packages = packages
     }
 }
 

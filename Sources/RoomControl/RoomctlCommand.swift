@@ -96,12 +96,33 @@ enum StatusTable {
                                   $0.detail]
                              }))
         }
+        if let packages = s.packages, !packages.isEmpty {
+            out.append("")
+            out.append(table(header: ["PACKAGE", "STATE", "SIZE", "PUSH", "DETAIL"],
+                             rows: packages.map { package in
+                                 var push = "-"
+                                 if let target = package.target {
+                                     let done = package.bytes > 0 ? Double(package.bytesConfirmed ?? 0) / Double(package.bytes) : 1
+                                     push = package.state == "delivered" ? "\(target) done" : "\(target) " + progressBar(done)
+                                 }
+                                 let detail = package.stopped == true ? "STOPPED: " + (package.lastError ?? "") + " (roomctl package retry)"
+                                     : package.lastError.map { "retrying after: " + $0 } ?? ""
+                                 return [package.session, package.state, "\(package.bytes / 1_048_576) MiB", push, String(detail.prefix(100))]
+                             }))
+        }
         if !s.recentEvents.isEmpty {
             out.append("")
             out.append(table(header: ["TIME", "SEVERITY", "EVENT", "SUBJECT"],
                              rows: s.recentEvents.map { [$0.time, $0.severity, $0.kind, $0.subject ?? "-"] }))
         }
         return out.joined(separator: "\n")
+    }
+
+    /// `[#######-------]  52%`
+    static func progressBar(_ fraction: Double) -> String {
+        let clamped = min(max(fraction, 0), 1)
+        let filled = Int((clamped * 14).rounded(.down))
+        return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: 14 - filled) + "] " + String(format: "%3d%%", Int(clamped * 100))
     }
 
     static func duration(_ seconds: Int64) -> String {

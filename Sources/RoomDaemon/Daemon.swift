@@ -199,10 +199,7 @@ enum Daemon {
             case .pull:
                 outbox = nil
             case .https:
-                guard let platform = config.platform else { throw PackageSealer.Refused(description: "https delivery needs platform.endpoint") }
-                let uploader = try HTTPSUploader(endpoint: platform.endpoint, certificate: config.tls.certificate, key: config.tls.key,
-                                                 trustRoots: platform.caCertificate, logger: logger)
-                outbox = PackageOutbox(store: store, config: config, uploader: uploader, target: "https", events: events, logger: logger)
+                outbox = try PackageOutbox.https(store: store, config: config, events: events, logger: logger)
             case .s3:
                 outbox = try PackageOutbox.s3(store: store, config: config, events: events, logger: logger)
             }

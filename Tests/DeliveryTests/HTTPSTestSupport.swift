@@ -236,7 +236,7 @@ final class ReadCounter: @unchecked Sendable {
 }
 
 /// The last state an uploader persisted, and every one before it.
-actor PersistedStates {
+actor HTTPSPersistedStates {
     private(set) var all: [UploadState] = []
     var last: UploadState? { all.last }
     func record(_ state: UploadState) { all.append(state) }

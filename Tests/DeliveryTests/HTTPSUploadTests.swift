@@ -22,7 +22,7 @@ import Testing
         let simulator = try PlatformSimulator(workspace: workspace)
         let tar = try workspace.makePackage("S1", payload: 3 * Self.mib + 500_000)
         let source = try fileSource(tar)
-        let states = PersistedStates()
+        let states = HTTPSPersistedStates()
         let paced = ReadCounter()
         let client = try HTTPSUploader(endpoint: simulator.base, certificate: workspace.pki + "/server.crt",
                                        key: workspace.pki + "/server.key", trustRoots: workspace.pki + "/room-ca.crt",
@@ -71,7 +71,7 @@ import Testing
         let simulator = try PlatformSimulator(workspace: workspace)
         let tar = try workspace.makePackage("S2", payload: 4 * Self.mib + 123_456)
         let source = try fileSource(tar)
-        let states = PersistedStates()
+        let states = HTTPSPersistedStates()
         let first = try uploader(workspace, simulator)
         // kill -9 the receiver the moment two parts are confirmed.
         await #expect {
@@ -142,7 +142,7 @@ import Testing
 
         // The uploader resumes that upload: part 1 is held with the right SHA-256, parts 2 and 3 are sent.
         let client = try uploader(workspace, simulator)
-        let states = PersistedStates()
+        let states = HTTPSPersistedStates()
         let receipt = try await client.upload(name: "TEST-ROOM/S3.tar", source: source, state: UploadState(uploadID: id, partSize: Self.partSize),
                                               persist: { await states.record($0) }, progress: { _, _ in })
         #expect(receipt.targetReference == source.sha256)
@@ -160,7 +160,7 @@ import Testing
             guard offset == HTTPSUploadTests.partSize else { return bytes }
             return FlipOnce.shared.apply(bytes)
         }
-        let states = PersistedStates()
+        let states = HTTPSPersistedStates()
         let client = try uploader(workspace, simulator)
         await #expect {
             _ = try await client.upload(name: "TEST-ROOM/S4.tar", source: source, state: UploadState(partSize: Self.partSize),

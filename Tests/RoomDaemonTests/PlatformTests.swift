@@ -97,7 +97,12 @@ struct PlatformTests {
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let api = Process()
         api.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        api.arguments = [Self.pullAPI, work, String(port), pki]
+        // A real sealed package (its own ledger, the CMS seal of the test room) for the stand-in to serve.
+        let sample = dir.path + "/sample"
+        let sampled = try run(Binaries.roomctl, ["package", "sample", "--out", sample, "--key", pki + "/server.key",
+                                                 "--certificate", pki + "/room-seal.crt", "--bytes", String(3 * 1024 * 1024 + 777)])
+        #expect(sampled.status == 0, "\(sampled.stderr)")
+        api.arguments = [Self.pullAPI, work, String(port), pki, sample]
         api.standardOutput = FileHandle.nullDevice
         api.standardError = FileHandle.nullDevice
         try api.run()

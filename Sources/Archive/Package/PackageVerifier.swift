@@ -169,7 +169,9 @@ public enum PackageVerifier {
 
         // 4. The seal.
         var sealKey: RoomVerificationKey?
-        if let signature = read(Bag.signatureFile), let tagText {
+        if read(Bag.signatureFile) != nil, options.anchors.isEmpty {
+            fail(Bag.signatureFile, "no trust anchor given (--ca): whose seal this is cannot be established; give the room CA's certificate")
+        } else if let signature = read(Bag.signatureFile), let tagText {
             let verifier: SignatureVerifier
             do {
                 verifier = SignatureVerifier(trust: try TrustStore(anchors: options.anchors), revocation: RevocationPolicy(missingCRL: .accept))
@@ -183,11 +185,7 @@ public enum PackageVerifier {
                 sealKey = try? RoomVerificationKey(certificatePEM: Data(verified.certificate.pem()))
                 ok(Bag.signatureFile, "seal by \(verified.certificate.subject) (certificate SHA-256 \(verified.signerFingerprint)) verifies over \(Bag.tagManifestFile) and chains to a trusted anchor")
             case .failure(let rejection):
-                if options.anchors.isEmpty {
-                    fail(Bag.signatureFile, "no trust anchor given (--ca): the seal's chain cannot be checked; \(rejection)")
-                } else {
-                    fail(Bag.signatureFile, "the seal does not verify: \(rejection)")
-                }
+                fail(Bag.signatureFile, "the seal does not verify: \(rejection)")
             }
         } else {
             fail(Bag.signatureFile, "missing: the package is not sealed")

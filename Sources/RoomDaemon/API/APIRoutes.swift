@@ -88,5 +88,13 @@ struct APIRoutes: Sendable {
         for service in snapshot.services {
             Gauge(label: "roomd_health_check_ok", dimensions: [("check", service.name)]).record(service.healthy ? 1 : 0)
         }
+        // The outbox: packages not yet acknowledged, by state; bytes still to push; deliveries stopped for good.
+        let packages = snapshot.packages ?? []
+        for state in ["checking", "check-failed", "offered", "delivered"] {
+            Gauge(label: "roomd_packages", dimensions: [("state", state)]).record(packages.filter { $0.state == state }.count)
+        }
+        Gauge(label: "roomd_outbox_backlog_bytes").record(packages.filter { $0.target != nil && $0.state == "offered" }
+            .reduce(Int64(0)) { $0 + $1.bytes - ($1.bytesConfirmed ?? 0) })
+        Gauge(label: "roomd_outbox_stopped").record(packages.filter { $0.stopped == true }.count)
     }
 }

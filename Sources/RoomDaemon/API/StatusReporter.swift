@@ -48,6 +48,14 @@ struct StatusReporter: Sendable {
             RoomStatus.Event(id: $0.id, time: Self.iso8601($0.timeNanoseconds), kind: $0.kind, severity: $0.severity,
                              subject: $0.subject, detail: $0.detail)
         }
+        let outbox = Dictionary(uniqueKeysWithValues: try await store.outbox().map { ($0.session, $0) })
+        let packages = try await store.packages().filter { $0.acknowledgedNs == nil }.map { row -> RoomStatus.Package in
+            let push = outbox[row.session]
+            let state = row.checkError != nil ? "check-failed" : row.cursor == nil ? "checking" : push?.deliveredNs != nil ? "delivered" : "offered"
+            return RoomStatus.Package(session: row.session, state: state, bytes: row.tarBytes, target: push?.target,
+                                      bytesConfirmed: push?.bytesConfirmed, attempts: push?.attempts, lastError: push?.lastError,
+                                      stopped: push?.permanent)
+        }
         return RoomStatus(
             room: .init(id: config.room.id, name: config.room.name, agency: config.room.agency, kind: config.room.kind.rawValue),
             daemon: .init(version: Self.version, pid: getpid(), startedAt: Self.iso8601(startedWall),
@@ -67,7 +75,8 @@ struct StatusReporter: Sendable {
                     lastSegmentClosed: s.lastSegmentClosedWall > 0 ? Self.iso8601(s.lastSegmentClosedWall) : nil,
                     helperPID: recorder.helperPID, helperExits: recorder.helperExits, helperSandbox: recorder.helperSandbox?.summary)
             },
-            recentEvents: recent)
+            recentEvents: recent,
+            packages: packages)
     }
 
     static func iso8601(_ nanoseconds: Int64) -> String {

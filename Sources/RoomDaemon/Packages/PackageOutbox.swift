@@ -31,7 +31,15 @@ final class PackageOutbox: Service, Sendable {
         var current: (session: String, confirmed: Int64, total: Int64)? { value.withLock { $0 } }
     }
 
-    init(store: RoomStore, config: RoomConfiguration, uploader: any PackageUploader, target: String, events: EventRecorder, logger: Logger) {
+    /// Exponential backoff with full jitter between attempts (packages.retry_initial_seconds … retry_max_seconds).
+    let retry: RetryPolicy
+    /// For uploaders that hold connections: called at shutdown.
+    let shutdown: @Sendable () async -> Void
+
+    init(store: RoomStore, config: RoomConfiguration, uploader: any PackageUploader, target: String, events: EventRecorder, logger: Logger,
+         shutdown: @escaping @Sendable () async -> Void = {}) {
+        retry = RetryPolicy(initial: .seconds(config.packages.retryInitialSeconds), maximum: .seconds(config.packages.retryMaximumSeconds))
+        self.shutdown = shutdown
         self.store = store
         self.config = config
         self.uploader = uploader
@@ -43,19 +51,20 @@ final class PackageOutbox: Service, Sendable {
     var partSize: Int64 { Int64(config.packages.partSizeMB) * 1_048_576 }
 
     /// The outbox row a newly offered package starts with.
-    func initialState() -> (target: String, state: String) {
-        let state = UploadState(partSize: partSize)
+    func initialState(size: Int64) -> (target: String, state: String) {
+        let state = S3Uploader.initialState(size: size, partSize: partSize)
         let json = (try? String(decoding: JSONEncoder().encode(state), as: UTF8.self)) ?? "{}"
         return (target, json)
     }
 
     func run() async throws {
         await cancelWhenGracefulShutdown { [self] in
-            while true {
+            while !Task.isCancelled {
                 await pass()
                 await wake.wait(timeout: .seconds(5))
             }
         }
+        await shutdown()
     }
 
     func pass() async {
@@ -105,9 +114,9 @@ final class PackageOutbox: Service, Sendable {
             ])
         } catch {
             progress.set(nil)
-            let permanent = (error as? any PermanentDeliveryFailure)?.isPermanent ?? false
-            let delay = Self.backoff(attempt: row.attempts, initial: config.packages.retryInitialSeconds,
-                                     maximum: config.packages.retryMaximumSeconds, random: Double.random(in: 0...1))
+            let permanent = DeliveryErrorClass.of(error) == .permanent
+            let wait = retry.delay(afterAttempt: row.attempts + 1)
+            let delay = max(1, Double(wait.components.seconds) + Double(wait.components.attoseconds) * 1e-18)
             let next = store.clock.now().nanoseconds + Int64(delay * 1e9)
             try? await store.recordOutboxFailure(session: session, error: "\(error)", permanent: permanent, nextAttemptNs: next)
             if permanent {
@@ -124,18 +133,37 @@ final class PackageOutbox: Service, Sendable {
             }
         }
     }
-
-    /// Exponential backoff with full jitter: a uniformly random delay up to
-    /// `initial·2^attempt`, capped at `maximum` (and at least a second).
-    static func backoff(attempt: Int, initial: Int, maximum: Int, random: Double) -> Double {
-        let ceiling = min(Double(maximum), Double(initial) * pow(2, Double(min(attempt, 30))))
-        return max(1, ceiling * random)
-    }
 }
 
 extension PackageOutbox {
-    /// The S3 target (packages.s3) — wired once the S3 uploader is in.
-    static func s3(store: RoomStore, config: RoomConfiguration, events: EventRecorder, logger: Logger) throws -> PackageOutbox? {
-        throw PackageSealer.Refused(description: "S3 delivery is not available in this build")
+    /// Uploads share one bandwidth cap (packages.bandwidth_mbit; 0: none).
+    static func limiter(_ config: RoomConfiguration) -> BandwidthLimiter? {
+        config.packages.bandwidthMbit > 0 ? BandwidthLimiter(bytesPerSecond: config.packages.bandwidthMbit * 125_000) : nil
+    }
+
+    static func https(store: RoomStore, config: RoomConfiguration, events: EventRecorder, logger: Logger) throws -> PackageOutbox {
+        guard let platform = config.platform else { throw PackageSealer.Refused(description: "https delivery needs platform.endpoint") }
+        var pace: (@Sendable (Int) async -> Void)?
+        if let shared = limiter(config) {
+            pace = { bytes in try? await shared.acquire(bytes) }
+        }
+        let uploader = try HTTPSUploader(endpoint: platform.endpoint, certificate: config.tls.certificate, key: config.tls.key,
+                                         trustRoots: platform.caCertificate, pace: pace, logger: logger)
+        return PackageOutbox(store: store, config: config, uploader: uploader, target: "https", events: events, logger: logger,
+                             shutdown: { try? await uploader.shutdown() })
+    }
+
+    static func s3(store: RoomStore, config: RoomConfiguration, events: EventRecorder, logger: Logger) throws -> PackageOutbox {
+        guard let s3 = config.packages.s3, let endpoint = URL(string: s3.endpoint) else {
+            throw PackageSealer.Refused(description: "s3 delivery needs packages.s3 with an endpoint URL")
+        }
+        let secret = try String(contentsOfFile: s3.secretAccessKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let configuration = S3Configuration(endpoint: endpoint, region: s3.region, bucket: s3.bucket, keyPrefix: s3.prefix,
+                                            addressing: s3.pathStyle ? .path : .virtualHosted,
+                                            credentials: S3Credentials(accessKeyID: s3.accessKeyID, secretAccessKey: secret),
+                                            caFile: s3.caCertificate, objectLockDays: s3.objectLockDays)
+        let uploader = try S3Uploader(configuration: configuration, limiter: limiter(config), logger: logger)
+        return PackageOutbox(store: store, config: config, uploader: uploader, target: "s3", events: events, logger: logger,
+                             shutdown: { try? await uploader.shutdown() })
     }
 }

@@ -289,6 +289,10 @@ struct PackageSealer: Sendable {
             ]))
         }
         try await put("data/recordings/segments.json", try json(.array(segmentDocs)))
+        // Test hook: hold the half-made package here so a test can kill roomd mid-seal.
+        if let pause = ProcessInfo.processInfo.environment["ROOMD_TEST_SEAL_PAUSE_MS"].flatMap(Int.init), pause > 0 {
+            try await Task.sleep(for: .milliseconds(pause))
+        }
         let devices = self.devices
         let timeline = try await store.pool.read { db in
             try RecordingTimeline.build(db, devices: devices, from: window.start, to: window.end, now: now)

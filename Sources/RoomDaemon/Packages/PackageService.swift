@@ -56,12 +56,16 @@ final class PackageService: Service, Sendable {
     }
 
     func run() async throws {
+        // A command that ends a session wakes the loop (it still waits for the margin and open segments).
+        let wake = self.wake
+        let subscription = sealer.registry.updates.subscribe { _ in wake.open() }
         await cancelWhenGracefulShutdown { [self] in
-            while true {
+            while !Task.isCancelled {
                 await pass()
-                await wake.wait(timeout: .seconds(30))
+                await wake.wait(timeout: .seconds(5))
             }
         }
+        sealer.registry.updates.unsubscribe(subscription)
     }
 
     /// One pass: seal ended sessions that are due, check sealed packages not yet checked.
@@ -164,7 +168,7 @@ final class PackageService: Service, Sendable {
         }
         let now = store.clock.now().nanoseconds
         do {
-            let initial = outbox.map { $0.initialState() }
+            let initial = outbox.map { $0.initialState(size: row.tarBytes) }
             try await store.recordCheck(session: row.session, tarSHA256: tarSHA, error: failure, outboxTarget: initial?.target,
                                         initialState: initial?.state, now: now)
         } catch {

@@ -338,6 +338,11 @@ final class SessionUpdates: Sendable {
         subscribers.send(Update(session: session, sequence: sequence, phase: phase))
     }
 
+    /// Every update of every session, until ``unsubscribe(_:)`` (background services).
+    func subscribe(_ handler: @escaping @Sendable (Update) -> Void) -> Int { subscribers.add(handler) }
+
+    func unsubscribe(_ id: Int) { subscribers.remove(id) }
+
     /// A stream of the updates of `session` until the consumer stops, with a nil
     /// every `keepAlive` (a comment line keeps proxies and the browser from
     /// giving up on a quiet stream).

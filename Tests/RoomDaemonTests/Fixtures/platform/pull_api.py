@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """A stand-in for roomd's package pull API, for PlatformPullTests.
 
-  pull_api.py WORKDIR PORT ROOM_PKI
+  pull_api.py WORKDIR PORT ROOM_PKI SAMPLE_BAG
 
 Serves, over HTTPS with mutual TLS (client certificates of ROOM_PKI/room-ca.crt,
 server certificate ROOM_PKI/server.crt), the API as docs/formats.md
 ("Platform simulator") describes it:
 
-* GET /v1/packages?since=N            two sealed packages: S-GOOD (a valid bag) and
-                                      S-BAD (its payload does not match its manifest)
+* GET /v1/packages?since=N            two sealed packages made from SAMPLE_BAG (a real sealed
+                                      package, `roomctl package sample`): S-GOOD as it is and
+                                      S-BAD with one payload byte flipped
 * GET /v1/packages/<s>/package.tar    the tar; ETag, Accept-Ranges, 206 for Range: bytes=N-.
                                       The FIRST full download of S-GOOD is cut after half its
                                       bytes (the connection is closed), so the puller must resume.
@@ -31,29 +32,30 @@ work, port, pki = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 lock = threading.Lock()
 
 
-def bag(payload, valid=True):
-    bagit = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
-    manifest = f"{hashlib.sha256(payload).hexdigest()}  data/payload.bin\n".encode()
-    tags = (f"{hashlib.sha256(bagit).hexdigest()}  bagit.txt\n"
-            f"{hashlib.sha256(manifest).hexdigest()}  manifest-sha256.txt\n").encode()
-    if not valid:
-        payload = payload[::-1]
+sample = sys.argv[4]
+
+
+def bag(valid=True):
     out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, data in [("bagit.txt", bagit), ("manifest-sha256.txt", manifest),
-                           ("tagmanifest-sha256.txt", tags), ("data/payload.bin", payload)]:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o444
-            info.mtime = 1767225600
-            tar.addfile(info, io.BytesIO(data))
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for root, _, files in sorted(os.walk(sample)):
+            for name in sorted(files):
+                path = os.path.join(root, name)
+                relative = os.path.relpath(path, sample)
+                data = open(path, "rb").read()
+                if not valid and relative == "data/sample.bin":
+                    data = bytes([data[0] ^ 1]) + data[1:]
+                info = tarfile.TarInfo("SAMPLE/" + relative)
+                info.size = len(data)
+                info.mode = 0o444
+                info.mtime = 1767225600
+                tar.addfile(info, io.BytesIO(data))
     return out.getvalue()
 
 
-payload = os.urandom(3 * 1024 * 1024 + 777)
 packages = {
-    "S-GOOD": {"cursor": 1, "tar": bag(payload)},
-    "S-BAD": {"cursor": 2, "tar": bag(payload[:200000], valid=False)},
+    "S-GOOD": {"cursor": 1, "tar": bag()},
+    "S-BAD": {"cursor": 2, "tar": bag(valid=False)},
 }
 acknowledged = {}
 cut_done = set()
