@@ -76,16 +76,7 @@ public struct DemoPKI {
         issued.append(Issued(name: "server", certificatePath: layout.serverCertificate, keyPath: layout.serverKey,
                              fingerprint: try server.sha256Fingerprint()))
 
-        // The seal certificate: the room key again, for signing documents (sealed packages).
-        // `openssl cms -verify` wants a signer certificate fit for S/MIME: emailProtection, non-repudiation.
-        var sealRequest = CertificateRequest(subject: [("O", "roomd"), ("OU", roomID), ("CN", "roomd room seal \(roomID)")],
-                                             validity: validity, uris: [RoleURI.room(roomID)],
-                                             keyUsage: "critical,digitalSignature,nonRepudiation")
-        sealRequest.emailProtection = true
-        let seal = try CertificateIssuer.issue(sealRequest, publicKeyOf: serverKey, issuer: (ca, caKey))
-        try SecureFile.write(try seal.pem(), to: layout.sealCertificate, mode: 0o644)
-        issued.append(Issued(name: "room-seal", certificatePath: layout.sealCertificate, keyPath: layout.serverKey,
-                             fingerprint: try seal.sha256Fingerprint()))
+        issued.append(try issueSealCertificate(validity: validity))
 
         let clients: [(String, String)] = Self.stationIDs.map { ($0, RoleURI.station($0)) }
             + [("operator", RoleURI.operator), ("supervisor", RoleURI.supervisor), ("platform", RoleURI.platform)]
@@ -93,6 +84,24 @@ public struct DemoPKI {
             issued.append(try issueClient(name: name, uri: uri, ca: (ca, caKey), validity: validity))
         }
         return issued
+    }
+
+    /// The room's seal certificate (`room-seal.crt`): the server key again, for
+    /// signing documents (sealed packages). `openssl cms -verify` wants a signer
+    /// certificate fit for S/MIME: extendedKeyUsage emailProtection, non-repudiation.
+    /// Issued by the room CA from the files in the folder (`roomctl pki seal`).
+    public func issueSealCertificate(validity: TimeInterval = 825 * 86_400) throws -> Issued {
+        let ca = try Certificate(pem: Array(try Data(contentsOf: URL(fileURLWithPath: layout.caCertificate))))
+        let caKey = try PrivateKey(pem: Array(try Data(contentsOf: URL(fileURLWithPath: layout.caKey))))
+        let serverKey = try PrivateKey(pem: Array(try Data(contentsOf: URL(fileURLWithPath: layout.serverKey))))
+        var request = CertificateRequest(subject: [("O", "roomd"), ("OU", roomID), ("CN", "roomd room seal \(roomID)")],
+                                         validity: validity, uris: [RoleURI.room(roomID)],
+                                         keyUsage: "critical,digitalSignature,nonRepudiation")
+        request.emailProtection = true
+        let seal = try CertificateIssuer.issue(request, publicKeyOf: serverKey, issuer: (ca, caKey))
+        try SecureFile.write(try seal.pem(), to: layout.sealCertificate, mode: 0o644)
+        return Issued(name: "room-seal", certificatePath: layout.sealCertificate, keyPath: layout.serverKey,
+                      fingerprint: try seal.sha256Fingerprint())
     }
 
     /// Issues (or re-issues) one client certificate signed by the room CA.

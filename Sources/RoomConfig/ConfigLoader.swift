@@ -95,7 +95,7 @@ private final class Builder {
         let ledger = buildLedger(top, room: room, tls: tls)
         let identity = buildIdentity(top, storage: storage)
         let sessions = buildSessions(top)
-        let packages = buildPackages(top, platform: platform ?? nil)
+        let packages = buildPackages(top, platformConfigured: top.has("platform"))
         top.finish(allowed: ["room", "stations", "room_cameras", "storage", "retention", "api", "tls", "platform", "logging",
                              "ledger", "identity", "sessions", "packages"])
         checkDevicesUnique(stations: parsedStations, cameras: parsedCameras, top: top)
@@ -462,9 +462,9 @@ private final class Builder {
     /// `packages:` is optional: by default packages are sealed when a session
     /// ends, with the ledger's key, and pushed over HTTPS when `platform:` is
     /// configured (else only offered for pulling).
-    func buildPackages(_ top: YAMLReader.Mapping, platform: RoomConfiguration.Platform?) -> RoomConfiguration.Packages? {
+    func buildPackages(_ top: YAMLReader.Mapping, platformConfigured: Bool) -> RoomConfiguration.Packages? {
         var packages = RoomConfiguration.Packages.default
-        if platform != nil { packages.delivery = .https }
+        if platformConfigured { packages.delivery = .https }
         guard top.has("packages") else {
             _ = top.value("packages")
             return packages
@@ -492,7 +492,7 @@ private final class Builder {
             delivery = RoomConfiguration.Packages.Delivery(rawValue: text)
             if delivery == nil {
                 reader.problem(map.child("delivery"), map.value("delivery"), "'\(text)' must be pull, https or s3")
-            } else if delivery == .https, platform == nil {
+            } else if delivery == .https, !platformConfigured {
                 reader.problem(map.child("delivery"), map.value("delivery"), "https delivery uploads to platform.endpoint: configure platform: first")
                 ok = false
             }

@@ -148,7 +148,23 @@ enum StatusTable {
 
 struct PKI: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "pki", abstract: "The room's certificates.", subcommands: [Init.self, Experts.self, Platform.self])
+        commandName: "pki", abstract: "The room's certificates.", subcommands: [Init.self, Experts.self, Platform.self, Seal.self])
+
+    struct Seal: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create only the room's seal certificate (DIR/room-seal.crt, for the server key): signs sealed packages.")
+
+        @Option(help: "The PKI folder.")
+        var dir: String
+
+        @Option(help: "The room id (as in roomd.yaml).")
+        var roomId = "DEMO-ROOM"
+
+        func run() throws {
+            let issued = try DemoPKI(directory: dir, roomID: roomId).issueSealCertificate()
+            print("\(issued.name)  \(issued.certificatePath)")
+        }
+    }
 
     struct Platform: ParsableCommand {
         static let configuration = CommandConfiguration(

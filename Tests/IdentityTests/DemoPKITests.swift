@@ -10,7 +10,13 @@ struct DemoPKITests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let pki = DemoPKI(directory: dir, roomID: "R-7")
         let issued = try pki.create(serverNames: ["room7.local"], serverIPs: ["127.0.0.1"])
-        #expect(issued.map(\.name) == ["room-ca", "server"] + DemoPKI.stationIDs + ["operator", "supervisor", "platform"])
+        #expect(issued.map(\.name) == ["room-ca", "server", "room-seal"] + DemoPKI.stationIDs + ["operator", "supervisor", "platform"])
+        // The seal certificate is for the server key, fit for S/MIME signing (what openssl cms -verify asks).
+        let (_, sealText) = try openssl(["x509", "-in", pki.layout.sealCertificate, "-noout", "-ext", "keyUsage,extendedKeyUsage"])
+        #expect(sealText.contains("E-mail Protection") && sealText.contains("Non Repudiation"), "\(sealText)")
+        let (_, sealKey) = try openssl(["x509", "-in", pki.layout.sealCertificate, "-noout", "-pubkey"])
+        let (_, serverKey) = try openssl(["pkey", "-in", pki.layout.serverKey, "-pubout"])
+        #expect(sealKey == serverKey)
 
         for item in issued.dropFirst() {
             let (status, output) = try openssl(["verify", "-CAfile", pki.layout.caCertificate, item.certificatePath])

@@ -57,6 +57,40 @@ struct ConfigLoaderTests {
 
         """
 
+    @Test func packagesSealWithTheSealCertificateAndDeliverAsConfigured() throws {
+        let fixture = try Fixture()
+        // Defaults: sealed on close with the ledger's key; pulled when there is no platform.
+        let plain = try fixture.parse(Self.valid)
+        #expect(plain.packages.delivery == .pull && plain.packages.sealOnClose && plain.packages.signingCertificate == nil)
+        let withPlatform = try fixture.parse(Self.valid + "platform: { endpoint: \"https://p.example/roomd/v1\" }\n")
+        #expect(withPlatform.packages.delivery == .https)
+
+        try "secret\n".write(toFile: fixture.dir + "/s3.secret", atomically: true, encoding: .utf8)
+        let s3 = try fixture.parse(Self.valid + """
+            packages:
+              signing_certificate: pki/room-seal.crt
+              delivery: s3
+              part_size_mb: 8
+              bandwidth_mbit: 20
+              s3: { endpoint: "http://127.0.0.1:9000", bucket: archive, access_key_id: AK, secret_access_key_file: s3.secret, object_lock_days: 5475 }
+
+            """)
+        #expect(s3.packages.signingCertificate == fixture.dir + "/pki/room-seal.crt")
+        #expect(s3.packages.delivery == .s3 && s3.packages.partSizeMB == 8 && s3.packages.bandwidthMbit == 20)
+        #expect(s3.packages.s3?.region == "us-east-1" && s3.packages.s3?.pathStyle == true && s3.packages.s3?.objectLockDays == 5475)
+        #expect(s3.packages.s3?.secretAccessKeyFile == fixture.dir + "/s3.secret")
+
+        // Mistakes are named.
+        let noBlock = fixture.problems(Self.valid + "packages: { delivery: s3 }\n").map(\.description).joined(separator: "\n")
+        #expect(noBlock.contains("delivery: s3 needs an s3: block"), "\(noBlock)")
+        let noPlatform = fixture.problems(Self.valid + "packages: { delivery: https }\n").map(\.description).joined(separator: "\n")
+        #expect(noPlatform.contains("configure platform: first"), "\(noPlatform)")
+        let wrong = fixture.problems(Self.valid + "packages: { delivery: ftp, part_size_mb: 1, colour: red }\n").map(\.description).joined(separator: "\n")
+        #expect(wrong.contains("'ftp' must be pull, https or s3") && wrong.contains("part_size_mb") && wrong.contains("colour"), "\(wrong)")
+        let keyAlone = fixture.problems(Self.valid + "packages: { signing_key: pki/server.key }\n").map(\.description).joined(separator: "\n")
+        #expect(keyAlone.contains("signing_key needs its signing_certificate"), "\(keyAlone)")
+    }
+
     @Test func validConfigurationResolvesPathsAndDefaults() throws {
         let fixture = try Fixture()
         let config = try fixture.parse(Self.valid)

@@ -277,4 +277,40 @@ struct PackageProcessTests {
         #expect(pulled.stdout.contains("acknowledged"), "\(pulled.stdout)")
         #expect(try room.count("SELECT count(*) FROM package_acknowledgements WHERE session_id = 'ZC-PUSH' AND package_sha256 = '\(sha)'") == 1)
     }
+
+    @Test func aPackageWhoseRecordingChangedIsNeverOffered() throws {
+        let room = try Room()
+        let daemon = try room.start("run", environment: ["ROOMD_TEST_SEAL_PAUSE_MS": "3000"])
+        defer { _ = daemon.terminate() }
+        try room.runSession("ZC-BAD", daemon)
+        // While the seal is held after linking the recordings, one recording changes on disk (same size).
+        var work = ""
+        try room.waitFor("a seal in progress", daemon) {
+            work = ((try? FileManager.default.contentsOfDirectory(atPath: room.packages)) ?? []).first { $0.hasPrefix(".sealing-") } ?? ""
+            return !work.isEmpty
+        }
+        let linked = try FileManager.default.subpathsOfDirectory(atPath: room.packages + "/" + work + "/data/recordings").filter { $0.hasSuffix(".mp4") }
+        let victim = room.packages + "/" + work + "/data/recordings/" + (try #require(linked.sorted().first))
+        let handle = try #require(FileHandle(forUpdatingAtPath: victim))
+        try handle.seek(toOffset: 1000)
+        let byte = try #require(try handle.read(upToCount: 1)).first ?? 0
+        try handle.seek(toOffset: 1000)
+        try handle.write(contentsOf: [byte ^ 0xFF])
+        try handle.close()
+
+        try room.waitFor("the check to fail", daemon) {
+            try room.count("SELECT count(*) FROM packages WHERE session_id = 'ZC-BAD' AND check_error IS NOT NULL") == 1
+        }
+        #expect(try room.count("SELECT count(*) FROM packages WHERE session_id = 'ZC-BAD' AND cursor IS NOT NULL") == 0)
+        #expect(try room.count("SELECT count(*) FROM events WHERE kind = 'package.check-failed' AND severity = 'critical'") == 1)
+        let error = try room.query("SELECT check_error FROM packages WHERE session_id = 'ZC-BAD'").first?.first as? String ?? ""
+        #expect(error.contains("payload changed since it was written") && error.contains(".mp4"), "\(error)")
+        // Not listed to the platform, not downloadable, and roomctl says so.
+        let (_, _, listing) = try room.room.curl("/v1/packages?since=0", as: "platform")
+        #expect(!listing.contains("ZC-BAD"), "\(listing)")
+        let (_, code, _) = try room.room.curl("/v1/packages/ZC-BAD/package.tar", as: "platform")
+        #expect(code == 404)
+        let listed = try run(Binaries.roomctl, ["package", "list", "--socket", room.socket])
+        #expect(listed.stdout.contains("check-failed") && listed.stdout.contains("payload changed"), "\(listed.stdout)")
+    }
 }
