@@ -285,9 +285,10 @@ struct PackageProcessTests {
         try room.runSession("ZC-BAD", daemon)
         // While the seal is held after linking the recordings, one recording changes on disk (same size).
         var work = ""
-        try room.waitFor("a seal in progress", daemon) {
+        try room.waitFor("a seal in progress, its recordings linked", daemon) {
             work = ((try? FileManager.default.contentsOfDirectory(atPath: room.packages)) ?? []).first { $0.hasPrefix(".sealing-") } ?? ""
-            return !work.isEmpty
+            // segments.json is written right after the links, just before the test hook holds the seal.
+            return !work.isEmpty && FileManager.default.fileExists(atPath: room.packages + "/" + work + "/data/recordings/segments.json")
         }
         let linked = try FileManager.default.subpathsOfDirectory(atPath: room.packages + "/" + work + "/data/recordings").filter { $0.hasSuffix(".mp4") }
         let victim = room.packages + "/" + work + "/data/recordings/" + (try #require(linked.sorted().first))
