@@ -2,52 +2,13 @@ import Archive
 import ArgumentParser
 import Foundation
 import Identity
+import RoomConfig
 
 /// `roomctl package`: sealed session packages (docs/operations.md, "Sealed packages").
 struct PackageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "package", abstract: "Sealed session packages: seal, list, verify, retry delivery.",
         subcommands: [Seal.self, List.self, Verify.self, Retry.self, Sample.self])
-
-    struct Summary: Codable {
-        var session: String
-        var name: String
-        var cursor: Int64?
-        var sealed_at: String
-        var size: Int64
-        var sha256: String?
-        var state: String
-        var check_error: String?
-        var acknowledged_at: String?
-        var delivery: Delivery?
-
-        struct Delivery: Codable {
-            var target: String
-            var bytes_confirmed: Int64
-            var attempts: Int
-            var last_error: String?
-            var permanent: Bool
-            var delivered_at: String?
-        }
-
-        var line: String {
-            var text = "\(session)  \(state)  \(name).tar  \(size) bytes  sealed \(sealed_at)"
-            if let sha256 { text += "\n    sha256 \(sha256)" }
-            if let check_error { text += "\n    check failed: \(check_error)" }
-            if let delivery {
-                let percent = size > 0 ? Int(Double(delivery.bytes_confirmed) / Double(size) * 100) : 100
-                text += "\n    push (\(delivery.target)): \(delivery.delivered_at.map { "delivered \($0)" } ?? "\(percent)% confirmed, \(delivery.attempts) failed attempt(s)")"
-                if let error = delivery.last_error, delivery.delivered_at == nil { text += (delivery.permanent ? " — STOPPED: " : " — last error: ") + error }
-            }
-            if let acknowledged_at { text += "\n    acknowledged by the platform \(acknowledged_at)" }
-            return text
-        }
-    }
-
-    struct Listing: Codable {
-        var packages: [Summary]
-        var next: Int64
-    }
 
     struct Seal: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -60,7 +21,7 @@ struct PackageCommand: AsyncParsableCommand {
         func run() async throws {
             let client = AdminClient(socketPath: try socket.resolve())
             let path = "/v1/packages/\(session.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? session)/seal" + (force ? "?force=1" : "")
-            let answer = try await client.post(path, as: Summary.self)
+            let answer = try await client.post(path, as: PackageSummary.self)
             if json {
                 FileHandle.standardOutput.write(Data(try JSONEncoder().encode(answer)) + Data("\n".utf8))
             } else {
@@ -76,7 +37,7 @@ struct PackageCommand: AsyncParsableCommand {
 
         func run() async throws {
             let client = AdminClient(socketPath: try socket.resolve())
-            let listing = try await client.get("/v1/packages/all", as: Listing.self)
+            let listing = try await client.get("/v1/packages/all", as: PackageList.self)
             if json {
                 FileHandle.standardOutput.write(Data(try JSONEncoder().encode(listing)) + Data("\n".utf8))
                 return
@@ -161,5 +122,22 @@ struct PackageCommand: AsyncParsableCommand {
             try PackageSample.make(folder: out, room: room, session: session, payload: [("sample.bin", payload)], key: privateKey, certificate: cert)
             print("sample package sealed in \(out)")
         }
+    }
+}
+
+extension PackageSummary {
+    /// What `roomctl package list` prints for one package.
+    var line: String {
+        var text = "\(session)  \(state)  \(name).tar  \(size) bytes  sealed \(sealed_at)"
+        if let sha256 { text += "\n    sha256 \(sha256)" }
+        if let check_error { text += "\n    check failed: \(check_error)" }
+        if let delivery {
+            let percent = size > 0 ? Int(Double(delivery.bytes_confirmed) / Double(size) * 100) : 100
+            text += "\n    push (\(delivery.target)): "
+                + (delivery.delivered_at.map { "delivered \($0)" } ?? "\(percent)% confirmed, \(delivery.attempts) failed attempt(s)")
+            if let error = delivery.last_error, delivery.delivered_at == nil { text += (delivery.permanent ? " — STOPPED: " : " — last error: ") + error }
+        }
+        if let acknowledged_at { text += "\n    acknowledged by the platform \(acknowledged_at)" }
+        return text
     }
 }

@@ -22,10 +22,11 @@ struct PackageProcessTests {
         var database: String { room.dir.path + "/state/roomd.sqlite" }
         var packages: String { room.dir.path + "/state/packages" }
 
-        /// `simulatorPort`: push over HTTPS to `roomctl platform serve` there (else the platform pulls).
-        init(simulatorPort: Int? = nil) throws {
+        /// `simulatorPort`: push over HTTPS to `roomctl platform serve` there; `packagesYAML`: a
+        /// `packages:` section of its own (S3); else the platform pulls.
+        init(simulatorPort: Int? = nil, packagesYAML: String? = nil) throws {
             let tsaPort = freePort(), platformPort = freePort()
-            let delivery = simulatorPort.map { """
+            let delivery = packagesYAML ?? simulatorPort.map { """
                 platform: { endpoint: "https://127.0.0.1:\($0)/roomd/v1", ca_certificate: pki/room-ca.crt }
                 packages: { signing_certificate: pki/room-seal.crt, delivery: https, part_size_mb: 5, retry_initial_seconds: 1, retry_max_seconds: 2 }
                 """ } ?? "packages: { signing_certificate: pki/room-seal.crt, delivery: pull }"
@@ -313,5 +314,55 @@ struct PackageProcessTests {
         #expect(code == 404)
         let listed = try run(Binaries.roomctl, ["package", "list", "--socket", room.socket])
         #expect(listed.stdout.contains("check-failed") && listed.stdout.contains("payload changed"), "\(listed.stdout)")
+    }
+
+    /// moto's S3 server (Signature V4 checked after the setup calls) as the target: roomd's own
+    /// configuration and outbox, not just the uploader. boto3 reads back what arrived.
+    @Test func roomdPushesToS3UnderObjectLock() throws {
+        let s3tool = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("DeliveryTests/Fixtures/s3tool.py").path
+        let motoPort = freePort()
+        let moto = Process()
+        moto.executableURL = URL(fileURLWithPath: Self.python)
+        moto.arguments = ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(motoPort)]
+        moto.environment = ProcessInfo.processInfo.environment.merging(["INITIAL_NO_AUTH_ACTION_COUNT": "4"]) { _, new in new }
+        moto.standardOutput = FileHandle.nullDevice
+        moto.standardError = FileHandle.nullDevice
+        try moto.run()
+        defer { kill(moto.processIdentifier, SIGKILL); moto.waitUntilExit() }
+        let endpoint = "http://127.0.0.1:\(motoPort)"
+        var keys: [String: String] = [:]
+        let deadline = Date().addingTimeInterval(60)
+        while keys.isEmpty, Date() < deadline {
+            let setup = try run(Self.python, [s3tool, endpoint, "setup", "roomd-archive"],
+                                environment: ["AWS_ACCESS_KEY_ID": "setup", "AWS_SECRET_ACCESS_KEY": "setup", "PATH": "/usr/bin:/bin"])
+            if setup.status == 0 { keys = (try? JSONSerialization.jsonObject(with: Data(setup.stdout.utf8))) as? [String: String] ?? [:] }
+            if keys.isEmpty { usleep(300_000) }
+        }
+        let id = try #require(keys["access_key_id"]), secret = try #require(keys["secret_access_key"])
+        let room = try Room(packagesYAML: """
+            packages:
+              signing_certificate: pki/room-seal.crt
+              delivery: s3
+              part_size_mb: 5
+              retry_initial_seconds: 1
+              retry_max_seconds: 2
+              s3: { endpoint: "\(endpoint)", bucket: roomd-archive, prefix: rooms/, access_key_id: \(id), secret_access_key_file: s3.secret, object_lock_days: 30 }
+            """)
+        _ = try room.room.dir.write("s3.secret", secret + "\n")
+        let daemon = try room.start("run")
+        defer { _ = daemon.terminate() }
+        try room.runSession("ZC-S3", daemon)
+        try room.waitFor("the S3 push to complete", daemon) {
+            try room.count("SELECT count(*) FROM package_outbox WHERE session_id = 'ZC-S3' AND delivered_ns IS NOT NULL") == 1
+        }
+        let sha = try room.query("SELECT tar_sha256 FROM packages WHERE session_id = 'ZC-S3'").first?.first as? String ?? ""
+        let key = "rooms/TEST-ROOM/TEST-ROOM_ZC-S3.tar"
+        let environment = ["AWS_ACCESS_KEY_ID": id, "AWS_SECRET_ACCESS_KEY": secret, "PATH": "/usr/bin:/bin"]
+        let got = try run(Self.python, [s3tool, endpoint, "get", "roomd-archive", key], environment: environment)
+        #expect(got.stdout.contains(sha), "boto3 read other bytes: \(got.stdout)\(got.stderr)")
+        let retention = try run(Self.python, [s3tool, endpoint, "retention", "roomd-archive", key], environment: environment)
+        #expect(retention.stdout.contains("COMPLIANCE"), "\(retention.stdout)\(retention.stderr)")
+        #expect(try room.count("SELECT count(*) FROM ledger_entry WHERE kind = 'package.delivered'") == 1)
     }
 }

@@ -219,53 +219,18 @@ final class PackageService: Service, Sendable {
     }
 }
 
-/// What the pull API and roomctl show of a package.
-struct PackageSummary: Codable, Sendable {
-    var session: String
-    var name: String
-    var cursor: Int64?
-    var sealed_at: String
-    var size: Int64
-    var sha256: String?
-    var tagmanifest_sha256: String
-    var payload_oxum: String
-    var state: String
-    var check_error: String?
-    var acknowledged_at: String?
-    var delivery: DeliverySummary?
-
-    struct DeliverySummary: Codable, Sendable {
-        var target: String
-        var bytes_confirmed: Int64
-        var attempts: Int
-        var last_error: String?
-        var permanent: Bool
-        var delivered_at: String?
-    }
-
+extension PackageSummary {
     init(_ row: RoomStore.PackageRow, outbox: RoomStore.OutboxRow? = nil) {
-        session = row.session
-        name = row.name
-        cursor = row.cursor
-        sealed_at = Text.iso8601(nanoseconds: row.sealedNs)
-        size = row.tarBytes
-        sha256 = row.tarSHA256
-        tagmanifest_sha256 = row.tagManifestSHA256
-        payload_oxum = row.payloadOxum
-        check_error = row.checkError
-        acknowledged_at = row.acknowledgedNs.map(Text.iso8601(nanoseconds:))
-        state = row.acknowledgedNs != nil ? "acknowledged" : row.checkError != nil ? "check-failed"
+        let state = row.acknowledgedNs != nil ? "acknowledged" : row.checkError != nil ? "check-failed"
             : row.cursor != nil ? (outbox?.deliveredNs != nil ? "delivered" : "offered") : "checking"
-        delivery = outbox.map {
-            DeliverySummary(target: $0.target, bytes_confirmed: $0.bytesConfirmed, attempts: $0.attempts, last_error: $0.lastError,
-                            permanent: $0.permanent, delivered_at: $0.deliveredNs.map(Text.iso8601(nanoseconds:)))
-        }
+        self.init(session: row.session, name: row.name, cursor: row.cursor, sealed_at: Text.iso8601(nanoseconds: row.sealedNs),
+                  size: row.tarBytes, sha256: row.tarSHA256, tagmanifest_sha256: row.tagManifestSHA256, payload_oxum: row.payloadOxum,
+                  state: state, check_error: row.checkError, acknowledged_at: row.acknowledgedNs.map(Text.iso8601(nanoseconds:)),
+                  delivery: outbox.map {
+                      Delivery(target: $0.target, bytes_confirmed: $0.bytesConfirmed, attempts: $0.attempts, last_error: $0.lastError,
+                               permanent: $0.permanent, delivered_at: $0.deliveredNs.map(Text.iso8601(nanoseconds:)))
+                  })
     }
-}
-
-struct PackageList: Codable, Sendable {
-    var packages: [PackageSummary]
-    var next: Int64
 }
 
 /// Wakes a background loop early (a seal, a check, a retry request); the loop
