@@ -105,6 +105,8 @@ extension RoomStore {
     /// The check after sealing: passed (the tar's SHA-256; the package is offered: next cursor, outbox row) or failed (never offered).
     public func recordCheck(session: String, tarSHA256: String?, error: String?, outboxTarget: String?, initialState: String?, now: Int64) async throws {
         try await pool.write { db in
+            // Checked once: a second check of the same package (two passes racing) changes nothing.
+            guard try Bool.fetchOne(db, sql: "SELECT checked_ns IS NULL FROM packages WHERE session_id = ?", arguments: [session]) == true else { return }
             if let tarSHA256 {
                 let cursor = (try Int64.fetchOne(db, sql: "SELECT MAX(cursor) FROM packages") ?? 0) + 1
                 try db.execute(sql: "UPDATE packages SET tar_sha256 = ?, checked_ns = ?, check_error = NULL, cursor = ? WHERE session_id = ?",

@@ -31,6 +31,8 @@ struct PackageSealer: Sendable {
     let logger: Logger
     let sealKey: PrivateKey
     let sealCertificate: Certificate
+    /// One seal at a time (the automatic one and roomctl's must not race for the same folder).
+    let gate = AsyncGate(permits: 1)
 
     struct Refused: Error, CustomStringConvertible {
         var description: String
@@ -128,6 +130,10 @@ struct PackageSealer: Sendable {
     /// window are still being written (those are left out and the timeline
     /// says so); otherwise such a session is refused.
     func seal(session: String, actor: String, force: Bool) async throws -> RoomStore.PackageRow {
+        try await gate.run { try await sealAlone(session: session, actor: actor, force: force) }
+    }
+
+    private func sealAlone(session: String, actor: String, force: Bool) async throws -> RoomStore.PackageRow {
         if let existing = try await store.package(session: session) { return existing }
         let now = store.clock.now().nanoseconds
         guard let live = try? await registry.state(session) else {

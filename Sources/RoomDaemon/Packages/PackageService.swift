@@ -34,6 +34,8 @@ final class PackageService: Service, Sendable {
     let tsaAnchors: [Certificate]
     let wake = WakeSignal()
     let outbox: PackageOutbox?
+    /// One check at a time: each reads a whole package.
+    let checkGate = AsyncGate(permits: 1)
 
     init(sealer: PackageSealer, store: RoomStore, config: RoomConfiguration, events: EventRecorder, logger: Logger, outbox: PackageOutbox?) throws {
         self.sealer = sealer
@@ -117,6 +119,12 @@ final class PackageService: Service, Sendable {
 
     /// Reads the whole tar once: its SHA-256 and every payload file's, then the verifier (without re-hashing).
     func check(_ row: RoomStore.PackageRow) async {
+        await checkGate.run { await checkAlone(row) }
+    }
+
+    private func checkAlone(_ row: RoomStore.PackageRow) async {
+        // Checked meanwhile (roomctl's seal and the pass loop both ask): once is enough.
+        if let current = try? await store.package(session: row.session), current.checkedNs != nil { return }
         let folder = folder(row)
         let options = PackageVerifier.Options(anchors: anchors, tsaAnchors: tsaAnchors, hashPayload: false)
         var failure: String?
