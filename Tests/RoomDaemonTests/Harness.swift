@@ -208,6 +208,16 @@ final class DemoRoom {
     }
 }
 
+/// Polls `condition` every 100 ms until it holds; on timeout, fails with the tail of the daemon's log.
+func waitFor(_ what: String, _ daemon: RunningDaemon, timeout: TimeInterval = 60, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return }
+        usleep(100_000)
+    }
+    throw TestFailure("timed out waiting for \(what); log:\n\(daemon.log.suffix(4000))")
+}
+
 struct TestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }

@@ -67,12 +67,7 @@ struct PackageProcessTests {
         func count(_ sql: String) throws -> Int64 { (try query(sql).first?.first as? NSNumber)?.int64Value ?? -1 }
 
         func waitFor(_ what: String, _ daemon: RunningDaemon, timeout: TimeInterval = 120, _ condition: () throws -> Bool) throws {
-            let deadline = Date().addingTimeInterval(timeout)
-            while Date() < deadline {
-                if try condition() { return }
-                usleep(200_000)
-            }
-            throw TestFailure("timed out waiting for \(what); log:\n\(daemon.log.suffix(4000))")
+            try RoomDaemonTests.waitFor(what, daemon, timeout: timeout, condition)
         }
 
         /// A session that records a few segments and then ends (halt).

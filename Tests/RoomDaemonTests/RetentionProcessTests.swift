@@ -20,14 +20,6 @@ struct RetentionProcessTests {
         let database = room.dir.path + "/state/roomd.sqlite", socket = room.dir.path + "/state/admin.sock"
         func query(_ sql: String) throws -> [[Any]] { try RecordingsProcessTests.sqlite(database, sql) }
         func count(_ sql: String) throws -> Int64 { (try query(sql).first?.first as? NSNumber)?.int64Value ?? -1 }
-        func waitFor(_ what: String, _ daemon: RunningDaemon, timeout: TimeInterval = 60, _ condition: () throws -> Bool) throws {
-            let deadline = Date().addingTimeInterval(timeout)
-            while Date() < deadline {
-                if try condition() { return }
-                usleep(100_000)
-            }
-            throw TestFailure("timed out waiting for \(what); log:\n\(daemon.log.suffix(3000))")
-        }
         func start(_ name: String, environment: [String: String] = [:]) throws -> RunningDaemon {
             let notify = try NotifyListener(directory: room.dir.path, name: name + ".sock")
             let daemon = try RunningDaemon(config: room.configPath, notifySocket: notify.path, logDirectory: room.dir.path + "/" + name,
