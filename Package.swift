@@ -192,6 +192,12 @@ let package = Package(
         .executableTarget(name: "EvaluationBench", dependencies: ["Canonical", "Evaluation"], swiftSettings: strict),
         .executableTarget(name: "IdentityBench", dependencies: ["Identity"], swiftSettings: strict),
         .executableTarget(name: "DeliveryBench", dependencies: ["Delivery", "Identity"], swiftSettings: strict),
+        // scripts/bench-packages: sealing, the package tar, verification (issue 16). GRDB for the ledger the seal exports.
+        .executableTarget(
+            name: "PackageBench",
+            dependencies: ["Archive", "Identity", "Canonical", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "LedgerBench",
             dependencies: ["Canonical", "Archive", "Identity", .product(name: "GRDB", package: "GRDB.swift")],
