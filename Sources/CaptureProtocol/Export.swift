@@ -31,11 +31,16 @@ public struct ExportRequest: Codable, Sendable, Equatable {
     /// Wall-clock range [from, to), ns since the epoch.
     public var fromNanoseconds: Int64
     public var toNanoseconds: Int64
+    /// Hash what is written and put the SHA-256 in the report (tests, tools).
+    /// roomd does not ask: it hashes what it relays itself, and that hash is
+    /// the one the manifest and the ledger record.
+    public var hashOutput: Bool?
 
-    public init(segments: [Segment], fromNanoseconds: Int64, toNanoseconds: Int64) {
+    public init(segments: [Segment], fromNanoseconds: Int64, toNanoseconds: Int64, hashOutput: Bool? = nil) {
         self.segments = segments
         self.fromNanoseconds = fromNanoseconds
         self.toNanoseconds = toNanoseconds
+        self.hashOutput = hashOutput
     }
 }
 
@@ -66,9 +71,10 @@ public struct ExportReport: Codable, Sendable, Equatable {
     public var durationNanoseconds: Int64
     public var videoFrames: Int64
     public var audioPackets: Int64
-    /// The MP4 as written (the payloads of the 'D' records): size and SHA-256 (hex).
+    /// The MP4 as written (the payloads of the 'D' records): its size, and its
+    /// SHA-256 (hex) when the request asked for it (`hashOutput`).
     public var bytes: Int64
-    public var sha256: String
+    public var sha256: String?
     /// The segments that contributed, in order (those that gave nothing are left out).
     public var segments: [Segment]
     /// "mjpeg", "h264", "aac"; nil when the export has no such stream.
@@ -76,7 +82,7 @@ public struct ExportReport: Codable, Sendable, Equatable {
     public var audioCodec: String?
 
     public init(firstFrameWallNanoseconds: Int64, lastFrameWallNanoseconds: Int64, durationNanoseconds: Int64,
-                videoFrames: Int64, audioPackets: Int64, bytes: Int64, sha256: String, segments: [Segment],
+                videoFrames: Int64, audioPackets: Int64, bytes: Int64, sha256: String?, segments: [Segment],
                 videoCodec: String?, audioCodec: String?) {
         self.firstFrameWallNanoseconds = firstFrameWallNanoseconds
         self.lastFrameWallNanoseconds = lastFrameWallNanoseconds

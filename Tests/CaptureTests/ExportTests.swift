@@ -167,7 +167,7 @@ struct ExportTests {
         // From inside the first of them to inside the third.
         let from = segments[i].wallStart + (segments[i].wallEnd - segments[i].wallStart) / 2 + 12_345_678
         let to = segments[i + 2].wallStart + min(700_000_000, (segments[i + 2].wallEnd - segments[i + 2].wallStart) / 2)
-        let request = ExportRequest(segments: segments.map(\.request), fromNanoseconds: from, toNanoseconds: to)
+        let request = ExportRequest(segments: segments.map(\.request), fromNanoseconds: from, toNanoseconds: to, hashOutput: true)
         let result = try Self.export(request)
         #expect(result.status == 0)
         #expect(result.failure == nil, "\(String(describing: result.failure))")

@@ -42,7 +42,7 @@ public enum SegmentExport {
         guard !segments.isEmpty else {
             throw ExportFailure(code: ExportFailure.emptyRange, message: "no segment given covers [\(from), \(to))")
         }
-        let run = try ExportRun(segments: segments, from: from, to: to, output: output)
+        let run = try ExportRun(segments: segments, from: from, to: to, hashing: request.hashOutput == true, output: output)
         return try run.perform()
     }
 }
@@ -78,6 +78,7 @@ private final class ExportRun {
     let segments: [ExportRequest.Segment]
     let from: Int64, to: Int64
     let outputBytes: (UnsafeRawBufferPointer) throws(CaptureError) -> Void
+    let hashing: Bool
     var video: CodecParameters?
     var audio: CodecParameters?
     var videoFrameRate = AVRational(num: 0, den: 1)
@@ -97,8 +98,9 @@ private final class ExportRun {
     var videoFrames: Int64 = 0, audioPackets: Int64 = 0
     var used: [Int: ExportReport.Segment] = [:]
 
-    init(segments: [ExportRequest.Segment], from: Int64, to: Int64,
+    init(segments: [ExportRequest.Segment], from: Int64, to: Int64, hashing: Bool,
          output: @escaping (UnsafeRawBufferPointer) throws(CaptureError) -> Void) throws(ExportFailure) {
+        self.hashing = hashing
         self.segments = segments
         self.from = from
         self.to = to
@@ -337,7 +339,7 @@ private final class ExportRun {
             tracks.append(OutputTrack(source: .parameters(UnsafePointer(audio.pointer)),
                                       timeBase: AVRational(num: 1, den: max(audio.pointer.pointee.sample_rate, 1))))
         }
-        output = try StreamingMP4Output(tracks: tracks, sink: ByteSink(outputBytes))
+        output = try StreamingMP4Output(tracks: tracks, sink: ByteSink(outputBytes, hashing: hashing))
         if let first = frames.first { zero = first.wall }
         for frame in frames { try keepVideo(frame) }
     }

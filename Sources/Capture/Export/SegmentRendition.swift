@@ -13,7 +13,7 @@ public enum SegmentRendition {
     /// from its current offset and left open).
     public static func make(input path: String, output descriptor: Int32, maxWidth: Int = 640) throws(CaptureError) -> RenditionReport {
         let input = try MediaInput(path: path)
-        let sink = ByteSink { (bytes: UnsafeRawBufferPointer) throws(CaptureError) in
+        let sink = ByteSink({ (bytes: UnsafeRawBufferPointer) throws(CaptureError) in
             var offset = 0
             while offset < bytes.count {
                 let n = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
@@ -23,7 +23,7 @@ public enum SegmentRendition {
                 }
                 offset += n
             }
-        }
+        }, hashing: false)  // a rendition is a convenience copy, not evidence
 
         var tracks: [OutputTrack] = []
         var videoTrack: Int?, audioTrack: Int?

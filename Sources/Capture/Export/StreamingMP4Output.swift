@@ -1,30 +1,31 @@
 import Glibc
 internal import CFFmpeg
 
-/// Where a ``StreamingMP4Output`` hands its bytes, in order: counted and
-/// hashed (SHA-256) on the way. A `deliver` that throws (a closed pipe, a
-/// full disk) fails the output; nothing is delivered after that.
+/// Where a ``StreamingMP4Output`` hands its bytes, in order: counted, and
+/// hashed (SHA-256) on the way when asked. A `deliver` that throws (a closed
+/// pipe, a full disk) fails the output; nothing is delivered after that.
 final class ByteSink {
     private let deliver: (UnsafeRawBufferPointer) throws(CaptureError) -> Void
-    private let hash = SHA256Stream()
+    private let hash: SHA256Stream?
     private(set) var bytes: Int64 = 0
     private(set) var failure: CaptureError?
 
-    init(_ deliver: @escaping (UnsafeRawBufferPointer) throws(CaptureError) -> Void) {
+    init(_ deliver: @escaping (UnsafeRawBufferPointer) throws(CaptureError) -> Void, hashing: Bool) {
         self.deliver = deliver
+        hash = hashing ? SHA256Stream() : nil
     }
 
     func write(_ chunk: UnsafeRawBufferPointer) -> Bool {
         guard failure == nil else { return false }
         guard chunk.count > 0 else { return true }
         do { try deliver(chunk) } catch { failure = error; return false }
-        hash.update(chunk)
+        hash?.update(chunk)
         bytes += Int64(chunk.count)
         return true
     }
 
-    /// The SHA-256 (hex) of everything delivered; call once, at the end.
-    func finish() -> String { hash.finish() }
+    /// The SHA-256 (hex) of everything delivered when hashing; call once, at the end.
+    func finish() -> String? { hash?.finish() }
 }
 
 /// What one track of a ``StreamingMP4Output`` carries: parameters copied
@@ -148,8 +149,8 @@ final class StreamingMP4Output {
     }
 
     /// Writes what is still gathered (the last fragment); returns the bytes
-    /// written and their SHA-256.
-    func finish() throws(CaptureError) -> (bytes: Int64, sha256: String) {
+    /// written and their SHA-256 (when the sink hashes).
+    func finish() throws(CaptureError) -> (bytes: Int64, sha256: String?) {
         guard let context, !finished else { throw CaptureError.ffmpeg("finish", roomd_averror(EINVAL)) }
         finished = true
         let rc = av_write_trailer(context)
