@@ -33,4 +33,12 @@ struct UnitSyscallFilterTests {
         #expect(weakened.stdout.contains("no Landlock: Operation not permitted"), "\(weakened.stdout)\(weakened.stderr)")
         #expect(weakened.stdout.split(separator: "\n").contains { $0.hasPrefix("FAIL") })
     }
+
+    /// The unit's overall exposure by systemd's own measure stays at or below 1.5 (issue 17).
+    @Test func theUnitsExposureIsAtMostOnePointFive() throws {
+        let result = try run("/usr/bin/systemd-analyze", ["security", "--offline=true", "--no-pager", Self.unit])
+        let line = (result.stdout + result.stderr).split(separator: "\n").first { $0.contains("Overall exposure level") } ?? ""
+        let value = line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) }
+        #expect(value != nil && value! <= 1.5, "\(line)\n\(result.stderr)")
+    }
 }
