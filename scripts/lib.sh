@@ -16,7 +16,7 @@ BUILD_PACKAGES=(
 # each station's client certificate itself; sqlite3 for the tests that read the evidence tables as a stranger
 # would; poppler-utils (pdffonts, pdftotext) for the report PDF.
 TEST_PACKAGES=(curl openssl python3 ca-certificates ffmpeg zbar-tools librsvg2-bin python3-seccomp systemd
-               chromium chromium-driver libnss3-tools python3-selenium sqlite3 poppler-utils)
+               chromium chromium-driver libnss3-tools python3-selenium sqlite3 poppler-utils prometheus)
 
 # Python tools from PyPI the package and delivery tests check roomd against (independent implementations):
 # bagit.py (BagIt validation), moto's S3 server with boto3/botocore (a real S3 API, Signature V4),

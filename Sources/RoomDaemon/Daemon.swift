@@ -147,9 +147,6 @@ enum Daemon {
         router.add(middleware: RefusalMiddleware(logger: logger))
         router.add(middleware: AccessMiddleware(gate: gate, refusals: refusals))
         let apiRoutes = APIRouteTable(router: router, refusals: refusals)
-        APIRoutes(store: store, status: status, health: health, metrics: registry, events: events, recording: recording,
-                  ledger: ledger, connections: limiter)
-            .register(on: apiRoutes)
         if let checkIn {
             checkIn.registerStationRoutes(on: apiRoutes, refusals: refusals)
             checkIn.registerOperatorRoutes(on: apiRoutes) { context in context.peer?.description ?? "unknown" }
@@ -165,6 +162,10 @@ enum Daemon {
             }
         }
         let sessions = SessionRegistry(store: store, ledger: ledger, platformTrust: platformTrust, logger: logger)
+        APIRoutes(store: store, status: status, health: health, metrics: registry, events: events, recording: recording,
+                  ledger: ledger, connections: limiter, config: config,
+                  sessionPhases: { await sessions.summaries().map { ($0.session, $0.phase) } })
+            .register(on: apiRoutes)
         let reports = SessionReports(store: store, room: config.room.name, logger: logger)
         let sessionRoutes = SessionRoutes(registry: sessions, store: store, refusals: refusals,
                                           disciplineMinimumSeconds: config.sessions.disciplineMinimumSeconds,

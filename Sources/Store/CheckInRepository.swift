@@ -264,6 +264,17 @@ extension RoomStore {
         FROM signatures s JOIN challenges c ON c.request_id = s.request_id
         """
 
+    /// Signature verdicts so far, by verdict (`accepted`, `rejected`): the metrics' view.
+    public func signatureVerdictCounts() async throws -> [String: Int] {
+        try await pool.read { db in
+            var out: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT verdict, count(*) FROM signatures GROUP BY verdict") {
+                out[row[0]] = row[1]
+            }
+            return out
+        }
+    }
+
     public func signatures(session: String) async throws -> [SignatureRecord] {
         try await pool.read { db in
             try SignatureJoinRecord.fetchAll(db, sql: Self.signatureSelect + " WHERE c.session_id = ? ORDER BY s.id", arguments: [session])

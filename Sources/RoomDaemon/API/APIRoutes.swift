@@ -18,6 +18,9 @@ struct APIRoutes: Sendable {
     let recording: RecordingService
     let ledger: RoomLedger
     let connections: ConnectionLimiter
+    let config: RoomConfiguration
+    /// Each session and its phase (the live registry), for `roomd_session_phase`.
+    let sessionPhases: @Sendable () async -> [(session: String, phase: String)]
 
     func register(on routes: APIRouteTable) {
         routes.get("/healthz", roles: .everyone, purpose: "liveness") { _, _ in
@@ -96,5 +99,26 @@ struct APIRoutes: Sendable {
         Gauge(label: "roomd_outbox_backlog_bytes").record(packages.filter { $0.target != nil && $0.state == "offered" }
             .reduce(Int64(0)) { $0 + $1.bytes - ($1.bytesConfirmed ?? 0) })
         Gauge(label: "roomd_outbox_stopped").record(packages.filter { $0.stopped == true }.count)
+        // The disk, the ledger, signatures and sessions.
+        if let free = try? RetentionService.freeBytes(config.storage.recordingsDirectory) {
+            Gauge(label: "roomd_disk_free_bytes", dimensions: [("path", "recordings")]).record(free)
+        }
+        let ledger = self.ledger
+        if let (size, checkpoint) = try? await runBlocking({ () throws -> (Int, Int64?) in
+            (try ledger.ledger.treeHead().size, try ledger.ledger.latestCheckpoint()?.createdNs)
+        }) {
+            Gauge(label: "roomd_ledger_entries").record(size)
+            if let checkpoint {
+                Gauge(label: "roomd_ledger_checkpoint_age_seconds").record(max(0, store.clock.now().nanoseconds - checkpoint) / 1_000_000_000)
+            }
+        }
+        if let verdicts = try? await store.signatureVerdictCounts() {
+            for verdict in ["accepted", "rejected"] {
+                Gauge(label: "roomd_signature_verifications", dimensions: [("result", verdict)]).record(verdicts[verdict] ?? 0)
+            }
+        }
+        for (session, phase) in await sessionPhases() {
+            Gauge(label: "roomd_session_phase", dimensions: [("session", session), ("phase", phase)]).record(1)
+        }
     }
 }
