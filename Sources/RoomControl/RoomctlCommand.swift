@@ -10,7 +10,7 @@ struct RoomctlCommand: AsyncParsableCommand {
         abstract: "Install, inspect and operate a roomd evaluation room.",
         version: BuildInfo.version,
         subcommands: [Status.self, PKI.self, LedgerCommand.self, StationCommand.self, ExpertCommand.self, RosterCommand.self,
-                      SessionCommand.self, RecordingsCommand.self, PackageCommand.self, PlatformCommand.self])
+                      SessionCommand.self, RecordingsCommand.self, PackageCommand.self, PlatformCommand.self, DoctorCommand.self])
 }
 
 struct AdminSocketOptions: ParsableArguments {
@@ -160,8 +160,11 @@ struct PKI: ParsableCommand {
         @Option(help: "The room id (as in roomd.yaml).")
         var roomId = "DEMO-ROOM"
 
+        @Option(help: "Days the certificate is valid.")
+        var validityDays = 825
+
         func run() throws {
-            let issued = try DemoPKI(directory: dir, roomID: roomId).issueSealCertificate()
+            let issued = try DemoPKI(directory: dir, roomID: roomId).issueSealCertificate(validity: TimeInterval(validityDays) * 86_400)
             print("\(issued.name)  \(issued.certificatePath)")
         }
     }

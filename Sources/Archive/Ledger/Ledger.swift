@@ -200,6 +200,12 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// SQLite's `PRAGMA quick_check` of the whole database file: `["ok"]` when
+    /// the file is sound, else what is wrong (`roomctl doctor`).
+    public func quickCheck() throws -> [String] {
+        try database.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
+    }
+
     /// The stored canonical bytes of entries in `range`, in order.
     public func entryBytes(_ range: Range<Int>) throws -> [Data] {
         try database.read { db in
