@@ -174,7 +174,7 @@ let package = Package(
         .executableTarget(
             name: "RoomControl",
             dependencies: [
-                "Canonical", "RoomConfig", "Identity", "Archive", "Delivery",
+                "Canonical", "RoomConfig", "Identity", "Archive", "Delivery", "CaptureSupervisor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

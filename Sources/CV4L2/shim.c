@@ -5,6 +5,7 @@
 const unsigned long roomd_VIDIOC_QUERYCAP = VIDIOC_QUERYCAP;
 const unsigned long roomd_VIDIOC_ENUM_FMT = VIDIOC_ENUM_FMT;
 const unsigned long roomd_VIDIOC_ENUM_FRAMESIZES = VIDIOC_ENUM_FRAMESIZES;
+const unsigned long roomd_VIDIOC_ENUM_FRAMEINTERVALS = VIDIOC_ENUM_FRAMEINTERVALS;
 const unsigned long roomd_VIDIOC_G_FMT = VIDIOC_G_FMT;
 const unsigned long roomd_VIDIOC_S_FMT = VIDIOC_S_FMT;
 const unsigned long roomd_VIDIOC_S_PARM = VIDIOC_S_PARM;

@@ -66,6 +66,18 @@ case "export":
     ExportMain.run(arguments: Array(arguments.dropFirst()))
 case "rendition":
     RenditionMain.run(arguments: Array(arguments.dropFirst()))
+case "devices":
+    // What `roomctl devices` shows: cameras and microphones of this machine, read only.
+    let inventory = DeviceInventory.scan()
+    if arguments.dropFirst().contains("--json") {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        FileHandle.standardOutput.write((try? encoder.encode(inventory)) ?? Data())
+        FileHandle.standardOutput.write(Data("\n".utf8))
+    } else {
+        print(inventory.report)
+    }
+    exit(0)
 case "record":
     HelperMain.record(warmUp: true)
 case "forkserver":

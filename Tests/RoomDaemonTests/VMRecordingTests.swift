@@ -51,6 +51,9 @@ struct VMRecordingTests {
         set -u
         W="$VM_WORKDIR"; cd "$W"
         stamp() { date +%s%N > "$W/$1"; }
+        # What an installer sees first: roomctl devices (through roomd-capture devices), real drivers.
+        "$W/roomctl" devices --json > "$W/devices.json" 2> "$W/devices.err"
+        "$W/roomctl" devices > "$W/devices.txt" 2>&1
         aplay -q -D hw:Loopback,0,0 tone.wav &
         aplay -q -D hw:Loopback,0,1 tone.wav &
         # The recordings on a local file system, as on a room server: the
@@ -164,6 +167,7 @@ struct VMRecordingTests {
         // under test travels in the shared work folder, wherever the build is.
         try FileManager.default.copyItem(atPath: Binaries.roomd, toPath: work.path + "/roomd")
         try FileManager.default.copyItem(atPath: Binaries.roomdCapture, toPath: work.path + "/roomd-capture")
+        try FileManager.default.copyItem(atPath: Binaries.roomctl, toPath: work.path + "/roomctl")
         let guest = try work.write("guest.sh", Self.guest(roomd: work.path + "/roomd"))
         chmod(guest, 0o755)
         // 150 s of 1 kHz at -12 dBFS, 48 kHz mono, for both loopback substreams.
@@ -184,6 +188,25 @@ struct VMRecordingTests {
         #expect(vm.status == 0, "VM run failed (\(vm.status)):\n\(vm.stdout.suffix(3000))\n\(vm.stderr.suffix(2000))\nroomd:\n\(log.suffix(3000))")
         let exit = (try? String(contentsOfFile: work.path + "/roomd.exit", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(exit == "0", "roomd exit status \(exit ?? "?"); log:\n\(log.suffix(3000))")
+
+        // roomctl devices listed the three vivid cameras with formats, sizes and rates, and the loopback's capture devices.
+        let devicesJSON = (try? Data(contentsOf: URL(fileURLWithPath: work.path + "/devices.json"))) ?? Data()
+        let devices = (try? JSONSerialization.jsonObject(with: devicesJSON)) as? [String: Any] ?? [:]
+        let cameras = devices["cameras"] as? [[String: Any]] ?? []
+        let devicesErr = (try? String(contentsOfFile: work.path + "/devices.err", encoding: .utf8)) ?? ""
+        #expect(cameras.count >= 3 && cameras.allSatisfy { ($0["driver"] as? String) == "vivid" }, "\(String(decoding: devicesJSON, as: UTF8.self)) \(devicesErr)")
+        for camera in cameras {
+            let formats = camera["formats"] as? [[String: Any]] ?? []
+            let sizes = formats.flatMap { $0["sizes"] as? [[String: Any]] ?? [] }
+            #expect(formats.contains { ($0["fourcc"] as? String) == "YUYV" } && !sizes.isEmpty
+                    && sizes.contains { !(($0["fps"] as? [Double]) ?? []).isEmpty }, "\(camera)")
+        }
+        let microphones = devices["microphones"] as? [[String: Any]] ?? []
+        #expect(microphones.contains { ($0["device"] as? String) == "hw:CARD=Loopback,DEV=0" }
+                && microphones.contains { ($0["device"] as? String) == "hw:CARD=Loopback,DEV=1" }, "\(microphones)")
+        let devicesText = (try? String(contentsOfFile: work.path + "/devices.txt", encoding: .utf8)) ?? ""
+        #expect(devicesText.contains("stations:") && devicesText.contains("camera: /dev/") && devicesText.contains("microphone: \"hw:CARD=Loopback"),
+                "\(devicesText)")
 
         // Recorded by confined helpers (Debian 12's kernel: Landlock ABI 2), with every part in place.
         #expect(log.contains("sandbox=Landlock ABI ") && !log.contains("without part of its sandbox"), "roomd log:\n\(log.suffix(3000))")

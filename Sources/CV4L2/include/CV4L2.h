@@ -9,6 +9,7 @@
 extern const unsigned long roomd_VIDIOC_QUERYCAP;
 extern const unsigned long roomd_VIDIOC_ENUM_FMT;
 extern const unsigned long roomd_VIDIOC_ENUM_FRAMESIZES;
+extern const unsigned long roomd_VIDIOC_ENUM_FRAMEINTERVALS;
 extern const unsigned long roomd_VIDIOC_G_FMT;
 extern const unsigned long roomd_VIDIOC_S_FMT;
 extern const unsigned long roomd_VIDIOC_S_PARM;
