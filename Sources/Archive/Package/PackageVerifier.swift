@@ -52,6 +52,13 @@ public enum PackageVerifier {
     /// Labels bag-info.txt must carry.
     public static let requiredInfo = ["Source-Organization", "External-Identifier", "Bagging-Date", "Payload-Oxum", "Roomd-Room", "Roomd-Session"]
 
+    /// RFC 3339 time as bag-info writes it (with or without milliseconds).
+    static func time(_ text: String) -> Date? {
+        let precise = ISO8601DateFormatter()
+        precise.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return precise.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+    }
+
     /// Verifies the bag in `folder` (blocking: reads every file when `hashPayload`).
     public static func verify(folder: String, options: Options) -> Report {
         var report = Report()
@@ -167,31 +174,7 @@ public enum PackageVerifier {
             fail(Bag.tagManifestFile, "missing")
         }
 
-        // 4. The seal.
-        var sealKey: RoomVerificationKey?
-        if read(Bag.signatureFile) != nil, options.anchors.isEmpty {
-            fail(Bag.signatureFile, "no trust anchor given (--ca): whose seal this is cannot be established; give the room CA's certificate")
-        } else if let signature = read(Bag.signatureFile), let tagText {
-            let verifier: SignatureVerifier
-            do {
-                verifier = SignatureVerifier(trust: try TrustStore(anchors: options.anchors), revocation: RevocationPolicy(missingCRL: .accept))
-            } catch {
-                fail(Bag.signatureFile, "the trust anchors are unusable: \(error)")
-                return report
-            }
-            switch verifier.verify(.cms(Array(signature)), over: Array(tagText), at: Date()) {
-            case .success(let verified):
-                report.signerFingerprint = verified.signerFingerprint
-                sealKey = try? RoomVerificationKey(certificatePEM: Data(verified.certificate.pem()))
-                ok(Bag.signatureFile, "seal by \(verified.certificate.subject) (certificate SHA-256 \(verified.signerFingerprint)) verifies over \(Bag.tagManifestFile) and chains to a trusted anchor")
-            case .failure(let rejection):
-                fail(Bag.signatureFile, "the seal does not verify: \(rejection)")
-            }
-        } else {
-            fail(Bag.signatureFile, "missing: the package is not sealed")
-        }
-
-        // 5. The timestamp over the seal.
+        // 4. The timestamp over the seal (first: it fixes the time the seal is judged at).
         if let response = read(Bag.timestampFile) {
             if options.tsaAnchors.isEmpty {
                 fail(Bag.timestampFile, "present but not checked: give the TSA's CA certificate (--tsa-ca)")
@@ -206,6 +189,36 @@ public enum PackageVerifier {
             }
         } else {
             report.notes.append("no RFC 3161 timestamp in the package (no TSA was configured or reachable when it was sealed)")
+        }
+
+        // 5. The seal, judged at the time it was made: the timestamp's, else the sealing time bag-info
+        //    states (signed through the tag manifest). A certificate that expired since does not undo a seal.
+        let sealedAt = infoMap["Roomd-Sealed-At"].flatMap(Self.time)
+        let judgedAt = report.timestamp ?? sealedAt ?? Date()
+        if report.timestamp == nil, sealedAt != nil {
+            report.notes.append("the seal's certificate was judged at the sealing time bag-info states (no checked timestamp)")
+        }
+        var sealKey: RoomVerificationKey?
+        if read(Bag.signatureFile) != nil, options.anchors.isEmpty {
+            fail(Bag.signatureFile, "no trust anchor given (--ca): whose seal this is cannot be established; give the room CA's certificate")
+        } else if let signature = read(Bag.signatureFile), let tagText {
+            let verifier: SignatureVerifier
+            do {
+                verifier = SignatureVerifier(trust: try TrustStore(anchors: options.anchors), revocation: RevocationPolicy(missingCRL: .accept))
+            } catch {
+                fail(Bag.signatureFile, "the trust anchors are unusable: \(error)")
+                return report
+            }
+            switch verifier.verify(.cms(Array(signature)), over: Array(tagText), at: judgedAt) {
+            case .success(let verified):
+                report.signerFingerprint = verified.signerFingerprint
+                sealKey = try? RoomVerificationKey(certificatePEM: Data(verified.certificate.pem()))
+                ok(Bag.signatureFile, "seal by \(verified.certificate.subject) (certificate SHA-256 \(verified.signerFingerprint)) verifies over \(Bag.tagManifestFile) and chains to a trusted anchor")
+            case .failure(let rejection):
+                fail(Bag.signatureFile, "the seal does not verify: \(rejection)")
+            }
+        } else {
+            fail(Bag.signatureFile, "missing: the package is not sealed")
         }
 
         // 6. The ledger: its export verifies with the seal's key, and every recording's hash is in a proven entry.
