@@ -44,6 +44,7 @@ struct HostileStationTests {
             let answer = try await other.send(.GET, path)
             #expect(answer.status == 404 && answer.json?["error"] as? String == "challenge-unknown", "\(answer.text)")
         }
+        let firstAnswer = Date()
         let answered = try await other.send(.POST, "/v1/checkin/challenges/\(request)/answer", body: Array(#"{"format":"cms","signature":"AAAA"}"#.utf8))
         #expect(answered.status == 404)
         let events = try r.room.curl("/v1/events?limit=200", as: "operator").2
@@ -64,7 +65,13 @@ struct HostileStationTests {
                 #expect(answer.json?["error"] as? String == "too-many-answers")
             }
         }
-        #expect(limited == 6)  // 36 answers from S02 this minute, the first 30 admitted
+        if Date().timeIntervalSince(firstAnswer) < 50 {
+            #expect(limited == 6)  // 36 answers from S02 this minute, the first 30 admitted
+        } else {
+            // A machine so busy that the answers spread over more than the limiter's minute: the
+            // earliest left the window, so fewer are refused — but some still are.
+            #expect((1...6).contains(limited), "\(limited) refused")
+        }
         await other.shutdown()
         #expect(r.daemon.terminate() == 0)
     }
