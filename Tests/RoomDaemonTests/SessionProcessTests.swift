@@ -307,6 +307,20 @@ struct SessionProcessTests {
                                                    "SELECT count(*) FROM session_events; SELECT count(*) FROM ledger_entry WHERE kind = 'session.command'; SELECT count(*) FROM events WHERE kind = 'access.denied' AND detail LIKE '%not-your-member%';"])
         let counts = events.stdout.split(separator: "\n").map { Int($0) ?? -1 }
         #expect(counts.count == 3 && counts[0] == counts[1] && counts[0] == 54 && counts[2] >= 1, "\(events.stdout) \(events.stderr)")
+
+        // Sealed now (not waiting for the recording margin): the report — its body and the signed one —, the results,
+        // the OCDS release and each bidder's notice are in the package, and it verifies.
+        let sealed = try run(Binaries.roomctl, ["package", "seal", s, "--force", "--json", "--socket", r.socket], timeout: 120)
+        #expect(sealed.status == 0, "\(sealed.stdout)\(sealed.stderr)")
+        let folder = r.room.dir.path + "/state/packages/TEST-ROOM_" + s
+        for file in ["data/report/report-signed.pdf", "data/report/report-body.pdf", "data/report/results.json", "data/report/ocds-release.json",
+                     "data/report/notices/A.json", "data/report/notices/B.json", "data/report/notices/C.json", "data/session/events.jsonl"] {
+            #expect(FileManager.default.fileExists(atPath: folder + "/" + file), "\(file) is not in the package")
+        }
+        let pdf = (try? Data(contentsOf: URL(fileURLWithPath: folder + "/data/report/report-signed.pdf"))) ?? Data()
+        #expect(pdf.starts(with: Array("%PDF".utf8)))
+        let verified = try run(Binaries.roomctl, ["package", "verify", folder, "--ca", r.room.pki + "/room-ca.crt"])
+        #expect(verified.status == 0, "\(verified.stdout)")
         _ = r.daemon.terminate()
     }
 
