@@ -45,4 +45,24 @@ public enum SecureFile {
             throw WriteError(path: path, errno: error)
         }
     }
+
+    /// fsync of a folder: the names made in it (a rename, a hard link, a new
+    /// file) survive a power cut once this returns.
+    public static func syncFolder(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw WriteError(path: path, errno: errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw WriteError(path: path, errno: errno) }
+    }
+
+    /// ``syncFolder(_:)`` for `root` and every folder below it, deepest first.
+    public static func syncFolders(below root: String) throws {
+        var folders = [root]
+        if let walker = FileManager.default.enumerator(atPath: root) {
+            while let relative = walker.nextObject() as? String {
+                if (walker.fileAttributes?[.type] as? FileAttributeType) == .typeDirectory { folders.append(root + "/" + relative) }
+            }
+        }
+        for folder in folders.reversed() { try syncFolder(folder) }
+    }
 }

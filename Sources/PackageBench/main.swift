@@ -66,12 +66,6 @@ struct Problem: Error, CustomStringConvertible {
     var description: String
 }
 
-func syncFolder(_ path: String) throws {
-    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard fd >= 0 else { throw Problem(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
-    guard fsync(fd) == 0 else { throw Problem(description: "cannot sync \(path): \(String(cString: strerror(errno)))") }
-}
 
 // MARK: The index of recordings (what roomd's segments table holds for them)
 
@@ -366,15 +360,9 @@ func runSeal() throws {
         try SealSigner.sign(content: $0, key: key, certificate: certificate, signingTime: signingTime)
     })
     lap("tag_files_and_seal")
-    var folders = [work]
-    if let walker = FileManager.default.enumerator(atPath: work) {
-        while let relative = walker.nextObject() as? String {
-            if (walker.fileAttributes?[.type] as? FileAttributeType) == .typeDirectory { folders.append(work + "/" + relative) }
-        }
-    }
-    for folder in folders.reversed() { try syncFolder(folder) }
+    try SecureFile.syncFolders(below: work)
     guard rename(work, final) == 0 else { throw Problem(description: "cannot rename \(work): \(String(cString: strerror(errno)))") }
-    try syncFolder(parent)
+    try SecureFile.syncFolder(parent)
     lap("folders_synced_and_renamed")
     // What the daemon records in the package's row: the tar's size, from its layout.
     let tar = try PackageTar(folder: final, name: name, mtime: now / 1_000_000_000)

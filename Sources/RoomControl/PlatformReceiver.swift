@@ -411,12 +411,8 @@ final class PlatformReceiverStore: @unchecked Sendable {
         syncDirectory((path as NSString).deletingLastPathComponent)
     }
 
-    static func syncDirectory(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        fsync(fd)
-        close(fd)
-    }
+    /// Best effort: the receiver answers only after its state file is written; a folder that cannot be synced is not a refusal.
+    static func syncDirectory(_ path: String) { try? SecureFile.syncFolder(path) }
 
     static func now() -> String {
         let formatter = ISO8601DateFormatter()

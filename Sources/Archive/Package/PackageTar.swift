@@ -22,7 +22,8 @@ public struct PackageTar: Sendable {
         /// Where the entry's header starts in the archive.
         public var offset: Int64
         var header: [UInt8]
-        var dataOffset: Int64 { offset + Int64(header.count) }
+        /// Where the entry's content starts (after its header blocks).
+        public var dataOffset: Int64 { offset + Int64(header.count) }
         var end: Int64 { dataOffset + bytes + Int64(Tar.padding(size: bytes)) }
     }
 

@@ -349,11 +349,11 @@ struct PackageSealer: Sendable {
         let tagManifest = try await runBlocking { () throws -> [UInt8] in
             let written = try Bag.writeTagFiles(folder: work, files: bagFiles, info: info, sign: { _ in signature }, timestamp: { _ in stamp })
             guard written == draftManifest else { throw Refused(description: "the tag manifest changed while it was sealed") }
-            try Self.syncFolders(below: work)
+            try SecureFile.syncFolders(below: work)
             guard rename(work, final) == 0 else {
                 throw Refused(description: "cannot move the sealed package into place: \(String(cString: strerror(errno)))")
             }
-            try Self.syncFolder(packagesDirectory)
+            try SecureFile.syncFolder(packagesDirectory)
             return written
         }
         let tar = try await runBlocking { try PackageTar(folder: final, name: name, mtime: now / 1_000_000_000) }
@@ -421,23 +421,5 @@ struct PackageSealer: Sendable {
 
     static func fileSafe(_ text: String) -> String {
         String(text.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
-    }
-
-    static func syncFolder(_ path: String) throws {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw Refused(description: "cannot open \(path) to sync it: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw Refused(description: "cannot sync \(path): \(String(cString: strerror(errno)))") }
-    }
-
-    /// fsync of every folder below `root` (files were synced as they were written; hard links need their folders synced).
-    static func syncFolders(below root: String) throws {
-        var folders = [root]
-        if let walker = FileManager.default.enumerator(atPath: root) {
-            while let relative = walker.nextObject() as? String {
-                if (walker.fileAttributes?[.type] as? FileAttributeType) == .typeDirectory { folders.append(root + "/" + relative) }
-            }
-        }
-        for folder in folders.reversed() { try syncFolder(folder) }
     }
 }

@@ -143,7 +143,7 @@ final class PackageService: Service, Sendable {
                     // Header, data, padding: hashed as the tar stream; the data also on its own.
                     let own = SHA256Hasher()
                     var offset = entry.offset
-                    let header = try tar.read(offset: entry.offset, count: Int(Self.headerLength(entry)))
+                    let header = try tar.read(offset: entry.offset, count: Int(entry.dataOffset - entry.offset))
                     whole.update(header)
                     offset += Int64(header.count)
                     var left = entry.bytes
@@ -194,8 +194,6 @@ final class PackageService: Service, Sendable {
             outbox?.wake.open()
         }
     }
-
-    static func headerLength(_ entry: PackageTar.Entry) -> Int64 { Int64(Tar.header(name: entry.name, size: entry.bytes, mtime: 0).count) }
 
     // MARK: Acknowledgement
 

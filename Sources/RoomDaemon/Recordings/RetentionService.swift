@@ -1,4 +1,5 @@
 import Foundation
+import Identity
 import Glibc
 import Logging
 import RoomConfig
@@ -124,12 +125,7 @@ final class RetentionService: Service, Sendable {
                 guard errno == ENOENT else { throw RetentionFailure(description: "unlink \(path): \(String(cString: strerror(errno)))") }
                 return false
             }
-            let folder = (path as NSString).deletingLastPathComponent
-            let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if fd >= 0 {
-                fsync(fd)
-                close(fd)
-            }
+            try? SecureFile.syncFolder((path as NSString).deletingLastPathComponent)
             return true
         }
         try await retention.recordUnlink(candidate, rule: rule, existed: existed, now: store.clock.now().nanoseconds)
