@@ -52,7 +52,9 @@ final class PackageOutbox: Service, Sendable {
 
     /// The outbox row a newly offered package starts with.
     func initialState(size: Int64) -> (target: String, state: String) {
-        let state = S3Uploader.initialState(size: size, partSize: partSize)
+        // Each protocol's own bounds: S3 grows parts past 10,000 of them; the HTTPS protocol takes at most 64 MiB a part.
+        let state = target == "s3" ? S3Uploader.initialState(size: size, partSize: partSize)
+            : UploadState(partSize: min(partSize, HTTPSUploadProtocol.maximumPartSize))
         let json = (try? String(decoding: JSONEncoder().encode(state), as: UTF8.self)) ?? "{}"
         return (target, json)
     }
