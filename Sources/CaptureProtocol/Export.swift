@@ -53,12 +53,16 @@ public struct ExportReport: Codable, Sendable, Equatable {
         public var packets: Int64
         public var firstPacketWallNanoseconds: Int64
         public var lastPacketWallNanoseconds: Int64
+        /// True when its movie fragments were copied whole (only sequence
+        /// numbers, track IDs and decode times rewritten) rather than remuxed.
+        public var copied: Bool?
 
-        public init(path: String, packets: Int64, firstPacketWallNanoseconds: Int64, lastPacketWallNanoseconds: Int64) {
+        public init(path: String, packets: Int64, firstPacketWallNanoseconds: Int64, lastPacketWallNanoseconds: Int64, copied: Bool? = nil) {
             self.path = path
             self.packets = packets
             self.firstPacketWallNanoseconds = firstPacketWallNanoseconds
             self.lastPacketWallNanoseconds = lastPacketWallNanoseconds
+            self.copied = copied
         }
     }
 

@@ -214,7 +214,88 @@ struct ExportTests {
             #expect(entry.firstPacketWallNanoseconds <= frames.first!.wall && entry.lastPacketWallNanoseconds >= frames.last!.wall)
         }
         #expect(report.audioCodec == "aac")
+        // The middle segment lies wholly in range: its fragments were copied
+        // as they are; the first and last were cut, so remuxed.
+        #expect(report.segments.map { $0.copied == true } == [false, true, false])
+        try Self.checkFragments(path)
         print("export \(name): \(contributing.count) segments, \(report.videoFrames) frames, \(report.bytes) bytes in \(result.seconds) s")
+    }
+
+    /// The MP4's fragments, walked box by box as a player does: one ftyp and
+    /// one moov first, then moof + mdat pairs whose sequence numbers rise and
+    /// whose decode times (tfdt) rise per track.
+    static func checkFragments(_ path: String) throws {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        func be32(_ at: Int) -> Int { Int(bytes[at]) << 24 | Int(bytes[at + 1]) << 16 | Int(bytes[at + 2]) << 8 | Int(bytes[at + 3]) }
+        func boxes(_ range: Range<Int>) -> [(type: String, start: Int, end: Int)] {
+            var result: [(String, Int, Int)] = []
+            var at = range.lowerBound
+            while at + 8 <= range.upperBound {
+                let size = be32(at)
+                guard size >= 8, at + size <= range.upperBound else { Issue.record("\(path): bad box at \(at)"); break }
+                result.append((String(decoding: bytes[(at + 4)..<(at + 8)], as: UTF8.self), at, at + size))
+                at += size
+            }
+            return result
+        }
+        let top = boxes(0..<bytes.count)
+        #expect(top.prefix(2).map(\.type) == ["ftyp", "moov"])
+        #expect(top.filter { $0.type == "moov" || $0.type == "ftyp" }.count == 2, "a second header inside the stream")
+        var sequence = 0
+        var times: [Int: Int] = [:]
+        for (index, box) in top.enumerated() where box.type == "moof" {
+            #expect(index + 1 < top.count && top[index + 1].type == "mdat")
+            for child in boxes((box.start + 8)..<box.end) {
+                if child.type == "mfhd" {
+                    let number = be32(child.start + 12)
+                    #expect(number > sequence, "fragment number \(number) after \(sequence)")
+                    sequence = number
+                }
+                guard child.type == "traf" else { continue }
+                let parts = boxes((child.start + 8)..<child.end)
+                let track = parts.first { $0.type == "tfhd" }.map { be32($0.start + 12) } ?? -1
+                guard let tfdt = parts.first(where: { $0.type == "tfdt" }) else { Issue.record("a traf without tfdt"); continue }
+                let time = bytes[tfdt.start + 8] == 1 ? be32(tfdt.start + 12) << 32 | be32(tfdt.start + 16) : be32(tfdt.start + 12)
+                #expect(time > times[track, default: -1], "track \(track): tfdt \(time) after \(times[track, default: -1])")
+                times[track] = time
+            }
+        }
+        #expect(sequence > 0)
+    }
+
+    @Test func exportOfWholeSegmentsCopiesTheirFragments() throws {
+        let recording = Self.h264
+        #expect(recording.failure == nil, "\(recording.failure ?? "")")
+        let segments = recording.segments
+        try #require(segments.count >= 4)
+        // From the first segment's start to the last one's end: all but the last are whole in range.
+        let from = segments[0].wallStart, to = segments.last!.wallEnd
+        let result = try Self.export(ExportRequest(segments: segments.map(\.request), fromNanoseconds: from, toNanoseconds: to, hashOutput: true))
+        let report = try #require(result.report, "\(String(describing: result.failure))")
+        #expect(report.sha256 == result.mp4.withUnsafeBytes { SegmentDigest.sha256($0) })
+        let path = try Self.write(result.mp4, "whole.mp4")
+        let copied = report.segments.filter { $0.copied == true }.map(\.path)
+        #expect(copied == segments.dropFirst().dropLast().filter { $0.frames > 0 }.map(\.path), "copied: \(copied)")
+
+        // Every video frame and every audio packet of the sources, byte for byte, in order.
+        let expected = try Self.expectedFrames(segments, from: from, to: to)
+        let exported = try Self.packets(path)
+        #expect(exported.map(\.frame) == expected.map(\.frame))
+        for (frame, source) in zip(exported, expected) {
+            let at = frame.pts * 1_000_000_000 / 90_000
+            #expect(abs(at - (source.wall - expected[0].wall)) <= 1_000_000, "frame at \(at) ns, recorded at \(source.wall - expected[0].wall)")
+        }
+        let sourceAudio = try segments.flatMap { try Self.packets($0.path, stream: "a").map(\.frame) }
+        let exportedAudio = try Self.packets(path, stream: "a").map(\.frame)
+        // Audio before the first frame or after the last frame's end is left out.
+        #expect(!exportedAudio.isEmpty)
+        let start = try #require(sourceAudio.firstIndex(of: exportedAudio[0]))
+        #expect(Array(sourceAudio[start..<min(sourceAudio.count, start + exportedAudio.count)]) == exportedAudio)
+        #expect(report.audioPackets == Int64(exportedAudio.count))
+        #expect(report.segments.reduce(0) { $0 + $1.packets } == report.videoFrames + report.audioPackets)
+        try Self.checkFragments(path)
+        let decoded = try probe(path)
+        #expect(decoded.video == expected.count)
     }
 
     @Test func exportOfMJPEGSpansThreeSegments() throws {

@@ -77,11 +77,21 @@ private final class ExportRun {
 
     let segments: [ExportRequest.Segment]
     let from: Int64, to: Int64
-    let outputBytes: (UnsafeRawBufferPointer) throws(CaptureError) -> Void
     let hashing: Bool
     var video: CodecParameters?
     var audio: CodecParameters?
     var videoFrameRate = AVRational(num: 0, den: 1)
+    /// The tracks' time bases: the source's own (an MP4's timescale), so a
+    /// whole fragment can be copied with its sample durations as they are.
+    var videoTimeBase = AVRational(num: 1, den: 90_000)
+    var audioTimeBase = AVRational(num: 0, den: 1)
+    /// Every muxer and every copied fragment writes here: one byte count,
+    /// one hash, one count of fragments.
+    let sink: ByteSink
+    /// Each output track's last decode time, when no muxer is open (after copied fragments).
+    var lastTicks: [Int64] = []
+    /// A buffer for copying media (1 MiB, freed with the run).
+    let copyBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
     var videoTrack: Int?, audioTrack: Int?
     var output: StreamingMP4Output?
 
@@ -101,10 +111,10 @@ private final class ExportRun {
     init(segments: [ExportRequest.Segment], from: Int64, to: Int64, hashing: Bool,
          output: @escaping (UnsafeRawBufferPointer) throws(CaptureError) -> Void) throws(ExportFailure) {
         self.hashing = hashing
+        sink = ByteSink(output, hashing: hashing)
         self.segments = segments
         self.from = from
         self.to = to
-        self.outputBytes = output
         // The tracks: the first segment's with video gives the video's
         // parameters, the first with audio the audio's. Only as many segments
         // are opened here as it takes to find both (usually the first): the
@@ -127,6 +137,8 @@ private final class ExportRun {
         }
     }
 
+    deinit { copyBuffer.deallocate() }
+
     /// Takes the tracks' parameters from `input` where none are known yet,
     /// and checks them against the known ones otherwise.
     private func adopt(_ input: MediaInput, _ segment: ExportRequest.Segment) throws(ExportFailure) {
@@ -135,9 +147,10 @@ private final class ExportRun {
                 let parameters = try CodecParameters(copying: stream.pointee.codecpar)
                 if let video {
                     if let change = parameters.difference(from: video) { throw changed(segment, "video", change) }
-                } else if output == nil {
+                } else if zero == nil {
                     video = parameters
                     videoFrameRate = stream.pointee.avg_frame_rate
+                    if stream.pointee.time_base.num == 1, stream.pointee.time_base.den >= 1_000 { videoTimeBase = stream.pointee.time_base }
                 } else {
                     throw changed(segment, "video", "a video track the earlier segments lack")
                 }
@@ -146,8 +159,9 @@ private final class ExportRun {
                 let parameters = try CodecParameters(copying: stream.pointee.codecpar)
                 if let audio {
                     if let change = parameters.difference(from: audio) { throw changed(segment, "audio", change) }
-                } else if output == nil {
+                } else if zero == nil {
                     audio = parameters
+                    audioTimeBase = stream.pointee.time_base
                 } else {
                     throw changed(segment, "audio", "an audio track the earlier segments lack")
                 }
@@ -188,6 +202,8 @@ private final class ExportRun {
         for (index, segment) in segments.enumerated() {
             if phase == .draining, segment.wallStartNanoseconds >= videoEnd { break }
             if video == nil, segment.wallStartNanoseconds >= to { break }
+            if try copyWhole(index) { continue }
+            if output == nil, zero != nil { try reopenOutput() }
             let input = try open(segment)
             try adopt(input, segment)
             let read = try OwnedPacket()
@@ -220,11 +236,12 @@ private final class ExportRun {
             }
         }
         try finishVideo()
-        guard let output, zero != nil else {
+        guard zero != nil else {
             throw ExportFailure(code: ExportFailure.emptyRange,
                                 message: video != nil ? "no video frame lies in [\(from), \(to))" : "no audio lies in [\(from), \(to))")
         }
-        let (bytes, sha256) = try output.finish()
+        try output?.finishFragments()
+        let bytes = sink.bytes, sha256 = sink.finish()
         let first: Int64, last: Int64, duration: Int64
         if videoFrames > 0 {
             first = zero!; last = lastVideoWall; duration = videoEnd - zero!
@@ -233,7 +250,11 @@ private final class ExportRun {
         }
         return ExportReport(firstFrameWallNanoseconds: first, lastFrameWallNanoseconds: last, durationNanoseconds: duration,
                             videoFrames: videoFrames, audioPackets: audioPackets, bytes: bytes, sha256: sha256,
-                            segments: used.keys.sorted().map { used[$0]! },
+                            segments: used.keys.sorted().map { index in
+                                var entry = used[index]!
+                                entry.copied = copied.contains(index) ? true : nil
+                                return entry
+                            },
                             videoCodec: videoTrack == nil ? nil : video?.codecName,
                             audioCodec: audioTrack == nil ? nil : audio?.codecName)
     }
@@ -326,22 +347,149 @@ private final class ExportRun {
         pending = []
     }
 
-    /// Opens the output and writes the first frames; their first is time 0.
-    private func start(with frames: [Held]) throws {
+    /// The output's tracks: video first, then audio.
+    private func outputTracks() -> [OutputTrack] {
         var tracks: [OutputTrack] = []
         if let video {
             videoTrack = tracks.count
-            tracks.append(OutputTrack(source: .parameters(UnsafePointer(video.pointer)), timeBase: AVRational(num: 1, den: 90_000),
-                                      frameRate: videoFrameRate))
+            tracks.append(OutputTrack(source: .parameters(UnsafePointer(video.pointer)), timeBase: videoTimeBase, frameRate: videoFrameRate))
         }
         if let audio {
             audioTrack = tracks.count
-            tracks.append(OutputTrack(source: .parameters(UnsafePointer(audio.pointer)),
-                                      timeBase: AVRational(num: 1, den: max(audio.pointer.pointee.sample_rate, 1))))
+            let rate = max(audio.pointer.pointee.sample_rate, 1)
+            let base = audioTimeBase.num == 1 && audioTimeBase.den == rate ? audioTimeBase : AVRational(num: 1, den: rate)
+            tracks.append(OutputTrack(source: .parameters(UnsafePointer(audio.pointer)), timeBase: base))
         }
-        output = try StreamingMP4Output(tracks: tracks, sink: ByteSink(outputBytes, hashing: hashing))
+        return tracks
+    }
+
+    /// Opens the output and writes the first frames; their first is time 0.
+    private func start(with frames: [Held]) throws {
+        output = try StreamingMP4Output(tracks: outputTracks(), sink: sink)
+        timeBases = output!.streams.map { $0.pointee.time_base }
         if let first = frames.first { zero = first.wall }
         for frame in frames { try keepVideo(frame) }
+    }
+
+    /// After copied fragments: a muxer that numbers its fragments on and keeps decode times rising.
+    private func reopenOutput() throws {
+        output = try StreamingMP4Output(tracks: outputTracks(), sink: sink,
+                                        continuing: .init(fragmentIndex: sink.fragments &+ 1, lastDTS: lastTicks))
+        let bases = output!.streams.map { $0.pointee.time_base }
+        guard bases.count == timeBases.count, zip(bases, timeBases).allSatisfy({ $0.num == $1.num && $0.den == $1.den }) else {
+            throw ExportFailure(code: ExportFailure.outputFailed, message: "the muxer chose other time bases for the same tracks")
+        }
+    }
+
+    // MARK: Copying whole fragments
+
+    /// The output tracks' time bases, as the first muxer settled them.
+    var timeBases: [AVRational] = []
+    /// Segments whose fragments were copied as they are.
+    var copied = Set<Int>()
+
+    /// Copies segment `index` fragment by fragment when the whole of it
+    /// belongs to the clip and its boxes allow it (``FragmentLayout``);
+    /// false to remux it packet by packet instead. Whole: the clip has begun,
+    /// a later segment still starts before `to` (so this one is not where the
+    /// clip ends), every frame lies before `to`, and its decode times follow
+    /// what was written before.
+    private func copyWhole(_ index: Int) throws -> Bool {
+        guard phase == .copying, zero != nil, let videoTrack, index + 1 < segments.count,
+              segments[index + 1].wallStartNanoseconds < to, timeBases.count == (audioTrack == nil ? 1 : 2) else { return false }
+        let segment = segments[index]
+        guard let layout = try? FragmentLayout(path: segment.path), let (map, extents) = placement(layout, segment) else { return false }
+        let videoExtent = extents[videoTrack]!
+        guard videoExtent.lastWall < to else { return false }
+        // The same codec parameters, or the export stops as it would when remuxing.
+        let input = try open(segment)
+        try adopt(input, segment)
+        // The demuxer (what remuxing would read) must see the first samples
+        // where the boxes put them.
+        guard demuxerAgrees(input, layout) else { return false }
+
+        // Everything read ahead lies before this segment: write it, and close
+        // the muxer's last fragment.
+        try releasePending(before: Int64.max)
+        let previous = output?.lastDecodeTimes ?? lastTicks
+        guard extents.allSatisfy({ $0.value.firstTicks > previous[$0.key] }) else { return false }
+        if let output {
+            try output.finishFragments()
+            self.output = nil
+        }
+        lastTicks = previous
+        _ = try layout.copy(sequence: sink.fragments &+ 1, map: map, buffer: copyBuffer, deliver: sink.deliverOrThrow)
+
+        var entry = ExportReport.Segment(path: segment.path, packets: 0, firstPacketWallNanoseconds: Int64.max, lastPacketWallNanoseconds: Int64.min)
+        for (track, extent) in extents {
+            lastTicks[track] = extent.lastTicks
+            entry.packets += extent.samples
+            entry.firstPacketWallNanoseconds = min(entry.firstPacketWallNanoseconds, extent.firstWall)
+            entry.lastPacketWallNanoseconds = max(entry.lastPacketWallNanoseconds, extent.lastWall)
+            if track == videoTrack {
+                videoFrames += extent.samples
+                lastVideoWall = extent.lastWall
+                videoEnd = max(videoEnd, extent.endWall)
+            } else {
+                audioPackets += extent.samples
+                if firstAudioWall == nil { firstAudioWall = extent.firstWall }
+                lastAudioWall = extent.lastWall
+                lastAudioEnd = max(lastAudioEnd, extent.endWall)
+            }
+        }
+        used[index] = entry
+        copied.insert(index)
+        return true
+    }
+
+    /// Whether the first packet of each track, as the demuxer reads it, has
+    /// the time the layout gives its first sample.
+    private func demuxerAgrees(_ input: MediaInput, _ layout: FragmentLayout) -> Bool {
+        var wanted: [Int: Int64] = [:]
+        for (kind, index) in [(FragmentLayout.Kind.video, input.videoIndex), (.audio, input.audioIndex)] {
+            guard let index else { continue }
+            guard let track = layout.track(kind), let extent = layout.extent(of: track.id) else { return false }
+            wanted[index] = extent.first
+        }
+        guard let packet = try? OwnedPacket() else { return false }
+        for _ in 0..<256 where !wanted.isEmpty {
+            guard (try? input.read(into: packet.pointer)) == true else { return false }
+            let index = Int(packet.pointer.pointee.stream_index), pts = packet.pointer.pointee.pts
+            av_packet_unref(packet.pointer)
+            guard let first = wanted.removeValue(forKey: index) else { continue }
+            if pts != first { return false }
+        }
+        return wanted.isEmpty
+    }
+
+    struct Extent {
+        var firstTicks: Int64, lastTicks: Int64, samples: Int64
+        var firstWall: Int64, lastWall: Int64, endWall: Int64
+    }
+
+    /// Where each of the layout's tracks goes (output track ID, ticks to add)
+    /// and what it holds in clip ticks and wall clock; nil when the layout's
+    /// tracks are not exactly the output's, with the same timescales.
+    private func placement(_ layout: FragmentLayout, _ segment: ExportRequest.Segment)
+        -> ([UInt32: (id: UInt32, add: Int64)], [Int: Extent])? {
+        guard let zero, let videoTrack else { return nil }
+        var wanted: [(FragmentLayout.Kind, Int)] = [(.video, videoTrack)]
+        if let audioTrack { wanted.append((.audio, audioTrack)) }
+        guard layout.tracks.count == wanted.count else { return nil }
+        var map: [UInt32: (id: UInt32, add: Int64)] = [:]
+        var extents: [Int: Extent] = [:]
+        for (kind, output) in wanted {
+            let base = timeBases[output]
+            guard let track = layout.track(kind), base.num == 1, Int64(track.timescale) == Int64(base.den),
+                  let extent = layout.extent(of: track.id), extent.samples > 0 else { return nil }
+            let start = Timestamps.ticks(segment.wallStartNanoseconds - zero, base)
+            map[track.id] = (UInt32(output + 1), start - track.shift)
+            let wall = { (ticks: Int64) in segment.wallStartNanoseconds + Timestamps.nanoseconds(ticks, base) }
+            extents[output] = Extent(firstTicks: start + extent.first, lastTicks: start + extent.lastStart, samples: extent.samples,
+                                     firstWall: wall(extent.first), lastWall: wall(extent.lastStart), endWall: wall(extent.end))
+        }
+        guard layout.fits(map) else { return nil }
+        return (map, extents)
     }
 
     private func releasePending(before limit: Int64) throws {

@@ -9,6 +9,12 @@ final class ByteSink {
     private let hash: SHA256Stream?
     private(set) var bytes: Int64 = 0
     private(set) var failure: CaptureError?
+    /// While set, what is written is dropped (the header of a muxer that
+    /// continues a stream already begun): not delivered, counted or hashed.
+    var discarding = false
+    /// The stream's top-level boxes as they pass: how many fragments so far.
+    private var boxes = TopLevelBoxCounter()
+    var fragments: UInt32 { boxes.fragments }
 
     init(_ deliver: @escaping (UnsafeRawBufferPointer) throws(CaptureError) -> Void, hashing: Bool) {
         self.deliver = deliver
@@ -17,11 +23,17 @@ final class ByteSink {
 
     func write(_ chunk: UnsafeRawBufferPointer) -> Bool {
         guard failure == nil else { return false }
-        guard chunk.count > 0 else { return true }
+        guard chunk.count > 0, !discarding else { return true }
         do { try deliver(chunk) } catch { failure = error; return false }
+        boxes.scan(chunk)
         hash?.update(chunk)
         bytes += Int64(chunk.count)
         return true
+    }
+
+    /// `write` for callers that throw: the delivery's own error.
+    func deliverOrThrow(_ chunk: UnsafeRawBufferPointer) throws(CaptureError) {
+        if !write(chunk), let failure { throw failure }
     }
 
     /// The SHA-256 (hex) of everything delivered when hashing; call once, at the end.
@@ -65,12 +77,24 @@ final class StreamingMP4Output {
     /// fewer, larger writes for roomd to relay.
     static let chunkSize: Int32 = 1 << 20
 
-    init(tracks: [OutputTrack], sink: ByteSink, minimumFragmentMicroseconds: Int64 = 900_000) throws(CaptureError) {
+    /// Where a muxer takes over a stream that earlier muxers (and copied
+    /// fragments) began: its fragments are numbered on from `fragmentIndex`,
+    /// keep their absolute decode times (`frag_discont` without an edit list,
+    /// no shift to zero), its own header (ftyp + moov, the same as the first
+    /// muxer's for the same tracks) is dropped, and decode times go on
+    /// increasing from `lastDTS`.
+    struct Continuation {
+        var fragmentIndex: UInt32
+        var lastDTS: [Int64]
+    }
+
+    init(tracks: [OutputTrack], sink: ByteSink, minimumFragmentMicroseconds: Int64 = 900_000,
+         continuing: Continuation? = nil) throws(CaptureError) {
         self.sink = sink
-        lastDTS = Array(repeating: .min, count: tracks.count)
+        lastDTS = continuing?.lastDTS ?? Array(repeating: .min, count: tracks.count)
         unmanagedSink = Unmanaged.passRetained(sink)
         do {
-            try open(tracks, minimumFragment: minimumFragmentMicroseconds)
+            try open(tracks, minimumFragment: minimumFragmentMicroseconds, continuing: continuing)
         } catch {
             release()
             throw error
@@ -79,7 +103,7 @@ final class StreamingMP4Output {
 
     deinit { release() }
 
-    private func open(_ tracks: [OutputTrack], minimumFragment: Int64) throws(CaptureError) {
+    private func open(_ tracks: [OutputTrack], minimumFragment: Int64, continuing: Continuation?) throws(CaptureError) {
         var ctx: UnsafeMutablePointer<AVFormatContext>?
         try check("avformat_alloc_output_context2", avformat_alloc_output_context2(&ctx, nil, "mp4", nil))
         context = ctx
@@ -122,12 +146,24 @@ final class StreamingMP4Output {
         }
 
         var options: OpaquePointer?
-        av_dict_set(&options, "movflags", "frag_keyframe+empty_moov+default_base_moof+skip_trailer", 0)
+        var flags = "frag_keyframe+empty_moov+default_base_moof+skip_trailer"
+        if let continuing {
+            flags += "+frag_discont"
+            av_dict_set(&options, "fragment_index", String(continuing.fragmentIndex), 0)
+            av_dict_set(&options, "use_editlist", "0", 0)
+            ctx.pointee.avoid_negative_ts = AVFMT_AVOID_NEG_TS_MAKE_NON_NEGATIVE
+        }
+        av_dict_set(&options, "movflags", flags, 0)
         av_dict_set(&options, "min_frag_duration", String(minimumFragment), 0)
         defer { av_dict_free(&options) }
+        sink.discarding = continuing != nil
+        defer { sink.discarding = false }
         try check("avformat_write_header", avformat_write_header(ctx, &options))
         try flushIO()
     }
+
+    /// Each track's last decode time written (its time base).
+    var lastDecodeTimes: [Int64] { lastDTS }
 
     /// The time base the muxer settled on for a track (it may differ from the one asked).
     func timeBase(_ index: Int) -> AVRational { streams[index].pointee.time_base }
@@ -151,13 +187,19 @@ final class StreamingMP4Output {
     /// Writes what is still gathered (the last fragment); returns the bytes
     /// written and their SHA-256 (when the sink hashes).
     func finish() throws(CaptureError) -> (bytes: Int64, sha256: String?) {
+        try finishFragments()
+        return (sink.bytes, sink.finish())
+    }
+
+    /// Writes what is still gathered as the last fragment; the sink stays
+    /// open for what follows (copied fragments, another muxer).
+    func finishFragments() throws(CaptureError) {
         guard let context, !finished else { throw CaptureError.ffmpeg("finish", roomd_averror(EINVAL)) }
         finished = true
         let rc = av_write_trailer(context)
         if let failure = sink.failure { throw failure }
         try check("av_write_trailer", rc)
         try flushIO()
-        return (sink.bytes, sink.finish())
     }
 
     private func flushIO() throws(CaptureError) {

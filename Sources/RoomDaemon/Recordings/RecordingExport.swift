@@ -155,7 +155,7 @@ extension RecordingArchive {
                 "sha256": .string(sha256), "bytes": .integer(report.bytes),
                 "video_codec": report.videoCodec.map(CanonicalJSON.string) ?? .null,
                 "audio_codec": report.audioCodec.map(CanonicalJSON.string) ?? .null,
-                "container": "fragmented MP4, moov first (frag_keyframe+empty_moov+default_base_moof), remuxed without re-encoding",
+                "container": "fragmented MP4, moov first (frag_keyframe+empty_moov+default_base_moof), never re-encoded: whole segments' fragments copied, the ends remuxed",
             ]),
             "sources": .array(sources.map { row in
                 var source: [String: CanonicalJSON] = [
@@ -167,6 +167,7 @@ extension RecordingArchive {
                     source["packets_used"] = .integer(use.packets)
                     source["first_used_ns"] = .integer(use.firstPacketWallNanoseconds)
                     source["last_used_ns"] = .integer(use.lastPacketWallNanoseconds)
+                    source["taken"] = use.copied == true ? "copied" : "remuxed"
                 }
                 return .object(source)
             }),
