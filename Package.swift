@@ -77,6 +77,8 @@ let package = Package(
         // The one encoding of evidence (JSON that is hashed or signed): a leaf, Foundation only.
         .target(name: "Canonical", swiftSettings: strict),
         .target(name: "Evaluation", dependencies: ["Canonical"], swiftSettings: strict),
+        // The opening room (开标): definition, the opening as a pure state machine, its record. Pure like Evaluation.
+        .target(name: "Opening", dependencies: ["Canonical", "Evaluation"], swiftSettings: strict),
         .target(
             name: "Identity",
             dependencies: ["Canonical", "COpenSSL", "CQRencode", "CZlib"],
@@ -244,6 +246,8 @@ let package = Package(
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
+        // The opening's rules, and its definition signed and its bids sealed through Identity.
+        .testTarget(name: "OpeningTests", dependencies: ["Canonical", "Evaluation", "Opening", "Identity"], swiftSettings: strict),
         .testTarget(name: "ReportPDFTests", dependencies: ["Evaluation", "ReportPDF"], swiftSettings: strict),
         .testTarget(
             name: "RoomDaemonTests",
