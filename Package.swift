@@ -176,7 +176,7 @@ let package = Package(
         .executableTarget(
             name: "RoomControl",
             dependencies: [
-                "Canonical", "RoomConfig", "Identity", "Archive", "Delivery", "CaptureSupervisor",
+                "Canonical", "RoomConfig", "Identity", "Archive", "Delivery", "CaptureSupervisor", "Opening",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
