@@ -34,13 +34,21 @@ public struct LotOpening: Codable, Sendable, Equatable {
 public struct LotFailure: Codable, Sendable, Equatable {
     public var validBids: Int
     public var minimum: Int
+    /// 废标 for tenders, 终止 for the other methods.
+    public var kind: FailureKind
+
+    /// 政府采购法 36 and 87号令 43 for tenders; RULES.md names no article for the other methods.
+    var rules: [Citation] { kind == .bidFailure ? [Citation(.procurementLaw, 36), Citation(.order87, 43)] : [] }
 
     public var chineseMessage: String {
-        "有效投标不足\(minimum)家（仅\(validBids)家），本包开标失败，依法重新组织采购或按规定变更采购方式（政府采购法第三十六条、87号令第四十三条）。"
+        let basis = rules.isEmpty ? "" : "（依据\(rules.map(\.chinese).joined(separator: "、"))）"
+        let outcome = kind == .bidFailure ? "本包废标" : "本包终止采购活动"
+        return "有效投标不足\(minimum)家（仅\(validBids)家），\(outcome)\(basis)；请依法重新组织采购或按规定变更采购方式。"
     }
 
     public var englishMessage: String {
-        "\(validBids) valid bid(s), fewer than \(minimum): the opening of this lot failed (政府采购法 36, 87号令 43)"
+        let basis = rules.isEmpty ? "" : " (\(rules.map(\.english).joined(separator: ", ")))"
+        return "\(validBids) valid bid(s), fewer than \(minimum): the opening of this lot failed\(basis); procure again or change the method as the rules allow"
     }
 }
 
@@ -137,7 +145,8 @@ extension OpeningState {
             }
             let minimum = definition.minimumValidBids(lot: lot)
             return LotOpening(lot: lot.id, name: lot.name, minimumValidBids: minimum, bids: bids, invalid: invalid,
-                              failure: bids.count < minimum ? LotFailure(validBids: bids.count, minimum: minimum) : nil)
+                              failure: bids.count < minimum
+                                  ? LotFailure(validBids: bids.count, minimum: minimum, kind: definition.project.method.failureKind) : nil)
         }
         return BidOpeningRecord(project: definition.project, bidDeadline: definition.bidDeadline, openedAt: openedAt,
                                 decryptionClosedAt: closedAt, concludedAt: concludedAt, lots: lots, suppliers: suppliers,

@@ -325,7 +325,7 @@ public struct ChineseAmountProblem: RuleViolation, Equatable {
         case .trailingZero: "“零”后面没有数字"
         case .ambiguousLastDigit: "末位数字前缺少“零”，可有两种读法（如“壹佰伍”可读作105或150）"
         }
-        return "大写金额“\(text)”无法识读：\(what)。请由评标委员会按第五十九条处理，投标人书面确认。"
+        return "大写金额“\(text)”无法识读：\(what)。请由评标委员会按\(Citation(.order87, 59).chinese)处理，投标人书面确认。"
     }
 
     public var englishMessage: String {
@@ -335,16 +335,16 @@ public struct ChineseAmountProblem: RuleViolation, Equatable {
         case .misplaced(let c): "\"\(c)\" is out of place"
         case .repeated(let c): "\"\(c)\" appears twice"
         case .nothingBefore(let c): "no digits before \"\(c)\""
-        case .noUnitOfMoney: "no 元, 角 or 分"
-        case .twoDigits: "two digits in a row without 拾/佰/仟 between them"
+        case .noUnitOfMoney: "no unit of money (yuan, jiao or fen)"
+        case .twoDigits: "two digits in a row without a place unit (shi, bai, qian) between them"
         case .unitWithoutDigit(let c): "no digit before \"\(c)\""
         case .unitsOutOfOrder(let c): "\"\(c)\" is out of order"
-        case .doubleZero: "零 written twice in a row"
-        case .zeroAfterDigit: "零 directly after a digit"
-        case .superfluousZero: "零 where no digit is missing"
-        case .trailingZero: "零 with nothing after it"
-        case .ambiguousLastDigit: "the last digit follows a gap without 零, so it reads two ways (壹佰伍: 105 or 150)"
+        case .doubleZero: "zero (ling) written twice in a row"
+        case .zeroAfterDigit: "zero (ling) directly after a digit"
+        case .superfluousZero: "zero (ling) where no digit is missing"
+        case .trailingZero: "zero (ling) with nothing after it"
+        case .ambiguousLastDigit: "the last digit follows a gap without zero (ling), so it reads two ways (one hundred five: 105 or, as spoken, 150)"
         }
-        return "the amount in words \"\(text)\" cannot be read: \(what); the committee decides under 87号令 article 59, the bidder confirms in writing"
+        return "the amount in words \"\(text)\" cannot be read: \(what); the committee decides under \(Citation(.order87, 59).english), the bidder confirms in writing"
     }
 }

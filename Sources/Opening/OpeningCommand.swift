@@ -22,7 +22,7 @@ public enum OpeningCommand: Codable, Sendable, Equatable {
     case closeDecryption
     /// The supplier's signature over the opening record (verified by Identity).
     case confirmRecord(supplier: CreditCode, signature: String)
-    /// An objection to the opening (87号令 第40条), its text signed by the supplier.
+    /// An objection to the opening or the record (87号令 第40条), its text signed by the supplier.
     case raiseObjection(supplier: CreditCode, text: String, signature: String)
     case concludeOpening
 }

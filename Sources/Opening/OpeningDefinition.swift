@@ -195,7 +195,7 @@ public enum OpeningDefinitionError: RuleViolation, Equatable {
         case .version(let v): "has version \(v); only \(OpeningDefinition.currentVersion) exists"
         case .missing(let field): "lacks \(field)"
         case .duplicateOrEmptyLot(let id): "has an empty or repeated lot id \"\(id)\""
-        case .twoBidderRouteNotAllowed(let lot): "lot \(lot): only 磋商 and 谈判 have a two-bidder route"
+        case .twoBidderRouteNotAllowed(let lot): "lot \(lot): only competitive consultation and negotiation have a two-bidder route"
         case .deadline(let text): "bidDeadline \"\(text)\" is not an RFC 3339 time with an offset (2026-12-10T09:30:00+08:00)"
         case .window(let m): "decryptionWindowMinutes \(m) is not within 1...\(OpeningDefinition.longestWindowMinutes)"
         case .duplicateSupplier(let c): "lists supplier \(c) twice"

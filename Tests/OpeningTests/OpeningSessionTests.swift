@@ -92,7 +92,7 @@ import Testing
         #expect(lot1.failure == nil)
         // Lot 2: A and C only → fewer than three valid bids (政府采购法 36, 87号令 43).
         #expect(record.lots[1].bids.count == 2)
-        #expect(record.lots[1].failure == LotFailure(validBids: 2, minimum: 3))
+        #expect(record.lots[1].failure == LotFailure(validBids: 2, minimum: 3, kind: .bidFailure))
         #expect(!record.failed)
         // What the evaluation session's definition takes: figures, and words where they differ.
         #expect(lot1.bids[1].evaluationOpening == Evaluation.OpeningRecord(totalInFigures: Fraction(1_205_000), totalInWords: Fraction(1_250_000)))
@@ -146,8 +146,9 @@ import Testing
         try s.handle(.closeDecryption, at: t0 + 31 * minute, actor: "operator")  // the window has ended
         let record = try #require(s.state.record())
         #expect(record.failed)
-        #expect(record.lots[0].failure == LotFailure(validBids: 2, minimum: 3))
-        #expect(record.lots[0].failure?.chineseMessage.contains("有效投标不足3家") == true)
+        #expect(record.lots[0].failure == LotFailure(validBids: 2, minimum: 3, kind: .bidFailure))
+        #expect(record.lots[0].failure?.chineseMessage == "有效投标不足3家（仅2家），本包废标（依据政府采购法第36条、87号令第43条）；请依法重新组织采购或按规定变更采购方式。")
+        #expect(record.lots[0].failure?.englishMessage.contains("(Government Procurement Law art. 36, MoF Order 87 art. 43)") == true)
         // B signed in but never tried: timed out. D and E: no sealed bid reached roomd.
         #expect(record.lots[0].invalid.map(\.reason) == [.decryptionTimedOut(windowEnd: t0 + 30 * minute), .sealedBidMissing, .sealedBidMissing])
     }
@@ -199,5 +200,16 @@ import Testing
         #expect(window.englishMessage.contains("2026-12-10T02:00:00.000Z") && window.englishMessage.contains(F.b.text))
         #expect(OpeningError.notSignedIn(F.a).chineseMessage.contains("请先用本单位CA证书签到"))
         #expect(OpeningRejection.lateSignIn(deadline: t0).chineseMessage.contains("2026-12-10 09:30（北京时间）"))
+        // Each language stays in its language (docs/formats.md): no Chinese in the English texts.
+        let english = [OpeningError.windowStillOpen(until: t0, pending: [F.b]), .deadlineNotReached(t0), .notSignedIn(F.a),
+                       .wrongPhase(command: "startOpening", phase: .decryption), .emptyText(.objection)].map(\.englishMessage)
+            + [OpeningRejection.lateSignIn(deadline: t0), .decryptionTimedOut(windowEnd: t0), .sealedBidMissing, .notSignedIn,
+               .unknownSupplier, .noPriceForLot("1")].map(\.englishMessage)
+            + [OpeningDefinitionError.twoBidderRouteNotAllowed(lot: "1"), .window(0), .deadline("x")].map(\.englishMessage)
+            + [LotFailure(validBids: 2, minimum: 3, kind: .bidFailure).englishMessage,
+               LotFailure(validBids: 1, minimum: 2, kind: .termination).englishMessage]
+        for text in english {
+            #expect(!text.unicodeScalars.contains { (0x3000...0x9FFF).contains($0.value) || (0xFF00...0xFFEF).contains($0.value) }, "\(text)")
+        }
     }
 }
