@@ -153,6 +153,15 @@ extension OpeningState {
                                 rejections: rejections)
     }
 
+    /// The record as read out when decryption closed, without the answers: what each supplier's
+    /// confirmation signs (its canonical JSON), the same bytes before and after anyone answers.
+    public func readout() -> BidOpeningRecord? {
+        guard var record = record() else { return nil }
+        record.concludedAt = nil
+        for index in record.suppliers.indices { record.suppliers[index].answer = nil }
+        return record
+    }
+
     /// Why a bid was not opened: no sealed bid, no sign-in, the last failed attempt, or time.
     private func notOpenedReason(_ code: CreditCode, _ p: SupplierProgress) -> OpeningRejection {
         if p.sealedBidReceivedAt == nil {

@@ -98,7 +98,9 @@ import Testing
         #expect(lot1.bids[1].evaluationOpening == Evaluation.OpeningRecord(totalInFigures: Fraction(1_205_000), totalInWords: Fraction(1_250_000)))
         #expect(lot1.bids[2].evaluationOpening == nil)
 
-        // Confirmations and objections.
+        // Confirmations and objections sign the readout, which answers do not change.
+        let readout = try CanonicalJSON.canonicalBytes(encoding: s.state.readout())
+        #expect(try CanonicalJSON.canonicalBytes(encoding: record) == readout)
         try s.handle(.confirmRecord(supplier: F.a, signature: "MEUCIQ…"), at: t0 + 33 * minute, actor: "supplier")
         #expect(throws: OpeningError.alreadyAnswered(F.a)) {
             try s.handle(.raiseObjection(supplier: F.a, text: "异议", signature: "sig"), at: t0 + 34 * minute, actor: "supplier")
@@ -113,6 +115,7 @@ import Testing
         }
         try s.handle(.concludeOpening, at: t0 + 40 * minute, actor: "operator")
         let final = try #require(s.state.record())
+        #expect(try CanonicalJSON.canonicalBytes(encoding: s.state.readout()) == readout)
         #expect(final.concludedAt == t0 + 40 * minute)
         #expect(final.suppliers.map(\.answer) == [
             .confirmed(at: t0 + 33 * minute, signature: "MEUCIQ…"), nil,
