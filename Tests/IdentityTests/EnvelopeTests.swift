@@ -15,7 +15,19 @@ import Testing
         pki = try TestPKI.get()
         folder = NSTemporaryDirectory() + "roomd-envelope-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            // The test PKI's P-256 leaf is a signing certificate; an encryption one (keyAgreement) for sealing.
+        let key = try PrivateKey.generateP256()
+        let certificate = try CertificateIssuer.issue(
+            CertificateRequest(subject: [("O", "福州甲科技有限公司"), ("CN", "encryption")], validity: 86_400, keyUsage: "critical,keyAgreement"),
+            publicKeyOf: key, issuer: (try pki.certificate("ec/int"), try PrivateKey(pem: pki.bytes("ec/int/ca.key"))))
+        try Data(try key.pkcs8PEM()).write(to: URL(fileURLWithPath: folder + "/ec-enc.key"))
+        try Data(try certificate.pem()).write(to: URL(fileURLWithPath: folder + "/ec-enc.crt"))
     }
+
+    /// Test PKI names ("rsa/enc") or the P-256 encryption certificate made above ("ec-enc").
+    func path(_ who: String, _ ext: String) -> String { who == "ec-enc" ? folder + "/ec-enc." + ext : pki.path(who + "." + ext) }
+    func certificate(_ who: String) throws -> Certificate { try Certificate(pem: read(path(who, "crt"))) }
+    func key(_ who: String) throws -> PrivateKey { try PrivateKey(pem: read(path(who, "key"))) }
 
     func file(_ name: String, _ bytes: [UInt8]) throws -> String {
         let path = folder + "/" + name
@@ -30,7 +42,7 @@ import Testing
         let input = try file("sealed-\(UUID().uuidString.prefix(6)).der", envelope)
         let output = input + ".out"
         let result = try openssl(["cms", "-decrypt", "-binary", "-inform", "DER", "-in", input, "-out", output,
-                                  "-inkey", pki.path(who + ".key"), "-recip", pki.path(who + ".crt")])
+                                  "-inkey", path(who, "key"), "-recip", path(who, "crt")])
         #expect(result.status == 0, "\(result.output)")
         return try read(output)
     }
@@ -44,17 +56,17 @@ import Testing
     }
 
     @Test func p256RecipientGetsECDHWithSHA256KDFAndOpenSSLOpensIt() throws {
-        let envelope = try Envelope.seal(plaintext, for: [pki.certificate("ec/leaf")], cipher: .aes256CBC)
+        let envelope = try Envelope.seal(plaintext, for: [certificate("ec-enc")], cipher: .aes256CBC)
         #expect(try Envelope.inspect(envelope) == EnvelopeSummary(
             authenticated: false, recipients: [.init(kind: .keyAgreement, keyEncryption: "dhSinglePass-stdDH-sha256kdf-scheme")]))
-        #expect(try Envelope.open(envelope, key: pki.key("ec/leaf"), certificate: pki.certificate("ec/leaf")) == plaintext)
-        #expect(try opensslOpens(envelope, "ec/leaf") == plaintext)
+        #expect(try Envelope.open(envelope, key: key("ec-enc"), certificate: certificate("ec-enc")) == plaintext)
+        #expect(try opensslOpens(envelope, "ec-enc") == plaintext)
     }
 
     @Test func oneEnvelopeForTwoRecipients() throws {
-        let envelope = try Envelope.seal(plaintext, for: [pki.certificate("rsa/enc"), pki.certificate("ec/leaf")])
+        let envelope = try Envelope.seal(plaintext, for: [pki.certificate("rsa/enc"), certificate("ec-enc")])
         #expect(try Envelope.open(envelope, key: pki.key("rsa/enc"), certificate: pki.certificate("rsa/enc")) == plaintext)
-        #expect(try Envelope.open(envelope, key: pki.key("ec/leaf"), certificate: pki.certificate("ec/leaf")) == plaintext)
+        #expect(try Envelope.open(envelope, key: key("ec-enc"), certificate: certificate("ec-enc")) == plaintext)
     }
 
     /// What other tools make: `openssl cms -encrypt` with its defaults and with the options
@@ -82,6 +94,19 @@ import Testing
         }
     }
 
+    /// Suppliers hold a signing and an encryption certificate; sealing to the signing one is refused.
+    @Test func onlyEncryptionCertificatesAreSealedFor() throws {
+        #expect(throws: EnvelopeError.notForEncryption(try pki.certificate("ec/leaf").subject, usage: "digitalSignature,nonRepudiation",
+                                                       needed: "keyAgreement")) {
+            try Envelope.seal(plaintext, for: [pki.certificate("ec/leaf")])
+        }
+        #expect(throws: EnvelopeError.notForEncryption(try pki.certificate("rsa/leaf").subject, usage: "digitalSignature,nonRepudiation",
+                                                       needed: "keyEncipherment")) {
+            try Envelope.seal(plaintext, for: [pki.certificate("rsa/leaf")])
+        }
+        #expect(EnvelopeError.notForEncryption("x", usage: "", needed: "").chinese.contains("请使用供应商的加密证书"))
+    }
+
     @Test func wrongKeyOrCertificateSaysWhich() throws {
         let envelope = try Envelope.seal(plaintext, for: [pki.certificate("rsa/enc")])
         #expect(throws: EnvelopeError.notARecipient(try pki.certificate("ec/leaf").subject)) {
@@ -102,9 +127,9 @@ import Testing
     /// certificate, key not unwrapped, or content failing its tag — and never opens to other bytes.
     @Test func everyAlteredByteIsRefused() throws {
         let short = Array(plaintext.prefix(64))
-        let envelope = try Envelope.seal(short, for: [pki.certificate("ec/leaf")])
-        let key = try pki.key("ec/leaf")
-        let certificate = try pki.certificate("ec/leaf")
+        let envelope = try Envelope.seal(short, for: [certificate("ec-enc")])
+        let key = try key("ec-enc")
+        let certificate = try certificate("ec-enc")
         var seen: Set<String> = []
         for offset in envelope.indices {
             var altered = envelope
@@ -124,8 +149,8 @@ import Testing
         var altered = envelope
         altered[envelope.count - 40] ^= 0x01
         let path = try file("altered.der", altered)
-        let result = try openssl(["cms", "-decrypt", "-binary", "-inform", "DER", "-in", path, "-inkey", pki.path("ec/leaf.key"),
-                                  "-recip", pki.path("ec/leaf.crt"), "-out", path + ".out"])
+        let result = try openssl(["cms", "-decrypt", "-binary", "-inform", "DER", "-in", path, "-inkey", self.path("ec-enc", "key"),
+                                  "-recip", self.path("ec-enc", "crt"), "-out", path + ".out"])
         #expect(result.status != 0)
         #expect(throws: EnvelopeError.self) { try Envelope.open(altered, key: key, certificate: certificate) }
     }

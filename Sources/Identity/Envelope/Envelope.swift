@@ -27,11 +27,22 @@ public enum Envelope {
         case aes256CBC = "aes-256-cbc"
     }
 
-    /// Seals `plaintext` for each of `recipients` (RSA or P-256 certificates); DER.
+    /// Seals `plaintext` for each of `recipients` (RSA or P-256 certificates whose keyUsage, when
+    /// present, allows keyEncipherment or keyAgreement respectively); DER.
     public static func seal(_ plaintext: [UInt8], for recipients: [Certificate],
                             cipher: ContentCipher = .aes256GCM) throws(EnvelopeError) -> [UInt8] {
         guard !recipients.isEmpty else { throw .noRecipients }
-        for certificate in recipients { try supported(certificate.publicKeyAlgorithm) }
+        for certificate in recipients {
+            let algorithm = certificate.publicKeyAlgorithm
+            try supported(algorithm)
+            // A supplier has a signing and an encryption certificate (双证书); sealing to the
+            // signing one is the usual mistake, and the bid could then not be opened as agreed.
+            let needed: KeyUsage = algorithm == .rsa ? .keyEncipherment : .keyAgreement
+            if let usage = certificate.keyUsage, !usage.contains(needed) {
+                throw .notForEncryption(certificate.subject, usage: usage.names.joined(separator: ","),
+                                        needed: needed.names.joined(separator: ","))
+            }
+        }
         let evpCipher = cipher == .aes256GCM ? EVP_aes_256_gcm() : EVP_aes_256_cbc()
         guard let raw = CMS_encrypt(nil, nil, evpCipher, roomd_CMS_BINARY | roomd_CMS_PARTIAL) else {
             throw .openssl(OpenSSLError.last("CMS_encrypt").description)
@@ -181,6 +192,7 @@ public enum EnvelopeError: Error, Equatable, CustomStringConvertible, ExplainedR
     case noRecipients
     case sm2NotSupported
     case unsupportedKey(String)
+    case notForEncryption(String, usage: String, needed: String)
     case malformed(String)
     case notAnEnvelope(String)
     case keyDoesNotMatchCertificate(String)
@@ -194,6 +206,7 @@ public enum EnvelopeError: Error, Equatable, CustomStringConvertible, ExplainedR
         case .noRecipients: "envelope-no-recipients"
         case .sm2NotSupported: "envelope-sm2-unsupported"
         case .unsupportedKey: "envelope-key-unsupported"
+        case .notForEncryption: "envelope-not-an-encryption-certificate"
         case .malformed: "envelope-malformed"
         case .notAnEnvelope: "envelope-wrong-type"
         case .keyDoesNotMatchCertificate: "envelope-key-certificate-mismatch"
@@ -210,6 +223,7 @@ public enum EnvelopeError: Error, Equatable, CustomStringConvertible, ExplainedR
         case .sm2NotSupported:
             "暂不支持SM2数字信封：本系统使用的OpenSSL 3.0不能生成或解开SM2信封。请使用RSA或ECC（P-256）加密证书，或联系代理机构。"
         case .unsupportedKey(let name): "不支持的密钥类型（\(name)）：仅支持RSA和ECC（P-256）加密证书。"
+        case .notForEncryption: "该证书不是加密证书（密钥用途不含加密），不能用于加密投标文件；请使用供应商的加密证书。"
         case .malformed: "加密投标文件格式损坏，无法读取；请从政府采购云平台重新获取。"
         case .notAnEnvelope: "该文件不是加密投标文件（CMS数字信封）；请确认选择了正确的文件。"
         case .keyDoesNotMatchCertificate: "私钥与证书不匹配；请确认插入的是本单位的CA锁（USBKey）。"
@@ -226,6 +240,8 @@ public enum EnvelopeError: Error, Equatable, CustomStringConvertible, ExplainedR
         case .sm2NotSupported:
             "SM2 envelopes are not supported: OpenSSL 3.0's CMS can neither make nor open them; use an RSA or P-256 encryption certificate"
         case .unsupportedKey(let name): "\(name) keys cannot seal or open bids; use RSA or EC P-256"
+        case .notForEncryption(let subject, let usage, let needed):
+            "the certificate \(subject) has keyUsage \(usage), without \(needed): it is not an encryption certificate; seal to the supplier's encryption certificate"
         case .malformed(let reason): "not a readable CMS structure (DER or PEM): \(reason)"
         case .notAnEnvelope(let type): "the CMS content is \(type), not EnvelopedData or AuthEnvelopedData"
         case .keyDoesNotMatchCertificate(let subject): "the private key does not belong to the certificate \(subject)"
