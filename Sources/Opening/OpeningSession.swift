@@ -73,6 +73,9 @@ public struct DecryptionAttempt: Codable, Sendable, Equatable {
 
 /// A rejection as it happened, kept for the record in order.
 public struct RecordedRejection: Codable, Sendable, Equatable {
+    /// The event that was recorded as this rejection: a caller tells "accepted" from "recorded
+    /// with a reason" by comparing it with the event ``OpeningSession/handle(_:at:actor:)`` returned.
+    public var sequence: Int
     public var at: Instant
     public var supplier: CreditCode
     /// The organisation the certificate named, for a sign-in.
@@ -106,6 +109,11 @@ public struct OpeningState: Sendable, Equatable {
     /// The end of the decryption window (inclusive), once the opening has started.
     public var windowEnd: Instant? { openedAt.map { $0 + Instant(definition.decryptionWindowMinutes) * 60_000 } }
 
+    /// The rejection `event` was recorded as, nil when it was simply accepted.
+    public func rejection(of event: OpeningEvent) -> OpeningRejection? {
+        rejections.last.flatMap { $0.sequence == event.sequence ? $0.reason : nil }
+    }
+
     /// Suppliers whose bid is not decrypted yet; before the window ends they keep it open.
     public var pendingDecryption: [CreditCode] {
         definition.suppliers.map(\.creditCode).filter { progress[$0]?.summary == nil }
@@ -129,7 +137,7 @@ public struct OpeningState: Sendable, Equatable {
     }
 
     private mutating func reject(_ code: CreditCode, _ reason: OpeningRejection, at: Instant, organization: String? = nil) {
-        rejections.append(RecordedRejection(at: at, supplier: code, organization: organization, reason: reason))
+        rejections.append(RecordedRejection(sequence: lastSequence + 1, at: at, supplier: code, organization: organization, reason: reason))
     }
 
     // swiftlint:disable:next cyclomatic_complexity function_body_length

@@ -124,6 +124,29 @@ import Testing
         #expect(ChineseAmount.words(for: ChineseAmount.limit) == nil)       // 10^16
     }
 
+    /// Twenty thousand amounts of every magnitude (SplitMix64, fixed seed): written, read back
+    /// the same; never 零零, never a trailing 零, 整 exactly when there is no 角 or 分.
+    @Test func randomAmountsRoundTrip() throws {
+        var state: UInt64 = 0x5EED_2026_1210_0930
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        for _ in 0..<20_000 {
+            let digits = Int(next() % 18) + 1                     // 0.0x … 10^16 − 0.01
+            var cents = Int128(next() % UInt64(ChineseAmount.tenTo(digits)))
+            if next() % 3 == 0 { cents -= cents % 100 }           // whole yuan often
+            let amount = Fraction(cents, 100)
+            let words = try #require(ChineseAmount.words(for: amount))
+            #expect(try ChineseAmount.parse(words) == amount, "\(amount.decimalText) → \(words)")
+            #expect(!words.contains("零零") && !words.hasSuffix("零"), "\(words)")
+            #expect(words.hasSuffix("整") == (cents % 100 == 0), "\(words)")
+        }
+    }
+
     /// Every amount to the fen up to 10^16 round-trips; a sweep over the places where 零 and
     /// the section markers interact.
     @Test func roundTripsAcrossSectionBoundaries() throws {

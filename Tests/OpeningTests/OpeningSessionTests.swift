@@ -43,10 +43,14 @@ import Testing
         try signIn(&s, F.e, at: t0)                                                       // at the deadline: in time
 
         try s.handle(.startOpening, at: t0 + 1 * minute, actor: "operator")
-        try signIn(&s, F.d, at: t0 + 2 * minute)                                          // late
+        let late = try s.handle(.signIn(supplier: F.d, organization: F.names[F.d]!, certificateSHA256: String(repeating: "cd", count: 32)),
+                                at: t0 + 2 * minute, actor: "supplier")
+        #expect(s.state.rejection(of: late) == .lateSignIn(deadline: t0))
         #expect(s.state.windowEnd == t0 + 31 * minute)
 
-        try decrypt(&s, F.a, at: t0 + 3 * minute)
+        let decrypted = try s.handle(.submitDecryption(supplier: F.a, plaintextSHA256: F.plaintextHash(F.a), summary: .read(F.summaries[F.a]!)),
+                                     at: t0 + 3 * minute, actor: "supplier")
+        #expect(s.state.rejection(of: decrypted) == nil)
         try s.handle(.reportDecryptionFailure(supplier: F.b, reason: "USBKey中的证书与加密证书不符 / wrong certificate"),
                      at: t0 + 4 * minute, actor: "supplier")
         try s.handle(.submitDecryption(supplier: F.b, plaintextSHA256: F.plaintextHash(F.a), summary: .read(F.summaries[F.a]!)),
