@@ -134,4 +134,4 @@ public enum OpeningRejection: RuleViolation, Codable, Equatable {
 
 /// UTC RFC 3339 for English; Beijing time to the minute for Chinese.
 func isoTime(_ ms: Instant) -> String { CivilTime.iso8601(nanoseconds: ms * 1_000_000) }
-func beijing(_ ms: Instant) -> String { CivilTime.beijing(seconds: ms >= 0 ? ms / 1000 : (ms - 999) / 1000) + "（北京时间）" }
+func beijing(_ ms: Instant) -> String { "北京时间" + CivilTime.beijing(seconds: ms >= 0 ? ms / 1000 : (ms - 999) / 1000) }

@@ -203,10 +203,10 @@ import Testing
 
     @Test func refusalsSayWhatToDo() {
         let window = OpeningError.windowStillOpen(until: t0 + 30 * minute, pending: [F.b])
-        #expect(window.chineseMessage.contains("2026-12-10 10:00（北京时间）"))
+        #expect(window.chineseMessage.contains("北京时间2026-12-10 10:00"))
         #expect(window.englishMessage.contains("2026-12-10T02:00:00.000Z") && window.englishMessage.contains(F.b.text))
         #expect(OpeningError.notSignedIn(F.a).chineseMessage.contains("请先用本单位CA证书签到"))
-        #expect(OpeningRejection.lateSignIn(deadline: t0).chineseMessage.contains("2026-12-10 09:30（北京时间）"))
+        #expect(OpeningRejection.lateSignIn(deadline: t0).chineseMessage.contains("北京时间2026-12-10 09:30"))
         // Each language stays in its language (docs/formats.md): no Chinese in the English texts.
         let english = [OpeningError.windowStillOpen(until: t0, pending: [F.b]), .deadlineNotReached(t0), .notSignedIn(F.a),
                        .wrongPhase(command: "startOpening", phase: .decryption), .emptyText(.objection)].map(\.englishMessage)
