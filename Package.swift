@@ -71,8 +71,8 @@ let package = Package(
         .target(name: "CProcess", cSettings: [.define("_GNU_SOURCE")]),
 
         // MARK: Domain modules
-        // The evaluation report as a deterministic PDF (CJK fonts embedded and subset).
-        .target(name: "ReportPDF", dependencies: ["Canonical", "Evaluation", "CPangoCairo"], swiftSettings: strict,
+        // The evaluation report and the opening record as deterministic PDFs (CJK fonts embedded and subset).
+        .target(name: "ReportPDF", dependencies: ["Canonical", "Evaluation", "Opening", "CPangoCairo"], swiftSettings: strict,
                 linkerSettings: [.linkedLibrary("pangoft2-1.0"), .linkedLibrary("fontconfig")]),
         // The one encoding of evidence (JSON that is hashed or signed): a leaf, Foundation only.
         .target(name: "Canonical", swiftSettings: strict),
@@ -248,7 +248,7 @@ let package = Package(
         ),
         // The opening's rules, and its definition signed and its bids sealed through Identity.
         .testTarget(name: "OpeningTests", dependencies: ["Canonical", "Evaluation", "Opening", "Identity"], swiftSettings: strict),
-        .testTarget(name: "ReportPDFTests", dependencies: ["Evaluation", "ReportPDF"], swiftSettings: strict),
+        .testTarget(name: "ReportPDFTests", dependencies: ["Evaluation", "Opening", "ReportPDF"], swiftSettings: strict),
         .testTarget(
             name: "RoomDaemonTests",
             dependencies: ["RoomDaemon", "CaptureHelper", "CaptureProtocol", "CaptureSupervisor", "RoomConfig", "Identity", "Archive", "Canonical", "Store",
