@@ -71,12 +71,14 @@ let package = Package(
         .target(name: "CProcess", cSettings: [.define("_GNU_SOURCE")]),
 
         // MARK: Domain modules
-        // The evaluation report as a deterministic PDF (CJK fonts embedded and subset).
-        .target(name: "ReportPDF", dependencies: ["Canonical", "Evaluation", "CPangoCairo"], swiftSettings: strict,
+        // The evaluation report and the opening record as deterministic PDFs (CJK fonts embedded and subset).
+        .target(name: "ReportPDF", dependencies: ["Canonical", "Evaluation", "Opening", "CPangoCairo"], swiftSettings: strict,
                 linkerSettings: [.linkedLibrary("pangoft2-1.0"), .linkedLibrary("fontconfig")]),
         // The one encoding of evidence (JSON that is hashed or signed): a leaf, Foundation only.
         .target(name: "Canonical", swiftSettings: strict),
         .target(name: "Evaluation", dependencies: ["Canonical"], swiftSettings: strict),
+        // The opening room (开标): definition, the opening as a pure state machine, its record. Pure like Evaluation.
+        .target(name: "Opening", dependencies: ["Canonical", "Evaluation"], swiftSettings: strict),
         .target(
             name: "Identity",
             dependencies: ["Canonical", "COpenSSL", "CQRencode", "CZlib"],
@@ -174,7 +176,7 @@ let package = Package(
         .executableTarget(
             name: "RoomControl",
             dependencies: [
-                "Canonical", "RoomConfig", "Identity", "Archive", "Delivery", "CaptureSupervisor",
+                "Canonical", "RoomConfig", "Identity", "Archive", "Delivery", "CaptureSupervisor", "Opening",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -244,7 +246,9 @@ let package = Package(
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
-        .testTarget(name: "ReportPDFTests", dependencies: ["Evaluation", "ReportPDF"], swiftSettings: strict),
+        // The opening's rules, and its definition signed and its bids sealed through Identity.
+        .testTarget(name: "OpeningTests", dependencies: ["Canonical", "Evaluation", "Opening", "Identity"], swiftSettings: strict),
+        .testTarget(name: "ReportPDFTests", dependencies: ["Evaluation", "Opening", "ReportPDF"], swiftSettings: strict),
         .testTarget(
             name: "RoomDaemonTests",
             dependencies: ["RoomDaemon", "CaptureHelper", "CaptureProtocol", "CaptureSupervisor", "RoomConfig", "Identity", "Archive", "Canonical", "Store",

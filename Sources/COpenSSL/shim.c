@@ -214,3 +214,43 @@ done:
     TS_RESP_free(resp);
     return ok;
 }
+
+int roomd_cms_recipient_count(CMS_ContentInfo *cms) {
+    STACK_OF(CMS_RecipientInfo) *infos = CMS_get0_RecipientInfos(cms);
+    ERR_clear_error();  /* "not enveloped data" is an answer here, not an error */
+    return infos ? sk_CMS_RecipientInfo_num(infos) : 0;
+}
+
+CMS_RecipientInfo *roomd_cms_recipient_value(CMS_ContentInfo *cms, int i) {
+    STACK_OF(CMS_RecipientInfo) *infos = CMS_get0_RecipientInfos(cms);
+    return infos ? sk_CMS_RecipientInfo_value(infos, i) : NULL;
+}
+
+int roomd_cms_has_recipient(CMS_ContentInfo *cms, X509 *cert) {
+    STACK_OF(CMS_RecipientInfo) *infos = CMS_get0_RecipientInfos(cms);
+    if (infos == NULL) {
+        ERR_clear_error();
+        return 0;
+    }
+    for (int i = 0; i < sk_CMS_RecipientInfo_num(infos); i++) {
+        CMS_RecipientInfo *info = sk_CMS_RecipientInfo_value(infos, i);
+        int type = CMS_RecipientInfo_type(info);
+        if (type == CMS_RECIPINFO_TRANS && CMS_RecipientInfo_ktri_cert_cmp(info, cert) == 0) return 1;
+        if (type == CMS_RECIPINFO_AGREE) {
+            STACK_OF(CMS_RecipientEncryptedKey) *keys = CMS_RecipientInfo_kari_get0_reks(info);
+            for (int k = 0; k < sk_CMS_RecipientEncryptedKey_num(keys); k++) {
+                if (CMS_RecipientEncryptedKey_cert_cmp(sk_CMS_RecipientEncryptedKey_value(keys, k), cert) == 0) return 1;
+            }
+        }
+    }
+    ERR_clear_error();
+    return 0;
+}
+
+const int roomd_RSA_PKCS1_OAEP_PADDING = RSA_PKCS1_OAEP_PADDING;
+const unsigned int roomd_CMS_BINARY = CMS_BINARY;
+const unsigned int roomd_CMS_PARTIAL = CMS_PARTIAL;
+const unsigned int roomd_CMS_KEY_PARAM = CMS_KEY_PARAM;
+const unsigned int roomd_CMS_DEBUG_DECRYPT = CMS_DEBUG_DECRYPT;
+const int roomd_CMS_RECIPINFO_TRANS = CMS_RECIPINFO_TRANS;
+const int roomd_CMS_RECIPINFO_AGREE = CMS_RECIPINFO_AGREE;

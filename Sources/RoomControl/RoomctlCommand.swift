@@ -9,7 +9,7 @@ struct RoomctlCommand: AsyncParsableCommand {
         commandName: "roomctl",
         abstract: "Install, inspect and operate a roomd evaluation room.",
         version: BuildInfo.version,
-        subcommands: [Status.self, PKI.self, LedgerCommand.self, StationCommand.self, ExpertCommand.self, RosterCommand.self,
+        subcommands: [Status.self, PKI.self, LedgerCommand.self, StationCommand.self, ExpertCommand.self, SupplierCommand.self, RosterCommand.self,
                       SessionCommand.self, RecordingsCommand.self, PackageCommand.self, PlatformCommand.self, DoctorCommand.self, DevicesCommand.self])
 }
 

@@ -6,6 +6,7 @@
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/pem.h>  /* before cms.h, which declares PEM_read_bio_CMS only when pem.h came first */
 #include <openssl/cms.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -14,7 +15,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/objects.h>
-#include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/pkcs7.h>
 #include <openssl/rand.h>
@@ -120,5 +120,24 @@ int roomd_ts_verify_stored(const unsigned char *response, size_t response_len,
                            const unsigned char *digest, size_t digest_len,
                            X509 *const *anchors, int anchor_count, int64_t *gen_time,
                            char *err, size_t err_len);
+
+/// CMS EnvelopedData (sealed bids): the typed recipient stack is a macro.
+/// NULL / 0 when the content is not (auth)enveloped.
+int roomd_cms_recipient_count(CMS_ContentInfo *cms);
+CMS_RecipientInfo *roomd_cms_recipient_value(CMS_ContentInfo *cms, int i);
+
+/// Whether one of the envelope's recipients (key transport, or an encrypted
+/// key of a key agreement) names `cert`. OpenSSL 3.0 reports a key agreement
+/// without a match as a bare failure, so roomd asks before it decrypts.
+int roomd_cms_has_recipient(CMS_ContentInfo *cms, X509 *cert);
+
+/// Flag and padding macros the envelope code passes.
+extern const int roomd_RSA_PKCS1_OAEP_PADDING;
+extern const unsigned int roomd_CMS_BINARY;
+extern const unsigned int roomd_CMS_PARTIAL;
+extern const unsigned int roomd_CMS_KEY_PARAM;
+extern const unsigned int roomd_CMS_DEBUG_DECRYPT;
+extern const int roomd_CMS_RECIPINFO_TRANS;
+extern const int roomd_CMS_RECIPINFO_AGREE;
 
 #endif
