@@ -37,7 +37,7 @@ struct VMSystemdTests {
         return facts
     }
 
-    @Test func theInstalledPackageRunsRecordsReloadsAndIsWatchedUnderSystemd() throws {
+    @Test func theInstalledPackageRunsRecordsReloadsIsWatchedAndUpgradesUnderSystemd() throws {
         guard let deb = DebianPackage.built() else { return }
         let work = try TemporaryDirectory("roomd-vm-systemd")
         try FileManager.default.copyItem(atPath: deb, toPath: work.path + "/roomd.deb")
@@ -121,6 +121,11 @@ struct VMSystemdTests {
         #expect(Int(facts["restarts"] ?? "") ?? 0 >= 1, "\(context)")
         #expect(facts["pid_after_watchdog"] != facts["stopped_pid"])
         #expect(journal.contains { $0.pid == 1 && $0.message.contains("Watchdog timeout") }, "\(journal.filter { $0.pid == 1 }.map(\.message))")
+
+        // An upgrade (dpkg -i while roomd runs) restarted it on the new files, and it runs.
+        #expect(facts["upgrade_status"] == "0", "\(file("dpkg.log"))")
+        #expect(facts["state_after_upgrade"] == "active/running")
+        #expect(facts["pid_after_upgrade"] != facts["pid_after_watchdog"], "\(context)")
 
         // A broken configuration: check-config (ExecStartPre) refused it with EX_CONFIG, the unit
         // is failed, and the journal holds the reason as an error.
