@@ -3,8 +3,9 @@ import Foundation
 import PackageDescription
 
 /// The version stamped into roomd, roomctl and roomd-capture: ROOMD_VERSION
-/// from the build's environment (scripts/package adds the commit), else the
-/// VERSION file beside this manifest.
+/// from the build's environment (scripts/package passes on the one it is
+/// given; the package gets the same version), else the VERSION file beside
+/// this manifest.
 let version: String = {
     if let stamped = ProcessInfo.processInfo.environment["ROOMD_VERSION"], !stamped.isEmpty { return stamped }
     let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("VERSION")

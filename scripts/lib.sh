@@ -18,6 +18,10 @@ BUILD_PACKAGES=(
 TEST_PACKAGES=(curl openssl python3 ca-certificates ffmpeg zbar-tools librsvg2-bin python3-seccomp systemd
                chromium chromium-driver libnss3-tools python3-selenium sqlite3 poppler-utils prometheus)
 
+# Debian packaging (scripts/package): debhelper 13.11 also provides dh-sequence-installsysusers;
+# lintian checks the .deb; help2man makes the manual pages. Rules-Requires-Root: no, so no fakeroot.
+PACKAGE_PACKAGES=(debhelper dpkg-dev lintian help2man)
+
 # Python tools from PyPI the package and delivery tests check roomd against (independent implementations):
 # bagit.py (BagIt validation), moto's S3 server with boto3/botocore (a real S3 API, Signature V4),
 # rfc3161-client (RFC 3161 tokens). Pinned; installed into a venv under .build-python/ (not in git).

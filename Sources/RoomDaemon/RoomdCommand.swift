@@ -48,7 +48,7 @@ struct RoomdCommand: AsyncParsableCommand {
         func run() async throws {
             let config = try loadOrExit(options.config)
             if let problem = RecordingService.installationProblem(config) {
-                FileHandle.standardError.write(Data((problem + "\n").utf8))
+                JournalLogHandler.writeErrors(problem + "\n")
                 throw ExitCode(ExitStatus.missingFile)
             }
             print("configuration \(config.sourcePath) is valid: room \(config.room.id) (\(config.room.kind.rawValue)), \(config.stations.count) stations, \(config.roomCameras.count) room cameras / 配置有效")
@@ -62,7 +62,7 @@ func loadOrExit(_ path: String) throws -> RoomConfiguration {
     do {
         return try ConfigLoader.load(path: path)
     } catch {
-        FileHandle.standardError.write(Data((error.description + "\n").utf8))
+        JournalLogHandler.writeErrors(error.description + "\n")
         throw ExitCode(78)
     }
 }

@@ -51,6 +51,19 @@ struct JournalLogHandler: LogHandler {
             let stamp = Text.iso8601(nanoseconds: SystemClock.wallNanoseconds())
             line = "\(stamp) \(event.level.rawValue.uppercased()) \(label): \(event.message)\(fields)\n"
         }
+        Self.writeToStandardError(line)
+    }
+
+    /// Problems printed before logging starts (`roomd check-config`, a configuration refused at
+    /// start): under systemd each line carries the error priority, so `journalctl -p err` shows why
+    /// the unit failed.
+    static func writeErrors(_ text: String, journal: Bool = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil) {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(text.hasSuffix("\n") ? 1 : 0)
+        writeToStandardError(lines.map { (journal ? "<\(priority(.error))>" : "") + $0 + "\n" }.joined())
+    }
+
+    /// One write per line (retrying EINTR), so lines from different threads never interleave.
+    static func writeToStandardError(_ line: String) {
         var bytes = Array(line.utf8)
         bytes.withUnsafeMutableBytes { raw in
             var offset = 0

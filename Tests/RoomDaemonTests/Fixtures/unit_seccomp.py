@@ -36,6 +36,7 @@ def main():
     split = sys.argv.index("--")
     unit, command = sys.argv[1], sys.argv[split + 1:]
     allowed, error_number = None, None
+    answers = {}  # "~name:errno" entries: the call is refused with that errno (0: answered as done)
     for raw in open(unit):
         line = raw.strip()
         if line.startswith("SystemCallFilter="):
@@ -43,6 +44,9 @@ def main():
             deny = value.startswith("~")
             names = set()
             for item in value.lstrip("~").split():
+                item, _, answer = item.partition(":")
+                if deny and answer:
+                    answers[item] = int(answer) if answer.isdigit() else getattr(errno, answer)
                 names |= expand(item, set())
             if deny:
                 if allowed is not None:
@@ -61,6 +65,9 @@ def main():
             f.add_rule(seccomp.ALLOW, name)
         except (RuntimeError, ValueError):
             unknown += 1  # a name this kernel's libseccomp does not know on this architecture
+    for name, answer in answers.items():
+        if name not in allowed:
+            f.add_rule(seccomp.ERRNO(answer), name)
     f.load()
     os.execv(command[0], command)
 
