@@ -222,6 +222,9 @@ import Testing
             let s = suppliers[letter]!
             return Data(try ExpertSigner.signCMS(content: bytes, key: s.signingKey, certificate: s.signing, algorithm: s.algorithm)).base64EncodedString()
         }
+        let overOther = try r.call("/supplier/confirmation", method: "POST", body: ["signature": try sign("A", Array("另一份记录".utf8))],
+                                   token: tokens["A"])
+        #expect(overOther.0 == 422 && overOther.1["error"] as? String == "supplier-signature-invalid", "a signature over other bytes: \(overOther.2)")
         for letter in ["A", "C"] {
             let confirmed = try r.call("/supplier/confirmation", method: "POST", body: ["signature": try sign(letter, readout)], token: tokens[letter])
             #expect(confirmed.0 == 201, "\(letter): \(confirmed.2)")
