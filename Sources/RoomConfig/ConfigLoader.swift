@@ -653,10 +653,25 @@ private final class Builder {
                 ok = false
             }
         }
+        let suppliers = reader.string(map, "supplier_trust_dir", required: false).map(path)
+        if let suppliers {
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: suppliers, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                reader.problem(map.child("supplier_trust_dir"), map.value("supplier_trust_dir"),
+                               "folder \(suppliers) does not exist: it must hold the CA certificates of the suppliers' certificates")
+                ok = false
+            }
+        }
+        let creditCodeOID = reader.string(map, "credit_code_oid", required: false)
+        if let creditCodeOID, !creditCodeOID.split(separator: ".", omittingEmptySubsequences: false).allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) {
+            reader.problem(map.child("credit_code_oid"), map.value("credit_code_oid"), "must be a dotted OID such as 1.2.156.10260.4.1.4")
+            ok = false
+        }
         let discipline = reader.int(map, "discipline_minimum_seconds", default: 120, range: 0...3600)
-        map.finish(allowed: ["platform_trust_dir", "discipline_minimum_seconds"])
+        map.finish(allowed: ["platform_trust_dir", "discipline_minimum_seconds", "supplier_trust_dir", "credit_code_oid"])
         guard ok, let discipline else { return nil }
-        return .init(platformTrustDirectory: trust, disciplineMinimumSeconds: discipline)
+        return .init(platformTrustDirectory: trust, disciplineMinimumSeconds: discipline, supplierTrustDirectory: suppliers,
+                     creditCodeOID: creditCodeOID)
     }
 
     func buildLogging(_ top: YAMLReader.Mapping) -> RoomConfiguration.Logging? {

@@ -260,12 +260,21 @@ public struct RoomConfiguration: Sendable, Equatable {
         public var platformTrustDirectory: String?
         /// The discipline text stays on a station's screen at least this long before the expert may go on.
         public var disciplineMinimumSeconds: Int
+        /// Trust anchors (and intermediates, CRLs) of the CAs that issue suppliers' certificates (the
+        /// opening's sign-in, confirmations and objections). Nil: suppliers cannot sign in.
+        public var supplierTrustDirectory: String?
+        /// Where a supplier certificate carries the 统一社会信用代码 when a CA puts it neither in the
+        /// subject serialNumber nor in an OU: an OID, looked up in the subject, then as an extension.
+        public var creditCodeOID: String?
 
         public static let `default` = Sessions(platformTrustDirectory: nil, disciplineMinimumSeconds: 120)
 
-        public init(platformTrustDirectory: String?, disciplineMinimumSeconds: Int) {
+        public init(platformTrustDirectory: String?, disciplineMinimumSeconds: Int, supplierTrustDirectory: String? = nil,
+                    creditCodeOID: String? = nil) {
             self.platformTrustDirectory = platformTrustDirectory
             self.disciplineMinimumSeconds = disciplineMinimumSeconds
+            self.supplierTrustDirectory = supplierTrustDirectory
+            self.creditCodeOID = creditCodeOID
         }
     }
 

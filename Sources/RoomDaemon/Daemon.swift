@@ -162,6 +162,17 @@ enum Daemon {
             }
         }
         let sessions = SessionRegistry(store: store, ledger: ledger, platformTrust: platformTrust, logger: logger)
+        var supplierTrust: TrustStore?
+        if let folder = config.sessions.supplierTrustDirectory {
+            do {
+                supplierTrust = try TrustStore.load(directory: folder)
+            } catch {
+                throw DaemonFailure(status: ExitStatus.config, description: "sessions.supplier_trust_dir \(folder) is unusable: \(error) / 供应商CA证书信任目录无法使用")
+            }
+        }
+        let openings = OpeningRegistry(store: store, room: config.room.id, platformTrust: platformTrust, supplierTrust: supplierTrust,
+                                       creditCodeOID: config.sessions.creditCodeOID, logger: logger)
+        OpeningRoutes(registry: openings).register(on: apiRoutes)
         APIRoutes(store: store, status: status, health: health, metrics: registry, events: events, recording: recording,
                   ledger: ledger, connections: limiter, config: config,
                   sessionPhases: { await sessions.summaries().map { ($0.session, $0.phase) } })
@@ -275,6 +286,11 @@ enum Daemon {
             await events.record(kind: "session.replay-failed", severity: "critical", subject: config.room.id,
                                 detail: resumed.broken.mapValues { String($0.prefix(500)) })
         }
+        let resumedOpenings = try await openings.load()
+        if !resumedOpenings.broken.isEmpty {
+            await events.record(kind: "opening.replay-failed", severity: "critical", subject: config.room.id,
+                                detail: resumedOpenings.broken.mapValues { String($0.prefix(500)) })
+        }
         _ = try await runBlocking { try ledger.checkpoint(reason: "daemon.started", force: true) }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if witness.isEnabled { services.append(.init(service: LedgerWitnessService(witness: witness))) }
@@ -291,6 +307,7 @@ enum Daemon {
                                                     refused: { recording.storageRefusedAtStart })),
                     .init(service: CheckpointService(ledger: ledger, interval: .seconds(config.ledger.checkpointSeconds))),
                     .init(service: packages),
+                    .init(service: OpeningClockService(registry: openings, clock: clock)),
                     .init(service: systemd, successTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],

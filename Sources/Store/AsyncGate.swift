@@ -14,7 +14,8 @@ public final class AsyncGate: Sendable {
         state = Mutex(State(available: permits))
     }
 
-    public func run<T>(_ body: () async throws -> T) async rethrows -> T {
+    /// Runs `body` in the caller's isolation (an actor's state stays the actor's, nothing is sent).
+    public func run<T>(isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T) async rethrows -> T {
         await acquire()
         defer { release() }
         return try await body()

@@ -179,6 +179,10 @@ public final class RoomStore: Sendable {
         migrator.registerMigration("v10-packages") { db in
             try PackageSchema.create(db)
         }
+        // Openings (开标): definitions, sealed bids, events.
+        migrator.registerMigration("v11-openings") { db in
+            try OpeningSchema.create(db)
+        }
         // (v1–v6 also set PRAGMA user_version, which nothing reads any more:
         // they ran on databases in the field and stay as they were.)
         return migrator

@@ -103,3 +103,41 @@ struct EventAggregatorWindowTests {
         #expect(try await rows().count == 2, "a quiet window adds nothing")
     }
 }
+
+/// The decryption window of an opening closes on the room clock: nobody has to press anything, and
+/// not a moment before the window's last millisecond.
+struct OpeningClockTests {
+    @Test func decryptionClosesWhenTheWindowHasEndedAndNotBefore() async throws {
+        let dir = try TemporaryDirectory("opening-clock")
+        // 2026-05-28 (ManualClock's start) is after this deadline.
+        let clock = ManualClock()
+        let store = try RoomStore(path: dir.path + "/roomd.sqlite", clock: clock)
+        defer { try? store.close() }
+        let registry = OpeningRegistry(store: store, room: "TEST-ROOM", platformTrust: nil, supplierTrust: nil, creditCodeOID: nil,
+                                       logger: Logger(label: "test"))
+        let hash = String(repeating: "ab", count: 32)
+        let definition = """
+            {"version":1,"project":{"number":"NMG-2026-0100","name":"测试项目","purchaser":"测试采购人","agency":"测试代理","method":"publicTender"},\
+            "lots":[{"id":"1","name":"包一"}],"bidDeadline":"2026-05-01T09:00:00+08:00","decryptionWindowMinutes":1,\
+            "suppliers":[{"name":"福州甲科技有限公司","creditCode":"91350100M000100Y43","lots":["1"],\
+            "encryptionCertificateSHA256":"\(hash)","sealedBidSHA256":"\(hash)","summarySHA256":"\(hash)"}]}
+            """
+        _ = try await registry.importDefinition(opening: "KB-1", bytes: Data(definition.utf8), signature: nil, requireSignature: false,
+                                                actor: "operator")
+        try await registry.submit("KB-1", .startOpening, actor: "operator")
+        let running = Task { try await OpeningClockService(registry: registry, clock: clock).run() }
+        defer { running.cancel() }
+        func events() async throws -> [String] {
+            try await store.openingEvents(opening: "KB-1").map { String(decoding: $0, as: UTF8.self) }
+        }
+
+        #expect(await clock.sleepers(atLeast: 1))
+        clock.advance(by: .seconds(60))
+        #expect(await clock.sleepers(atLeast: 1))
+        #expect(try await events().count == 1, "the window's end is inclusive: still decrypting")
+        clock.advance(by: .seconds(1))
+        #expect(await clock.sleepers(atLeast: 1))
+        let stored = try await events()
+        #expect(stored.count == 2 && stored[1].contains("closeDecryption") && stored[1].contains("window ended"), "\(stored)")
+    }
+}

@@ -195,9 +195,10 @@ final class DemoRoom {
     }
 
     /// curl as an independent TLS client. Returns (curl exit status, HTTP code, body).
-    func curl(_ path: String, as client: String?, method: String = "GET", body: String? = nil) throws -> (Int32, Int, String) {
+    func curl(_ path: String, as client: String?, method: String = "GET", body: String? = nil,
+              headers: [String] = []) throws -> (Int32, Int, String) {
         var args = ["-s", "-S", "--max-time", "10", "-o", "-", "-w", "\n%{http_code}", "--cacert", pki + "/room-ca.crt",
-                    "-X", method]
+                    "-X", method] + headers.flatMap { ["-H", $0] }
         if let client { args += ["--cert", pki + "/clients/\(client).crt", "--key", pki + "/clients/\(client).key"] }
         if let body { args += ["-H", "Content-Type: application/json", "--data", body] }
         args.append("https://127.0.0.1:\(port)\(path)")
@@ -205,6 +206,18 @@ final class DemoRoom {
         let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         let code = Int(lines.last ?? "") ?? 0
         return (result.status, code, lines.dropLast().joined(separator: "\n"))
+    }
+}
+
+extension DemoRoom {
+    /// Starts roomd on this room (log and notify socket in `log`) and returns once it is ready.
+    func startDaemon(log: String) throws -> RunningDaemon {
+        try FileManager.default.createDirectory(atPath: log, withIntermediateDirectories: true)
+        let notify = try NotifyListener(directory: log)
+        let daemon = try RunningDaemon(config: configPath, notifySocket: notify.path, logDirectory: log)
+        daemon.keep(notify)
+        guard notify.wait(for: "READY=1", timeout: 60) else { throw TestFailure("no READY=1; log:\n\(daemon.log)") }
+        return daemon
     }
 }
 

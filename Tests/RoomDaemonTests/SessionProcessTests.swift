@@ -47,14 +47,7 @@ struct SessionProcessTests {
             daemon = try Self.start(room, log: room.dir.path)
         }
 
-        static func start(_ room: DemoRoom, log: String) throws -> RunningDaemon {
-            try FileManager.default.createDirectory(atPath: log, withIntermediateDirectories: true)
-            let notify = try NotifyListener(directory: log)
-            let daemon = try RunningDaemon(config: room.configPath, notifySocket: notify.path, logDirectory: log)
-            daemon.keep(notify)
-            guard notify.wait(for: "READY=1", timeout: 60) else { throw TestFailure("no READY=1; log:\n\(daemon.log)") }
-            return daemon
-        }
+        static func start(_ room: DemoRoom, log: String) throws -> RunningDaemon { try room.startDaemon(log: log) }
 
         func json(_ text: String) -> [String: Any] {
             (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]

@@ -69,13 +69,13 @@ public struct SignerIdentity: Sendable, Hashable, CustomStringConvertible, Custo
     }
 
     /// The first subject attribute with this OID, as UTF-8.
-    private static func subjectAttribute(_ certificate: Certificate, oid: String) -> String? {
+    static func subjectAttribute(_ certificate: Certificate, oid: String) -> String? {
         certificate.subjectName.value(of: oid)
     }
 
     /// An extension whose value is a DER string (PrintableString, UTF8String,
     /// IA5String); some CAs put the bare text in the OCTET STRING instead.
-    private static func extensionString(_ certificate: Certificate, oid: String) -> String? {
+    static func extensionString(_ certificate: Certificate, oid: String) -> String? {
         guard let object = OBJ_txt2obj(oid, 1) else { ERR_clear_error(); return nil }
         defer { ASN1_OBJECT_free(object) }
         let index = X509_get_ext_by_OBJ(certificate.handle, object, -1)
@@ -89,5 +89,37 @@ public struct SignerIdentity: Sendable, Hashable, CustomStringConvertible, Custo
         }
         let text = String(decoding: bytes, as: UTF8.self)
         return text.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || ("0"..."9").contains($0) }) ? text : nil
+    }
+}
+
+/// The organisation a supplier's certificate names: its name (O) and its 统一社会信用代码. CAs put
+/// the code in different places; the lookup order is a configured OID (subject, then extension),
+/// the subject serialNumber (2.5.4.5, most Chinese CAs), then the subject OU (2.5.4.11). The code
+/// is returned as written; whether it is a valid code is the opening's business.
+public struct OrganizationIdentity: Sendable, Hashable {
+    public enum Source: String, Sendable, Hashable {
+        case configuredOID = "configured-oid"
+        case subjectSerialNumber = "subject-serialNumber"
+        case subjectOU = "subject-OU"
+    }
+
+    public var organization: String?
+    public var creditCode: String?
+    public var creditCodeSource: Source?
+
+    public init(certificate: Certificate, creditCodeOID: String? = nil) {
+        organization = SignerIdentity.subjectAttribute(certificate, oid: "2.5.4.10")
+        var candidates: [(String?, Source)] = []
+        if let creditCodeOID {
+            candidates.append((SignerIdentity.subjectAttribute(certificate, oid: creditCodeOID), .configuredOID))
+            candidates.append((SignerIdentity.extensionString(certificate, oid: creditCodeOID), .configuredOID))
+        }
+        candidates.append((SignerIdentity.subjectAttribute(certificate, oid: "2.5.4.5"), .subjectSerialNumber))
+        candidates.append((SignerIdentity.subjectAttribute(certificate, oid: "2.5.4.11"), .subjectOU))
+        for case let (value?, source) in candidates where !value.isEmpty {
+            creditCode = value.filter { !$0.isWhitespace }
+            creditCodeSource = source
+            return
+        }
     }
 }

@@ -129,23 +129,8 @@ actor SessionRegistry {
         }
         var signer: (fingerprint: String, name: String?)?
         if let signature {
-            guard let verifier = platformVerifier else {
-                throw Refusal(.serviceUnavailable, code: "platform-trust-not-configured",
-                              chinese: "本评标室未配置政府采购云平台的签名证书信任目录，无法验证场次定义的签名；请联系代理机构管理员配置 sessions.platform_trust_dir。",
-                              english: "sessions.platform_trust_dir is not configured: signed definitions cannot be verified")
-            }
-            let verdict = try await runBlocking { verifier.verify(.cms(Array(signature)), over: Array(bytes), at: Date()) }
-            switch verdict {
-            case .success(let verified):
-                signer = (verified.signerFingerprint, verified.signer().name)
-            case .failure(let rejection):
-                logger.warning("session definition signature refused", metadata: [
-                    "session": .string(session), "code": .string(rejection.code.rawValue), "detail": .string(rejection.detail),
-                ])
-                throw Refusal(.unprocessableContent, code: "definition-signature-invalid",
-                              chinese: "场次定义的签名验证失败（\(rejection.chineseMessage)），已拒绝导入。",
-                              english: "the definition's signature was refused: \(rejection.code.rawValue): \(rejection.detail)")
-            }
+            signer = try await PlatformSignature.verify(platformVerifier, signature: signature, over: bytes, document: "场次定义",
+                                                        subject: "session \(session)", logger: logger)
         } else if requireSignature {
             throw Refusal(.badRequest, code: "definition-signature-required", chinese: "政府采购云平台推送的场次定义必须附带签名。",
                           english: "a pushed definition must carry a detached CMS signature")
