@@ -204,6 +204,7 @@ public final class Recorder: @unchecked Sendable {
         update { $0.state = .starting; $0.detail = "" }
         var announced = false
         var fpsWindow: (start: Int64, frames: Int64) = (MonotonicClock.now(), 0)
+        var writeWindowStart = MonotonicClock.now(), previousSlowest: Int64 = 0
         do throws(CaptureError) {
             while !shouldStop {
                 let drops = queue.takeDrops()
@@ -243,6 +244,13 @@ public final class Recorder: @unchecked Sendable {
                     $0.frames = totals.frames; $0.droppedFrames = totals.dropped; $0.audioXruns = totals.xruns
                     $0.bytesWritten = totals.bytes; $0.segmentsClosed = totals.segments
                     $0.lastSegmentClosedWall = totals.lastClosedWall
+                    $0.fragmentWriteSeconds = Double(totals.lastWrite) / 1e9
+                    $0.slowestFragmentWriteSeconds = Double(max(previousSlowest, totals.slowestWrite)) / 1e9
+                }
+                if now - writeWindowStart >= 10_000_000_000 {
+                    // The slowest over the last 10 to 20 s: this window and the one before.
+                    writeWindowStart = now
+                    previousSlowest = writer!.takeSlowestWrite()
                 }
             }
             try writer!.close(reason: "stop")

@@ -72,6 +72,11 @@ public struct RecorderStatus: Sendable, Equatable, Codable {
     public var lastAudioMonotonic: Int64 = 0
     public var lastSegmentClosedWall: Int64 = 0
     public var framesPerSecond: Double = 0
+    /// How long the newest fragment took to reach the disk (written and
+    /// fdatasync'd), and the slowest over the last 10–20 s: a disk
+    /// that stalls shows here before frames are lost.
+    public var fragmentWriteSeconds: Double = 0
+    public var slowestFragmentWriteSeconds: Double = 0
     /// CLOCK_MONOTONIC of the recorder thread's latest loop turn: a hung thread stops moving it.
     public var loopMonotonic: Int64 = MonotonicClock.now()
 

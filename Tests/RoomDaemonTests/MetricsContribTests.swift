@@ -36,6 +36,10 @@ struct MetricsContribTests {
         let exported = Set(body.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line in
             line.split(whereSeparator: { $0 == "{" || $0 == " " }).first.map(String.init)
         })
+        // A segment has closed: its fragments were written and synced, and how long that took is measured.
+        let writes = body.split(separator: "\n").filter { $0.hasPrefix("roomd_capture_fragment_write_seconds{") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+        #expect(writes.contains { $0 > 0 && $0 < 60 }, "fragment write times: \(writes)")
 
         let rules = try String(contentsOfFile: Self.rules, encoding: .utf8)
         let dashboard = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.dashboard))) as? [String: Any]
@@ -48,6 +52,7 @@ struct MetricsContribTests {
         #expect(unknown.isEmpty, "named but not exported: \(unknown.sorted()); exported: \(exported.filter { $0.hasPrefix("roomd_") }.sorted())")
         // What the issue asks the dashboard to show.
         for metric in ["roomd_capture_fps", "roomd_capture_dropped_frames", "roomd_capture_audio_xruns", "roomd_disk_free_bytes",
+                       "roomd_capture_fragment_write_seconds", "roomd_capture_fragment_write_slowest_seconds",
                        "roomd_outbox_backlog_bytes", "roomd_ledger_entries", "roomd_ledger_checkpoint_age_seconds",
                        "roomd_signature_verifications", "roomd_session_phase"] {
             #expect(expressions.contains { $0.contains(metric) }, "the dashboard does not show \(metric)")

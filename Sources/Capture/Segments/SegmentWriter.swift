@@ -47,6 +47,9 @@ final class SegmentWriter {
     struct Totals {
         var frames: Int64 = 0, dropped: Int64 = 0, xruns: Int64 = 0, bytes: Int64 = 0, segments: Int64 = 0
         var lastClosedWall: Int64 = 0
+        /// The newest fragment's (or closing segment's) write and sync, and
+        /// the slowest since ``takeSlowestWrite()``; nanoseconds.
+        var lastWrite: Int64 = 0, slowestWrite: Int64 = 0
     }
     private(set) var totals = Totals()
 
@@ -280,8 +283,23 @@ final class SegmentWriter {
         }
     }
 
+    /// The slowest write since the last call; starts a new window.
+    func takeSlowestWrite() -> Int64 {
+        defer { totals.slowestWrite = 0 }
+        return totals.slowestWrite
+    }
+
+    private func timed<T>(_ work: () throws(CaptureError) -> T) throws(CaptureError) -> T {
+        let began = MonotonicClock.now()
+        let result = try work()
+        let took = MonotonicClock.now() - began
+        totals.lastWrite = took
+        totals.slowestWrite = max(totals.slowestWrite, took)
+        return result
+    }
+
     private func flush(_ segment: Segment) throws(CaptureError) {
-        try segment.writer.flushFragment()
+        try timed { () throws(CaptureError) in try segment.writer.flushFragment() }
         sink.segmentProgressed(id: segment.id, SegmentProgress(durableBytes: segment.writer.file.durableBytes,
                                                                wallEndNanoseconds: segment.wall(segment.lastMonotonic),
                                                                frames: segment.frames))
@@ -356,7 +374,7 @@ final class SegmentWriter {
     }
 
     private func finish(_ segment: Segment, reason: String) throws(CaptureError) {
-        let (bytes, sha) = try segment.writer.finish()
+        let (bytes, sha) = try timed { () throws(CaptureError) in try segment.writer.finish() }
         try report(segment, bytes: bytes, sha256: sha, reason: reason)
     }
 

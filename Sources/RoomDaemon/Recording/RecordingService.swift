@@ -206,6 +206,8 @@ final class RecordingService: Service, Sendable {
             Gauge(label: "roomd_capture_dropped_frames", dimensions: dims).record(s.droppedFrames)
             Gauge(label: "roomd_capture_audio_xruns", dimensions: dims).record(s.audioXruns)
             Gauge(label: "roomd_capture_bytes_written", dimensions: dims).record(s.bytesWritten)
+            Gauge(label: "roomd_capture_fragment_write_seconds", dimensions: dims).record(s.fragmentWriteSeconds)
+            Gauge(label: "roomd_capture_fragment_write_slowest_seconds", dimensions: dims).record(s.slowestFragmentWriteSeconds)
             Gauge(label: "roomd_capture_recording", dimensions: dims).record(s.state == .recording ? 1 : 0)
             if s.lastSegmentClosedWall > 0 {
                 Gauge(label: "roomd_capture_last_segment_age_seconds", dimensions: dims).record(Double(wall - s.lastSegmentClosedWall) / 1e9)
