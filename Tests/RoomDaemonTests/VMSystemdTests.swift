@@ -79,7 +79,10 @@ struct VMSystemdTests {
         #expect(file("devices.txt").contains("vivid") && file("devices.txt").contains("Loopback"), "\(file("devices.txt"))")
 
         // Type=notify: the unit was `activating` while roomd already ran, and became active only
-        // after roomd said READY=1 (it logs "roomd ready" right after sending it).
+        // after roomd said READY=1. roomd logs "roomd ready" right after sending it, and journald
+        // receives that line on its own schedule: it may be stamped a few ms after systemd marked
+        // the unit active (seen in CI: 9.5 ms), so the log only has to be close to activation; the
+        // proof of waiting is the `activating` state observed while roomd was alive.
         let states = file("start-states").split(separator: "\n")
         #expect(states.contains { $0.contains(" activating/start ") && $0.hasSuffix("alive=yes") }, "\(states)")
         #expect(states.last?.contains(" active/running ") == true, "\(states)")
@@ -89,7 +92,8 @@ struct VMSystemdTests {
         let startedAt = UInt64(facts["main_start_monotonic_us"] ?? "") ?? .max
         #expect(ready != nil, "\(journal.map(\.message).prefix(40))")
         if let ready {
-            #expect(startedAt < ready.monotonicMicroseconds && ready.monotonicMicroseconds <= activeAt,
+            #expect(startedAt < activeAt && startedAt < ready.monotonicMicroseconds
+                        && ready.monotonicMicroseconds <= activeAt + 2_000_000 && activeAt <= ready.monotonicMicroseconds + 2_000_000,
                     "process started \(startedAt) µs, READY logged \(ready.monotonicMicroseconds) µs, active \(activeAt) µs")
             #expect(ready.priority == 5, "notice")
         }
