@@ -201,17 +201,9 @@ struct FragmentLayout {
 
     private static func header(fd: Int32, at offset: Int64, fileSize: Int64, path: String) throws(Unusable) -> (String, Int, Int64) {
         let head = try read(fd: fd, at: offset, count: Int(min(16, fileSize - offset)), path: path)
-        guard head.count >= 8 else { throw Unusable(description: "\(path): a truncated box header at \(offset)") }
-        var size = Int64(be32(head, 0))
-        let type = String(decoding: head[4..<8], as: UTF8.self)
-        var headerSize = 8
-        if size == 1 {
-            guard head.count >= 16 else { throw Unusable(description: "\(path): a truncated box header at \(offset)") }
-            size = Int64(bitPattern: be64(head, 8))
-            headerSize = 16
-        } else if size == 0 {
-            size = fileSize - offset
-        }
+        guard let box = BoxHeader(head[...]) else { throw Unusable(description: "\(path): a truncated box header at \(offset)") }
+        let type = box.type, headerSize = box.headerSize
+        let size = box.size == 0 ? fileSize - offset : box.size
         guard size >= Int64(headerSize), offset + size <= fileSize else {
             throw Unusable(description: "\(path): the \(type) box at \(offset) runs past the end of the file")
         }

@@ -86,13 +86,8 @@ public enum SegmentRepair {
         var header = [UInt8](repeating: 0, count: 16)
         while offset + 8 <= size {
             let n = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 16, off_t(offset)) }
-            guard n >= 8 else { break }
-            var length = Int64(header[0]) << 24 | Int64(header[1]) << 16 | Int64(header[2]) << 8 | Int64(header[3])
-            let type = String(decoding: header[4..<8], as: UTF8.self)
-            if length == 1 {
-                guard n >= 16 else { break }
-                length = header[8..<16].reduce(Int64(0)) { $0 << 8 | Int64($1) }
-            }
+            guard n >= 8, let box = BoxHeader(header[0..<n]) else { break }
+            let length = box.size, type = box.type
             guard length >= 8, offset + length <= size else { break }  // 0 (to EOF) or cut short: incomplete
             offset += length
             switch type {
