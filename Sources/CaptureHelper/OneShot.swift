@@ -32,9 +32,11 @@ enum ExportMain {
             }
         }
         do {
-            let report = try SegmentExport.run(request) { (chunk: UnsafeRawBufferPointer) throws(CaptureError) in
+            let report = try SegmentExport.run(request, output: { (chunk: UnsafeRawBufferPointer) throws(CaptureError) in
                 try records.send(ExportRecord.data, chunk)
-            }
+            }, refer: { (range: ExportRecord.FileRange) throws(CaptureError) in
+                try records.send(ExportRecord.copy, Data(range.payload))
+            })
             let json = try JSONEncoder().encode(report)
             try records.send(ExportRecord.report, json)
             exit(0)

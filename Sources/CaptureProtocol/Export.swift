@@ -35,12 +35,22 @@ public struct ExportRequest: Codable, Sendable, Equatable {
     /// roomd does not ask: it hashes what it relays itself, and that hash is
     /// the one the manifest and the ledger record.
     public var hashOutput: Bool?
+    /// The reader can read the segments itself: a whole `mdat` the export
+    /// copies unchanged is sent as a 'C' record (which bytes of which
+    /// segment) instead of its bytes. roomd asks for it: the media of an
+    /// hour's middle segments (97 % of the bytes) then go from the page
+    /// cache through roomd's hash to the client once, not through the pipe
+    /// too. Ignored when `hashOutput` is set (the helper would have to read
+    /// them to hash them).
+    public var copyByReference: Bool?
 
-    public init(segments: [Segment], fromNanoseconds: Int64, toNanoseconds: Int64, hashOutput: Bool? = nil) {
+    public init(segments: [Segment], fromNanoseconds: Int64, toNanoseconds: Int64, hashOutput: Bool? = nil,
+                copyByReference: Bool? = nil) {
         self.segments = segments
         self.fromNanoseconds = fromNanoseconds
         self.toNanoseconds = toNanoseconds
         self.hashOutput = hashOutput
+        self.copyByReference = copyByReference
     }
 }
 
@@ -75,7 +85,8 @@ public struct ExportReport: Codable, Sendable, Equatable {
     public var durationNanoseconds: Int64
     public var videoFrames: Int64
     public var audioPackets: Int64
-    /// The MP4 as written (the payloads of the 'D' records): its size, and its
+    /// The MP4 as written (the payloads of the 'D' records and the ranges of
+    /// the 'C' records, in order): its size, and its
     /// SHA-256 (hex) when the request asked for it (`hashOutput`).
     public var bytes: Int64
     public var sha256: String?
@@ -143,6 +154,42 @@ public enum ExportRecord {
     public static let report: UInt8 = 0x52    // "R"
     /// An `ExportFailure` (JSON): last, on failure.
     public static let error: UInt8 = 0x45     // "E"
+    /// A range of a segment's bytes that comes next in the MP4 as it is
+    /// (``FileRange``), only when the request asked for `copyByReference`.
+    public static let copy: UInt8 = 0x43      // "C"
+
+    /// The payload of a 'C' record: `length` bytes of the segment at `path`
+    /// (one of the request's), from `offset`.
+    public struct FileRange: Sendable, Equatable {
+        public var path: String
+        public var offset: Int64
+        public var length: Int64
+
+        public init(path: String, offset: Int64, length: Int64) {
+            self.path = path
+            self.offset = offset
+            self.length = length
+        }
+
+        /// offset (8 bytes, big-endian), length (8), the path (UTF-8).
+        public var payload: [UInt8] {
+            Self.bigEndian(UInt64(bitPattern: offset)) + Self.bigEndian(UInt64(bitPattern: length)) + Array(path.utf8)
+        }
+
+        /// nil for a payload too short, negative numbers or an empty path.
+        public init?(payload: some Collection<UInt8>) {
+            let bytes = Array(payload)
+            guard bytes.count > 16 else { return nil }
+            let number = { (at: Int) in bytes[at..<(at + 8)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
+            let offset = Int64(bitPattern: number(0)), length = Int64(bitPattern: number(8))
+            guard offset >= 0, length > 0 else { return nil }
+            self.init(path: String(decoding: bytes[16...], as: UTF8.self), offset: offset, length: length)
+        }
+
+        private static func bigEndian(_ value: UInt64) -> [UInt8] {
+            (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) }
+        }
+    }
 
     /// The 5 bytes before a payload of `length` bytes.
     public static func header(kind: UInt8, length: Int) -> [UInt8] {

@@ -37,9 +37,15 @@ public final class ExportProcess: Sendable {
 
         init(pid: pid_t) { self.pid = pid }
 
+        private let abandoned = Mutex(false)
+
+        /// Kills the helper and marks the export abandoned: the reader stops relaying.
         func kill() {
+            abandoned.withLock { $0 = true }
             reaped.withLock { reaped in if !reaped { _ = Glibc.kill(pid, SIGKILL) } }
         }
+
+        var isAbandoned: Bool { abandoned.withLock { $0 } }
 
         /// Waits for the exit without reaping, then reaps under the lock.
         func reap() {
@@ -89,8 +95,10 @@ public final class ExportProcess: Sendable {
         // A deeper pipe: the helper writes 64 KiB records; 1 MiB in flight
         // keeps it from waiting on every read roomd makes.
         _ = fcntl(output, 1031 /* F_SETPIPE_SZ */, 1 << 20)
+        let segments = Set(request.segments.map(\.path))
         let thread = Thread {
-            Self.relay(output: output, child: child, wroteRequest: written, credits: credits, observe: observe, continuation: continuation)
+            Self.relay(output: output, child: child, wroteRequest: written, segments: segments, credits: credits, observe: observe,
+                       continuation: continuation)
         }
         thread.name = "roomd-export"
         thread.start()
@@ -110,9 +118,14 @@ public final class ExportProcess: Sendable {
         for _ in 0..<64 { credits.signal() }
     }
 
-    private static func relay(output: Int32, child: Child, wroteRequest: Bool, credits: DispatchSemaphore,
+    /// Chunks handed on: at most this many bytes (fewer, larger writes to the client).
+    static let chunkSize = 1 << 20
+
+    private static func relay(output: Int32, child: Child, wroteRequest: Bool, segments: Set<String>, credits: DispatchSemaphore,
                               observe: @Sendable (Data) -> Void, continuation: AsyncThrowingStream<Chunk, any Error>.Continuation) {
+        let files = SegmentReader(allowed: segments)
         defer {
+            files.close()
             close(output)
             child.reap()
         }
@@ -128,9 +141,24 @@ public final class ExportProcess: Sendable {
             return data
         }
         var pending = Data()
+        pending.reserveCapacity(chunkSize)
         func readable() -> Bool {
             var poller = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
             return poll(&poller, 1, 0) > 0 && poller.revents & Int16(POLLIN) != 0
+        }
+        /// False once the consumer is gone: the relay stops (a pipe of
+        /// 'C' records can name an hour of media; none of it is read for nobody).
+        func handOn() -> Bool {
+            guard !pending.isEmpty else { return true }
+            observe(pending)
+            credits.wait()
+            guard !child.isAbandoned, case .enqueued = continuation.yield(.data(pending)) else { return false }
+            pending = Data()
+            pending.reserveCapacity(chunkSize)
+            return true
+        }
+        func stopped() {
+            continuation.finish(throwing: Failure(code: "cancelled", message: "the export's consumer went away"))
         }
         guard wroteRequest else {
             continuation.finish(throwing: Failure(code: "helper-failed", message: "roomd-capture export did not take its request"))
@@ -152,18 +180,40 @@ public final class ExportProcess: Sendable {
                 // (up to 1 MiB): fewer, larger writes to the client, while
                 // the first bytes still go out the moment they exist.
                 pending.append(payload)
-                if pending.count < 1 << 20, readable() { continue }
-                observe(pending)
-                credits.wait()
-                continuation.yield(.data(pending))
-                pending = Data()
-            case ExportRecord.report:
-                if !pending.isEmpty {
-                    observe(pending)
-                    credits.wait()
-                    continuation.yield(.data(pending))
-                    pending = Data()
+                if pending.count < chunkSize, readable() { continue }
+                guard handOn() else { return stopped() }
+            case ExportRecord.copy:
+                // A whole box of a segment, as it is on disk: read here, on
+                // this thread, straight into the chunks handed on.
+                guard let range = ExportRecord.FileRange(payload: payload) else {
+                    continuation.finish(throwing: Failure(code: "helper-failed", message: "roomd-capture export sent a broken copy record"))
+                    return
                 }
+                var at = range.offset, left = range.length
+                do {
+                    let fd = try files.descriptor(range)
+                    while left > 0 {
+                        let want = Int(min(Int64(chunkSize - pending.count), left))
+                        let start = pending.count
+                        pending.count = start + want
+                        let got = pending.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + start, want, off_t(at)) }
+                        if got < 0, errno == EINTR { pending.count = start; continue }
+                        guard got > 0 else {
+                            pending.count = start
+                            throw Failure(code: "unreadable-segment", message: "\(range.path): read at \(at) failed (\(got < 0 ? String(cString: strerror(errno)) : "end of file"))")
+                        }
+                        pending.count = start + got
+                        at += Int64(got)
+                        left -= Int64(got)
+                        if pending.count == chunkSize, !handOn() { return stopped() }
+                    }
+                } catch {
+                    continuation.finish(throwing: error)
+                    return
+                }
+                if !readable(), !handOn() { return stopped() }
+            case ExportRecord.report:
+                guard handOn() else { return stopped() }
                 do {
                     continuation.yield(.report(try JSONDecoder().decode(ExportReport.self, from: payload)))
                     continuation.finish()
@@ -182,6 +232,46 @@ public final class ExportProcess: Sendable {
                 return
             }
         }
+    }
+}
+
+/// The segment files a 'C' record may name — only those of the request,
+/// only within their size — opened read-only once each (an hour's export
+/// names each middle segment about 60 times in a row).
+private final class SegmentReader {
+    let allowed: Set<String>
+    private var open: (path: String, fd: Int32, size: Int64)?
+
+    init(allowed: Set<String>) { self.allowed = allowed }
+
+    func descriptor(_ range: ExportRecord.FileRange) throws(ExportProcess.Failure) -> Int32 {
+        guard allowed.contains(range.path) else {
+            throw ExportProcess.Failure(code: "helper-failed", message: "roomd-capture export named a file outside its request: \(range.path)")
+        }
+        if open?.path != range.path {
+            close()
+            let fd = Glibc.open(range.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard fd >= 0 else {
+                throw ExportProcess.Failure(code: "unreadable-segment", message: "\(range.path): cannot open (\(String(cString: strerror(errno))))")
+            }
+            var info = stat()
+            guard fstat(fd, &info) == 0 else {
+                Glibc.close(fd)
+                throw ExportProcess.Failure(code: "unreadable-segment", message: "\(range.path): cannot stat")
+            }
+            _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+            open = (range.path, fd, Int64(info.st_size))
+        }
+        guard let open, range.offset <= open.size, range.length <= open.size - range.offset else {
+            throw ExportProcess.Failure(code: "helper-failed",
+                                        message: "roomd-capture export named bytes \(range.offset)+\(range.length) beyond the end of \(range.path)")
+        }
+        return open.fd
+    }
+
+    func close() {
+        if let open { Glibc.close(open.fd) }
+        open = nil
     }
 }
 

@@ -91,6 +91,8 @@ struct ExportTests {
         var report: ExportReport?
         var failure: ExportFailure?
         var kinds: [UInt8] = []
+        /// The 'C' records: ranges of segments read here as roomd reads them.
+        var references = 0
         var seconds: Double
     }
 
@@ -116,6 +118,15 @@ struct ExportTests {
             case ExportRecord.data: result.mp4 += record.payload
             case ExportRecord.report: result.report = try JSONDecoder().decode(ExportReport.self, from: Data(record.payload))
             case ExportRecord.error: result.failure = try JSONDecoder().decode(ExportFailure.self, from: Data(record.payload))
+            case ExportRecord.copy:
+                let range = try #require(ExportRecord.FileRange(payload: record.payload))
+                #expect(request.segments.contains { $0.path == range.path }, "a reference outside the request: \(range.path)")
+                let file = try #require(FileHandle(forReadingAtPath: range.path))
+                try file.seek(toOffset: UInt64(range.offset))
+                let bytes = try #require(try file.read(upToCount: Int(range.length)))
+                #expect(bytes.count == Int(range.length))
+                result.mp4 += bytes
+                result.references += 1
             default: Issue.record("unknown record kind \(record.kind)")
             }
         }
@@ -224,6 +235,20 @@ struct ExportTests {
     /// The MP4's fragments, walked box by box as a player does: one ftyp and
     /// one moov first, then moof + mdat pairs whose sequence numbers rise and
     /// whose decode times (tfdt) rise per track.
+    /// The types of a file's top-level boxes, in order.
+    static func topLevelBoxes(_ path: String) throws -> [String] {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var types: [String] = []
+        var at = 0
+        while at + 8 <= bytes.count {
+            let size = bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) }
+            guard size >= 8 else { Issue.record("\(path): a box of \(size) bytes at \(at)"); break }
+            types.append(String(decoding: bytes[(at + 4)..<(at + 8)], as: UTF8.self))
+            at += size
+        }
+        return types
+    }
+
     static func checkFragments(_ path: String) throws {
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         func be32(_ at: Int) -> Int { Int(bytes[at]) << 24 | Int(bytes[at + 1]) << 16 | Int(bytes[at + 2]) << 8 | Int(bytes[at + 3]) }
@@ -306,6 +331,29 @@ struct ExportTests {
         try Self.checkFragments(path)
         let decoded = try probe(path)
         #expect(decoded.video == expected.count)
+
+        // As roomd asks for it: the copied fragments' mdat boxes named, not
+        // sent — the same bytes once read from the segments, one reference
+        // per copied fragment; with a hash asked for, every byte is sent.
+        let referred = try Self.export(ExportRequest(segments: segments.map(\.request), fromNanoseconds: from, toNanoseconds: to,
+                                                     copyByReference: true))
+        #expect(referred.status == 0 && referred.report?.sha256 == nil)
+        #expect(referred.mp4 == result.mp4, "the export by reference differs from the one sent whole")
+        #expect(referred.report?.bytes == Int64(result.mp4.count))
+        let copiedFragments = try copied.reduce(0) { $0 + (try Self.topLevelBoxes($1).filter { $0 == "mdat" }.count) }
+        #expect(referred.references == copiedFragments && copiedFragments > 0)
+        let hashed = try Self.export(ExportRequest(segments: segments.map(\.request), fromNanoseconds: from, toNanoseconds: to, hashOutput: true,
+                                                   copyByReference: true))
+        #expect(hashed.references == 0 && hashed.mp4 == result.mp4 && hashed.report?.sha256 == report.sha256)
+    }
+
+    @Test func copyRecordsCarryTheirRange() throws {
+        let range = ExportRecord.FileRange(path: "/var/lib/roomd/recordings/C01/000001.mp4", offset: 1 << 33, length: 300_000)
+        #expect(ExportRecord.FileRange(payload: range.payload) == range)
+        #expect(ExportRecord.FileRange(payload: range.payload.prefix(16)) == nil, "a range without a path")
+        var negative = range.payload
+        negative[8] = 0x80
+        #expect(ExportRecord.FileRange(payload: negative) == nil, "a negative length")
     }
 
     @Test func exportOfMJPEGSpansThreeSegments() throws {

@@ -127,8 +127,12 @@ struct FragmentLayout {
     /// full (few, large writes) and at the end.
     /// `sequence` is the first fragment's new number; `map` gives each source
     /// track its output track ID and the ticks to add to its decode times.
+    /// With `refer`, each mdat (header and media, unchanged) is not read but
+    /// named by its offset and size in the segment, after everything before
+    /// it has been delivered: the reader copies it from the file itself.
     func copy(sequence: UInt32, map: [UInt32: (id: UInt32, add: Int64)], buffer: UnsafeMutableRawBufferPointer,
-              deliver: (UnsafeRawBufferPointer) throws(CaptureError) -> Void) throws(CaptureError) -> UInt32 {
+              deliver: (UnsafeRawBufferPointer) throws(CaptureError) -> Void,
+              refer: ((_ offset: Int64, _ length: Int64) throws(CaptureError) -> Void)? = nil) throws(CaptureError) -> UInt32 {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CaptureError.system(operation: "open \(path)", errno: errno) }
         defer { close(fd) }
@@ -162,6 +166,12 @@ struct FragmentLayout {
             } else {
                 moof.withUnsafeBytes { buffer.baseAddress!.advanced(by: filled).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
                 filled += moof.count
+            }
+            if let refer {
+                try flush()
+                try refer(fragment.mdatOffset, fragment.mdatSize)
+                next &+= 1
+                continue
             }
             var at = fragment.mdatOffset, left = fragment.mdatSize
             while left > 0 {
@@ -409,6 +419,8 @@ struct TopLevelBoxCounter {
     private var remaining: Int64 = 0
     private var header: [UInt8] = []
     private(set) var fragments: UInt32 = 0
+    /// Between two top-level boxes: a whole box (not a moof) may pass unseen.
+    var atBoxBoundary: Bool { remaining == 0 && header.isEmpty }
 
     mutating func scan(_ chunk: UnsafeRawBufferPointer) {
         var at = 0

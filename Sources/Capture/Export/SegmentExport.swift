@@ -24,8 +24,12 @@ internal import CFFmpeg
 public enum SegmentExport {
     /// Writes the MP4 to `output` as it is produced (chunks of at most 64
     /// KiB, each fragment as soon as it is whole) and returns what it held.
+    /// With `refer` (and a request for `copyByReference` without
+    /// `hashOutput`), the mdat boxes of copied fragments are named rather
+    /// than written: see ``ExportRecord/copy``.
     public static func run(_ request: ExportRequest,
-                           output: @escaping (UnsafeRawBufferPointer) throws(CaptureError) -> Void) throws(ExportFailure) -> ExportReport {
+                           output: @escaping (UnsafeRawBufferPointer) throws(CaptureError) -> Void,
+                           refer: ((ExportRecord.FileRange) throws(CaptureError) -> Void)? = nil) throws(ExportFailure) -> ExportReport {
         guard !request.segments.isEmpty else { throw ExportFailure(code: ExportFailure.noSegments, message: "no segments given") }
         let from = request.fromNanoseconds, to = request.toNanoseconds
         guard to >= from else {
@@ -42,7 +46,8 @@ public enum SegmentExport {
         guard !segments.isEmpty else {
             throw ExportFailure(code: ExportFailure.emptyRange, message: "no segment given covers [\(from), \(to))")
         }
-        let run = try ExportRun(segments: segments, from: from, to: to, hashing: request.hashOutput == true, output: output)
+        let run = try ExportRun(segments: segments, from: from, to: to, hashing: request.hashOutput == true, output: output,
+                                refer: request.copyByReference == true ? refer : nil)
         return try run.perform()
     }
 }
@@ -109,9 +114,10 @@ private final class ExportRun {
     var used: [Int: ExportReport.Segment] = [:]
 
     init(segments: [ExportRequest.Segment], from: Int64, to: Int64, hashing: Bool,
-         output: @escaping (UnsafeRawBufferPointer) throws(CaptureError) -> Void) throws(ExportFailure) {
+         output: @escaping (UnsafeRawBufferPointer) throws(CaptureError) -> Void,
+         refer: ((ExportRecord.FileRange) throws(CaptureError) -> Void)?) throws(ExportFailure) {
         self.hashing = hashing
-        sink = ByteSink(output, hashing: hashing)
+        sink = ByteSink(output, hashing: hashing, refer: refer)
         self.segments = segments
         self.from = from
         self.to = to
@@ -418,7 +424,11 @@ private final class ExportRun {
             self.output = nil
         }
         lastTicks = previous
-        _ = try layout.copy(sequence: sink.fragments &+ 1, map: map, buffer: copyBuffer, deliver: sink.deliverOrThrow)
+        let sink = sink
+        _ = try layout.copy(sequence: sink.fragments &+ 1, map: map, buffer: copyBuffer, deliver: sink.deliverOrThrow,
+                            refer: sink.referrer == nil ? nil : { (offset, length) throws(CaptureError) in
+                                try sink.refer(path: segment.path, offset: offset, length: length)
+                            })
 
         var entry = ExportReport.Segment(path: segment.path, packets: 0, firstPacketWallNanoseconds: Int64.max, lastPacketWallNanoseconds: Int64.min)
         for (track, extent) in extents {

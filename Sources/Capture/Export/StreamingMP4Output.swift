@@ -1,3 +1,4 @@
+import CaptureProtocol
 import Glibc
 internal import CFFmpeg
 
@@ -16,9 +17,29 @@ final class ByteSink {
     private var boxes = TopLevelBoxCounter()
     var fragments: UInt32 { boxes.fragments }
 
-    init(_ deliver: @escaping (UnsafeRawBufferPointer) throws(CaptureError) -> Void, hashing: Bool) {
+    /// Names a range of a segment that comes next instead of its bytes (the
+    /// 'C' record); nil when every byte is to be delivered.
+    let referrer: ((ExportRecord.FileRange) throws(CaptureError) -> Void)?
+
+    /// `refer` is kept only without hashing: a hash needs the bytes.
+    init(_ deliver: @escaping (UnsafeRawBufferPointer) throws(CaptureError) -> Void, hashing: Bool,
+         refer: ((ExportRecord.FileRange) throws(CaptureError) -> Void)? = nil) {
         self.deliver = deliver
         hash = hashing ? SHA256Stream() : nil
+        referrer = hashing ? nil : refer
+    }
+
+    /// A whole box of `path` (from `offset`, `length` bytes) passes by reference.
+    func refer(path: String, offset: Int64, length: Int64) throws(CaptureError) {
+        if let failure { throw failure }
+        guard let referrer, !discarding, boxes.atBoxBoundary else {
+            throw CaptureError.system(operation: "referring to \(path) at \(offset) in the middle of a box", errno: EINVAL)
+        }
+        do throws(CaptureError) { try referrer(ExportRecord.FileRange(path: path, offset: offset, length: length)) } catch {
+            failure = error
+            throw error
+        }
+        bytes += length
     }
 
     func write(_ chunk: UnsafeRawBufferPointer) -> Bool {

@@ -41,7 +41,7 @@ extension RecordingArchive {
         }
         let id = try Digest.randomHex(8)
         let request = ExportRequest(segments: sources.map { ExportRequest.Segment(path: $0.path, wallStartNanoseconds: $0.wallStartNs, videoCodec: $0.videoCodec, audioCodec: $0.audioCodec) },
-                                    fromNanoseconds: from, toNanoseconds: to)
+                                    fromNanoseconds: from, toNanoseconds: to, copyByReference: true)
         let process: ExportProcess
         let digest = RelayDigest()
         do {
