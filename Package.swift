@@ -90,7 +90,8 @@ let package = Package(
         // roomd's side of it: spawning, answering and restarting capture helpers.
         .target(
             name: "CaptureSupervisor",
-            dependencies: ["CaptureProtocol", "CProcess", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CaptureProtocol", "CProcess", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
         .target(

@@ -1,5 +1,6 @@
 public import CaptureProtocol
 public import Foundation
+public import NIOCore
 import Glibc
 import Synchronization
 
@@ -11,7 +12,9 @@ import Synchronization
 /// consumer, so a slow client slows the helper instead of filling memory.
 public final class ExportProcess: Sendable {
     public enum Chunk: Sendable {
-        case data(Data)
+        /// MP4 bytes, in order: read straight into the buffer the HTTP
+        /// response writes (no copy between the reader and the socket).
+        case data(ByteBuffer)
         case report(ExportReport)
     }
 
@@ -64,7 +67,7 @@ public final class ExportProcess: Sendable {
     /// handed on (roomd hashes the relayed bytes there, not on the Swift
     /// concurrency pool).
     public init(helperPath: String, sandbox: Bool, request: ExportRequest, window: Int = 16,
-                observe: @escaping @Sendable (Data) -> Void = { _ in }) throws {
+                observe: @escaping @Sendable (UnsafeRawBufferPointer) -> Void = { _ in }) throws {
         let spawned = try ChildProcess.spawn(helperPath, arguments: ["roomd-capture", "export"] + (sandbox ? [] : ["--no-sandbox"]))
         let child = Child(pid: spawned.pid)
         self.child = child
@@ -122,7 +125,7 @@ public final class ExportProcess: Sendable {
     static let chunkSize = 1 << 20
 
     private static func relay(output: Int32, child: Child, wroteRequest: Bool, segments: Set<String>, credits: DispatchSemaphore,
-                              observe: @Sendable (Data) -> Void, continuation: AsyncThrowingStream<Chunk, any Error>.Continuation) {
+                              observe: @Sendable (UnsafeRawBufferPointer) -> Void, continuation: AsyncThrowingStream<Chunk, any Error>.Continuation) {
         let files = SegmentReader(allowed: segments)
         defer {
             files.close()
@@ -140,8 +143,8 @@ public final class ExportProcess: Sendable {
             }
             return data
         }
-        var pending = Data()
-        pending.reserveCapacity(chunkSize)
+        let allocator = ByteBufferAllocator()
+        var pending = allocator.buffer(capacity: chunkSize)
         func readable() -> Bool {
             var poller = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
             return poll(&poller, 1, 0) > 0 && poller.revents & Int16(POLLIN) != 0
@@ -149,12 +152,11 @@ public final class ExportProcess: Sendable {
         /// False once the consumer is gone: the relay stops (a pipe of
         /// 'C' records can name an hour of media; none of it is read for nobody).
         func handOn() -> Bool {
-            guard !pending.isEmpty else { return true }
-            observe(pending)
+            guard pending.readableBytes > 0 else { return true }
+            pending.withUnsafeReadableBytes(observe)
             credits.wait()
             guard !child.isAbandoned, case .enqueued = continuation.yield(.data(pending)) else { return false }
-            pending = Data()
-            pending.reserveCapacity(chunkSize)
+            pending = allocator.buffer(capacity: chunkSize)
             return true
         }
         func stopped() {
@@ -179,8 +181,8 @@ public final class ExportProcess: Sendable {
                 // Whatever more data is already in the pipe joins this chunk
                 // (up to 1 MiB): fewer, larger writes to the client, while
                 // the first bytes still go out the moment they exist.
-                pending.append(payload)
-                if pending.count < chunkSize, readable() { continue }
+                pending.writeBytes(payload)
+                if pending.readableBytes < chunkSize, readable() { continue }
                 guard handOn() else { return stopped() }
             case ExportRecord.copy:
                 // A whole box of a segment, as it is on disk: read here, on
@@ -193,19 +195,20 @@ public final class ExportProcess: Sendable {
                 do {
                     let fd = try files.descriptor(range)
                     while left > 0 {
-                        let want = Int(min(Int64(chunkSize - pending.count), left))
-                        let start = pending.count
-                        pending.count = start + want
-                        let got = pending.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + start, want, off_t(at)) }
-                        if got < 0, errno == EINTR { pending.count = start; continue }
-                        guard got > 0 else {
-                            pending.count = start
-                            throw Failure(code: "unreadable-segment", message: "\(range.path): read at \(at) failed (\(got < 0 ? String(cString: strerror(errno)) : "end of file"))")
+                        let want = Int(min(Int64(chunkSize - pending.readableBytes), left))
+                        var got = 0, failure: Int32 = 0
+                        pending.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { free in
+                            got = pread(fd, free.baseAddress!, want, off_t(at))
+                            failure = got < 0 ? errno : 0
+                            return max(got, 0)
                         }
-                        pending.count = start + got
+                        if got < 0, failure == EINTR { continue }
+                        guard got > 0 else {
+                            throw Failure(code: "unreadable-segment", message: "\(range.path): read at \(at) failed (\(got < 0 ? String(cString: strerror(failure)) : "end of file"))")
+                        }
                         at += Int64(got)
                         left -= Int64(got)
-                        if pending.count == chunkSize, !handOn() { return stopped() }
+                        if pending.readableBytes >= chunkSize, !handOn() { return stopped() }
                     }
                 } catch {
                     continuation.finish(throwing: error)

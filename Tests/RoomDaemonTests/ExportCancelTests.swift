@@ -2,6 +2,7 @@ import CaptureProtocol
 import CaptureSupervisor
 import Foundation
 import Glibc
+import NIOCore
 import Testing
 
 /// An export whose client goes away: roomd stops relaying and the helper is
@@ -22,7 +23,7 @@ struct ExportCancelTests {
         let process = try ExportProcess(helperPath: Binaries.roomdCapture, sandbox: false, request: request, window: 2)
         var received = 0
         for try await chunk in process.chunks {
-            if case .data(let data) = chunk { received += data.count }
+            if case .data(let data) = chunk { received += data.readableBytes }
             // A slow client: take nothing more for a moment; the helper must wait, not run ahead.
             break
         }
@@ -56,7 +57,7 @@ struct ExportReferenceTests {
         do {
             let process = try ExportProcess(helperPath: helper, sandbox: false, request: request)
             for try await chunk in process.chunks {
-                if case .data(let data) = chunk { bytes += data; process.consumed() }
+                if case .data(let data) = chunk { bytes += data.readableBytesView; process.consumed() }
             }
             return (bytes, nil)
         } catch {

@@ -121,6 +121,10 @@ struct RecordingsProcessTests {
         for source in sources {
             #expect(indexHashes[Self.n(source["segment"]) ?? -1] == source["sha256"] as? String)
         }
+        // The middle segment is whole in range: copied by reference (roomd reads its media itself)
+        // unless its boxes or times forbid it; the frames below are checked either way.
+        #expect(sources.allSatisfy { ["copied", "remuxed"].contains($0["taken"] as? String ?? "") }, "\(sources)")
+        print("RecordingsProcessTests: export sources taken as \(sources.map { $0["taken"] as? String ?? "-" })")
         let clip = manifest["clip"] as? [String: Any] ?? [:]
         #expect(clip["sha256"] as? String == (try Self.sha256(out)))
         // Its frames are the source frames in range, byte for byte (H.264: from the keyframe before `from`).

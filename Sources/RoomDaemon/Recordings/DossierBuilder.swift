@@ -117,7 +117,7 @@ extension RecordingArchive {
             do {
                 finished = try await relayExport(id: exportID, device: device, from: from, to: to, who: who, sources: usedSources,
                                                  process: process) { data in
-                    try await runBlocking { try handle.write(contentsOf: data) }
+                    try await runBlocking { try data.withUnsafeReadableBytes { try handle.write(contentsOf: $0) } }
                 }
                 try handle.close()
             } catch {

@@ -62,7 +62,7 @@ extension RecordingArchive {
     /// (`recording.exported`). A failure or a cancelled client kills the
     /// helper and is recorded as `recording.export-cancelled`.
     func relayExport(id: String, device: String, from: Int64, to: Int64, who: String, sources: [SegmentIndex.Row], process run: ExportRun,
-                     sink: (Data) async throws -> Void) async throws -> FinishedExport {
+                     sink: (ByteBuffer) async throws -> Void) async throws -> FinishedExport {
         let process = run.process
         var sent: Int64 = 0
         var report: ExportReport?
@@ -70,7 +70,7 @@ extension RecordingArchive {
             for try await chunk in process.chunks {
                 switch chunk {
                 case .data(let data):
-                    sent += Int64(data.count)
+                    sent += Int64(data.readableBytes)
                     try await sink(data)
                     process.consumed()
                 case .report(let final):
@@ -116,11 +116,7 @@ extension RecordingArchive {
             HTTPField.Name("Roomd-Export-Id")!: id,
         ], body: ResponseBody { writer in
             let finished = try await archive.relayExport(id: id, device: device, from: from, to: to, who: who, sources: sources,
-                                                         process: process) { data in
-                var buffer = ByteBuffer()
-                buffer.writeBytes(data)
-                try await writer.write(buffer)
-            }
+                                                         process: process) { try await writer.write($0) }
             try await writer.finish([HTTPField.Name("Roomd-Export-Sha256")!: finished.sha256])
         })
     }
