@@ -1,5 +1,5 @@
 public import CaptureProtocol
-public import Foundation
+import Foundation
 public import NIOCore
 import Glibc
 import Synchronization
