@@ -1,7 +1,7 @@
 public import CaptureProtocol
 import Foundation
 public import NIOCore
-import Glibc
+public import Glibc
 import Synchronization
 
 /// `roomd-capture export`, run for one request: the MP4 comes out as it is
