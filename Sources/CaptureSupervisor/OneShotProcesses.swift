@@ -1,7 +1,7 @@
 public import CaptureProtocol
 import Foundation
 public import NIOCore
-public import Glibc
+import Glibc
 import Synchronization
 
 /// `roomd-capture export`, run for one request: the MP4 comes out as it is
@@ -108,7 +108,7 @@ public final class ExportProcess: Sendable {
     }
 
     /// The helper's process id (it is reaped by the reader thread).
-    public var pid: pid_t { child.pid }
+    public var pid: Int32 { child.pid }
 
     /// The consumer took a chunk: the reader may read one more.
     public func consumed() { credits.signal() }
@@ -294,7 +294,7 @@ public struct RenditionRunner: Sendable {
     }
 
     /// Starts the helper; returns its pid (for waiting and cancelling) and its stdout.
-    public func start(input: String, output: String, width: Int) throws -> (pid: pid_t, stdout: Int32) {
+    public func start(input: String, output: String, width: Int) throws -> (pid: Int32, stdout: Int32) {
         let spawned = try ChildProcess.spawn(helperPath, arguments: ["roomd-capture", "rendition"] + (sandbox ? [] : ["--no-sandbox"])
                                              + ["--width", String(width), input, output])
         close(spawned.input)
@@ -302,7 +302,7 @@ public struct RenditionRunner: Sendable {
     }
 
     /// Waits for the helper started by ``start``: its report, or why it failed.
-    public func finish(pid: pid_t, stdout: Int32) throws -> RenditionReport {
+    public func finish(pid: Int32, stdout: Int32) throws -> RenditionReport {
         var output = Data()
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
