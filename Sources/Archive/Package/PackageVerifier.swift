@@ -21,6 +21,12 @@ public enum PackageVerifier {
         public var file: String
         public var what: String
         public var description: String { (ok ? "OK    " : "FAIL  ") + "\(file): \(what)" }
+
+        public init(ok: Bool, file: String, what: String) {
+            self.ok = ok
+            self.file = file
+            self.what = what
+        }
     }
 
     public struct Report: Sendable, Codable {
