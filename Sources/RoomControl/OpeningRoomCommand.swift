@@ -11,9 +11,7 @@ struct OpeningRoomCommand: AsyncParsableCommand {
         abstract: "Openings (开标): import a definition, show, start, close decryption, conclude, seal, evaluation part.",
         subcommands: [Import.self, Show.self, Start.self, Close.self, Conclude.self, Seal.self, EvaluationPart.self])
 
-    static func path(_ opening: String, _ tail: String = "") -> String {
-        "/v1/openings/\(opening.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? opening)\(tail)"
-    }
+    static func path(_ opening: String, _ tail: String = "") -> String { "/v1/openings/\(pathSegment(opening))\(tail)" }
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -62,33 +60,26 @@ struct OpeningRoomCommand: AsyncParsableCommand {
         }
     }
 
-    /// start, close, conclude: one operator command each.
-    static func command(_ opening: String, _ tail: String, _ socket: AdminSocketOptions) async throws {
-        struct Answer: Decodable { var opening: String; var sequence: Int; var command: String; var phase: String }
-        let answer = try await AdminClient(socketPath: try socket.resolve()).post(path(opening, tail), as: Answer.self)
-        print("opening \(answer.opening): \(answer.command) recorded as event \(answer.sequence); phase \(answer.phase)")
-    }
-
-    struct Start: AsyncParsableCommand {
+    struct Start: OperatorStep {
         static let configuration = CommandConfiguration(abstract: "Start the opening (at or after the bid deadline): the decryption window opens.")
+        static let route = "/start"
         @Argument(help: "Opening id.") var opening: String
         @OptionGroup var socket: AdminSocketOptions
-        func run() async throws { try await OpeningRoomCommand.command(opening, "/start", socket) }
     }
 
-    struct Close: AsyncParsableCommand {
+    struct Close: OperatorStep {
         static let configuration = CommandConfiguration(
             abstract: "Close decryption before the window ends (only once every supplier has decrypted; the clock closes it otherwise).")
+        static let route = "/close-decryption"
         @Argument(help: "Opening id.") var opening: String
         @OptionGroup var socket: AdminSocketOptions
-        func run() async throws { try await OpeningRoomCommand.command(opening, "/close-decryption", socket) }
     }
 
-    struct Conclude: AsyncParsableCommand {
+    struct Conclude: OperatorStep {
         static let configuration = CommandConfiguration(abstract: "Conclude the opening after the read-out; it is then sealed.")
+        static let route = "/conclude"
         @Argument(help: "Opening id.") var opening: String
         @OptionGroup var socket: AdminSocketOptions
-        func run() async throws { try await OpeningRoomCommand.command(opening, "/conclude", socket) }
     }
 
     struct Seal: AsyncParsableCommand {
@@ -127,5 +118,28 @@ struct OpeningRoomCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data(answer) + Data("\n".utf8))
             }
         }
+    }
+}
+
+/// start, close, conclude: one operator command each, the same answer.
+protocol OperatorStep: AsyncParsableCommand {
+    static var route: String { get }
+    var opening: String { get }
+    var socket: AdminSocketOptions { get }
+}
+
+/// roomd's answer to an operator command (`OpeningRegistry.Answer`).
+struct OpeningStepAnswer: Decodable {
+    var opening: String
+    var sequence: Int
+    var command: String
+    var phase: String
+}
+
+extension OperatorStep {
+    func run() async throws {
+        let answer = try await AdminClient(socketPath: try socket.resolve())
+            .post(OpeningRoomCommand.path(opening, Self.route), as: OpeningStepAnswer.self)
+        print("opening \(answer.opening): \(answer.command) recorded as event \(answer.sequence); phase \(answer.phase)")
     }
 }

@@ -241,8 +241,10 @@ import Testing
         let objected = try r.call("/supplier/objection", method: "POST", body: ["text": objection, "signature": try sign("B", Array(objection.utf8))],
                                   token: tokens["B"])
         #expect(objected.0 == 201, "\(objected.2)")
-        let concluded = try r.call("/conclude", as: "operator", method: "POST")
-        #expect(concluded.0 == 201 && concluded.1["phase"] as? String == "concluded", "\(concluded.2)")
+        // The operator concludes with roomctl, on the admin socket.
+        let concluded = try run(Binaries.roomctl, ["opening", "conclude", Self.opening, "--socket", r.room.dir.path + "/state/admin.sock"])
+        #expect(concluded.status == 0 && concluded.stdout.contains("concludeOpening recorded as event") && concluded.stdout.contains("phase concluded"),
+                "\(concluded.stdout)\(concluded.stderr)")
 
         let (_, view, viewText) = try r.call("", as: "operator")
         let rows = (view["suppliers"] as? [[String: Any]] ?? []).map { ($0["creditCode"] as? String ?? "", $0) }
@@ -267,6 +269,8 @@ import Testing
         #expect(replayed["phase"] as? String == "concluded")
         #expect(try r.call("/supplier/sealed-bid", token: tokens["A"]).0 == 401)
         #expect(try r.call("/record", as: "operator").2 == recordText)
+        let shown = try run(Binaries.roomctl, ["opening", "show", Self.opening, "--socket", r.room.dir.path + "/state/admin.sock"])
+        #expect(shown.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == viewText, "\(shown.stdout)\(shown.stderr)")
 
         try Self.checkSealedPackage(r, suppliers: suppliers, confirmed: ["A", "C"], objected: ["B"])
     }
