@@ -92,8 +92,7 @@ struct PackageCommand: AsyncParsableCommand {
                let entries = try? FileManager.default.contentsOfDirectory(atPath: folder), entries.count == 1 {
                 folder += "/" + entries[0]
             }
-            // An opening's package: its own contents too (docs/formats.md, "An opening's package").
-            let report = verifyPackage(folder: folder, options: .init(anchors: anchors, tsaAnchors: tsa))
+            let report = PackageVerifier.verify(folder: folder, options: .init(anchors: anchors, tsaAnchors: tsa))
             if json {
                 FileHandle.standardOutput.write(Data(try JSONEncoder().encode(report)) + Data("\n".utf8))
             } else {

@@ -31,23 +31,11 @@ func verifyReceivedPackage(folder: String, trust: PackageTrust) throws -> String
        let entries = try? fm.contentsOfDirectory(atPath: folder), entries.count == 1 {
         bag = folder + "/" + entries[0]
     }
-    let report = verifyPackage(folder: bag, options: .init(anchors: trust.anchors, tsaAnchors: trust.tsaAnchors))
+    let report = PackageVerifier.verify(folder: bag, options: .init(anchors: trust.anchors, tsaAnchors: trust.tsaAnchors))
     guard report.passed else {
         throw PackageRefused(description: report.failures.prefix(5).map(\.description).joined(separator: "; "))
     }
     return "package verified: \(report.findings.count) checks passed" + (report.timestamp != nil ? ", timestamp checked" : "")
-}
-
-/// ``PackageVerifier``, and for an opening's package (bag-info `Roomd-Kind: opening`) its own
-/// contents too (``OpeningPackageCheck``). Blocking.
-func verifyPackage(folder: String, options: PackageVerifier.Options) -> PackageVerifier.Report {
-    var report = PackageVerifier.verify(folder: folder, options: options)
-    let info = Dictionary(Bag.parseInfo(String(decoding: FileManager.default.contents(atPath: folder + "/" + Bag.infoFile) ?? Data(), as: UTF8.self)),
-                          uniquingKeysWith: { a, _ in a })
-    if info["Roomd-Kind"] == "opening" {
-        report.findings += OpeningPackageCheck.verify(folder: folder, info: info)
-    }
-    return report
 }
 
 /// Extracts `path` (a received tar) into `scratch` with the room's own tar

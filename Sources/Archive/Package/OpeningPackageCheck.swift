@@ -1,10 +1,9 @@
-import Archive
 import Canonical
 import Foundation
 import Identity
 import Opening
 
-/// What `roomctl package verify` checks beyond the bag, seal and ledger (``PackageVerifier``) in
+/// What ``PackageVerifier`` checks beyond the bag, seal and ledger in
 /// an opening's package (bag-info `Roomd-Kind: opening`; docs/formats.md, "An opening's package"):
 ///
 /// - the events replay under the opening's rules (`OpeningSession.replay`) over the definition as
@@ -19,7 +18,8 @@ import Opening
 ///   this opening and room, the read-out, the objection's text); and every confirmation and
 ///   objection has its signature.
 ///
-/// Each failure names its file.
+/// Each failure names its file. roomd's check before offering, `roomctl package verify` and the
+/// platform simulator all run it.
 enum OpeningPackageCheck {
     static func verify(folder: String, info: [String: String]) -> [PackageVerifier.Finding] {
         var findings: [PackageVerifier.Finding] = []
