@@ -9,7 +9,9 @@ import Logging
 import RoomConfig
 import Store
 
-/// Seals a session into a BagIt package (docs/formats.md, "Sealed packages").
+/// Seals a session — or an opening (`OpeningPackage.swift`) — into a BagIt package (docs/formats.md,
+/// "Sealed packages", "An opening's package"). Both go through ``sealBag``: the kind's own files,
+/// then the parts every package shares.
 ///
 /// Everything is assembled in `packages/.sealing-<name>-<random>` — the
 /// report, results, signatures, check-ins and the ledger export written and
