@@ -178,7 +178,7 @@ let package = Package(
         .executableTarget(
             name: "RoomControl",
             dependencies: [
-                "Canonical", "RoomConfig", "Identity", "Archive", "Delivery", "CaptureSupervisor", "Opening",
+                "Canonical", "RoomConfig", "Identity", "Archive", "Delivery", "CaptureSupervisor", "Opening", "CProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include <malloc.h>
 #include "CProcess.h"
 
@@ -287,4 +288,8 @@ int roomd_name_thread(const char *name) {
 
 int roomd_malloc_trim(void) {
     return malloc_trim(0);
+}
+
+int roomd_start_writeback(int fd, long long offset, long long length) {
+    return sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE);
 }

@@ -86,4 +86,9 @@ int roomd_name_thread(const char *name);
 /// 1 if any was returned.
 int roomd_malloc_trim(void);
 
+/// Starts writing a file's dirty pages in [offset, offset + length) to disk
+/// without waiting (sync_file_range SYNC_FILE_RANGE_WRITE): a long download's
+/// final fsync then waits only for the last stretch. 0 or -1 (errno).
+int roomd_start_writeback(int fd, long long offset, long long length);
+
 #endif
