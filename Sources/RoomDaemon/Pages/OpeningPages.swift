@@ -309,11 +309,12 @@ enum OpeningPages {
           S.challenge = answer.body;
           el("challenge").hidden = false;
           el("challenge-text").textContent = answer.body.signed;
-          offerFile(el("challenge-file"), new TextEncoder().encode(answer.body.signed), "签到-" + answer.body.request + ".json");
+          offerFile(el("challenge-file"), new TextEncoder().encode(answer.body.signed), "signin-" + answer.body.request + ".json");
           el("signin-file").value = ""; el("signin-text").value = "";
         }
 
         async function signIn() {
+          say("signin", true, ""); // a new action: the previous outcome no longer applies
           if (!S.challenge) { say("signin", false, "请先获取签到内容。"); return; }
           let signature;
           try { signature = await signatureFrom("signin-file", "signin-text"); } catch (e) { say("signin", false, e.message); return; }
@@ -329,15 +330,17 @@ enum OpeningPages {
         }
 
         async function downloadBid() {
+          say("decrypt", true, ""); // a new action: the previous outcome no longer applies
           const answer = await supplierCall("GET", "/supplier/sealed-bid");
           if (answer.status !== 200) { say("decrypt", false, "未能下载加密投标文件：" + message(answer)); return; }
           const link = document.createElement("a");
-          offerFile(link, fromBase64(answer.body.sealedBid), S.supplier + "-加密投标文件.p7m");
+          offerFile(link, fromBase64(answer.body.sealedBid), S.supplier + "-sealed-bid.p7m");
           document.body.appendChild(link); link.click(); link.remove();
           say("decrypt", true, "已下载加密投标文件（SHA-256 " + answer.body.sha256 + "），请用本单位加密证书解密。");
         }
 
         async function uploadSummary() {
+          say("decrypt", true, ""); // a new action: the previous outcome no longer applies
           const file = el("summary-file").files[0];
           if (!file) { say("decrypt", false, "请选择解密得到的开标一览表文件。"); return; }
           const plaintext = toBase64(new Uint8Array(await file.arrayBuffer()));
@@ -348,6 +351,7 @@ enum OpeningPages {
         }
 
         async function reportFailure() {
+          say("decrypt", true, ""); // a new action: the previous outcome no longer applies
           const failure = el("failure-reason").value.trim();
           if (!failure) { say("decrypt", false, "请填写无法解密的原因。"); return; }
           if (!confirm("确认报告解密失败？解密时限内仍可再次上传解密结果。")) return;
@@ -360,10 +364,11 @@ enum OpeningPages {
           if (answer.status !== 200) { say("answer", false, "未能获取开标记录：" + message(answer)); return; }
           S.readout = answer.body;
           el("readout-sha").textContent = answer.body.readoutSHA256;
-          offerFile(el("readout-file"), fromBase64(answer.body.readoutBytes), "开标记录-" + answer.body.readoutSHA256.slice(0, 16) + ".json");
+          offerFile(el("readout-file"), fromBase64(answer.body.readoutBytes), "readout-" + answer.body.readoutSHA256.slice(0, 16) + ".json");
         }
 
         async function confirmRecord() {
+          say("answer", true, ""); // a new action: the previous outcome no longer applies
           let signature;
           try { signature = await signatureFrom("confirm-file", "confirm-text"); } catch (e) { say("answer", false, e.message); return; }
           if (!signature) { say("answer", false, "请上传对开标记录的签名后再确认。"); return; }
@@ -376,11 +381,12 @@ enum OpeningPages {
           const text = el("objection-text").value;
           if (!text.trim()) { say("answer", false, "请填写异议内容。"); return; }
           S.objection = text;
-          offerFile(el("objection-file"), new TextEncoder().encode(text), "异议-" + (S.supplier || "") + ".txt");
+          offerFile(el("objection-file"), new TextEncoder().encode(text), "objection-" + (S.supplier || "") + ".txt");
           say("answer", true, "已生成异议文件，请签名后上传签名。修改异议内容后须重新生成并签名。");
         }
 
         async function object() {
+          say("answer", true, ""); // a new action: the previous outcome no longer applies
           if (!S.objection || S.objection !== el("objection-text").value) { say("answer", false, "异议内容已修改或尚未生成待签名文件，请先生成异议文件并签名。"); return; }
           let signature;
           try { signature = await signatureFrom("objection-sig-file", "objection-sig-text"); } catch (e) { say("answer", false, e.message); return; }

@@ -29,9 +29,12 @@ def install_certificate(work, pki, client, home, run):
         run("certutil", "-A", "-d", f"sql:{nssdb}", "-n", "room-ca", "-t", "C,,", "-i", f"{pki}/room-ca.crt")
 
 
-def chromium(home, window="1366,768", arguments=(), environment=None):
-    """Headless Chromium (Debian's, driven by its own chromedriver) with HOME as given."""
+def chromium(home, window="1366,768", arguments=(), environment=None, downloads=None):
+    """Headless Chromium (Debian's, driven by its own chromedriver) with HOME as given; files the
+    pages offer are saved into `downloads` without asking when it is given."""
     options = Options()
+    if downloads:
+        options.add_experimental_option("prefs", {"download.default_directory": downloads, "download.prompt_for_download": False})
     options.binary_location = "/usr/lib/chromium/chromium"
     for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--user-data-dir={home}/profile",
                      f"--window-size={window}", "--lang=zh-CN", "--no-first-run", "--disable-background-networking", *arguments]:
@@ -40,4 +43,6 @@ def chromium(home, window="1366,768", arguments=(), environment=None):
     driver = webdriver.Chrome(service=service, options=options)
     driver.set_page_load_timeout(30)
     driver.set_script_timeout(30)
+    if downloads:
+        driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
     return driver
