@@ -147,6 +147,14 @@ import Testing
         let imported = try r.call("/definition", method: "POST", body: ["definition": Data(definition).base64EncodedString(),
                                                                         "signature": Data(signature).base64EncodedString()])
         #expect(imported.0 == 201 && imported.1["source"] as? String == "platform", "\(imported.2)")
+
+        // The live board, followed as the platform's hall would, from here to the end.
+        let board = Process(), boardFile = r.room.dir.path + "/board.sse"
+        board.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        board.arguments = ["-s", "-N", "-o", boardFile, "--cacert", r.room.pki + "/room-ca.crt", "--cert", r.room.pki + "/clients/platform.crt",
+                           "--key", r.room.pki + "/clients/platform.key", "https://127.0.0.1:\(r.room.port)/v1/openings/\(Self.opening)/stream"]
+        try board.run()
+        defer { if board.isRunning { board.terminate() } }
         for letter in ["A", "B", "C", "D", "E"] {
             let s = suppliers[letter]!
             let delivered = try r.call("/sealed-bids/\(s.code)", method: "POST", body: ["sealedBid": Data(s.sealed).base64EncodedString()])
@@ -256,8 +264,22 @@ import Testing
         #expect(ledger.components(separatedBy: "\"kind\":\"opening.command\"").count - 1 == events)
         #expect(ledger.contains("\"rejection\":\"sign-in-late\""))
 
-        // A restart replays the same opening; tokens do not survive it.
+        // The live board carried every event as it happened: the whole view and the server's time.
+        try waitFor("the live board to reach the conclusion", r.daemon, timeout: 20) {
+            ((try? String(contentsOfFile: boardFile, encoding: .utf8)) ?? "").contains(#""phase":"concluded""#)
+        }
+        let boards = try String(contentsOfFile: boardFile, encoding: .utf8).components(separatedBy: "event: opening\ndata: ").dropFirst()
+            .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.prefix { $0 != "\n" }.utf8))) as? [String: Any] }
+        let sequences = boards.compactMap { ($0["opening"] as? [String: Any])?["events"] as? Int }
+        #expect(sequences.last == events && sequences == sequences.sorted() && Set(sequences).count >= 10, "\(sequences)")
+        #expect(boards.allSatisfy { abs(Int64($0["now"] as? Int ?? 0) - Int64(Date().timeIntervalSince1970 * 1000)) < 300_000 })
+
+        // A restart replays the same opening; tokens do not survive it. The open live board does not
+        // hold roomd's stop: the stream ends with the shutdown.
+        let stopping = Date()
         try r.restart()
+        #expect(Date().timeIntervalSince(stopping) < 15, "roomd took \(Date().timeIntervalSince(stopping)) s to stop and start")
+        board.waitUntilExit()
         let (_, replayed, replayedText) = try r.call("", as: "operator")
         #expect(replayedText == viewText)
         #expect(replayed["phase"] as? String == "concluded")

@@ -59,16 +59,10 @@ struct OpeningRoutes: Sendable {
             let id = try context.parameters.require("opening")
             let first = try await view(id)
             let updates = registry.updates.stream(keepAlive: .seconds(15)) { $0 == id }
-            return Response(status: .ok, headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store"],
-                            body: ResponseBody { writer in
-                                try await writer.write(ByteBuffer(string: "retry: 2000\n\n" + Self.event(first, now: registry.nowMs)))
-                                for await update in updates {
-                                    // Every event: the board as it is now; a quiet stream: the clock, so countdowns stay on the server's time.
-                                    let text = update == nil ? Self.clock(now: registry.nowMs) : Self.event(try await view(id), now: registry.nowMs)
-                                    try await writer.write(ByteBuffer(string: text))
-                                }
-                                try await writer.finish(nil)
-                            })
+            // Every event: the board as it is now; a quiet stream: the clock, so countdowns stay on the server's time.
+            return LiveChannel.response(first: Self.event(first, now: registry.nowMs), updates: updates) { update in
+                update == nil ? Self.clock(now: registry.nowMs) : Self.event(try await view(id), now: registry.nowMs)
+            }
         }
         routes.get("/v1/openings/:opening", roles: [.operator, .supervisor, .platform],
                    purpose: "one opening: phase, times, every supplier's progress, the rejections recorded") { _, context in
