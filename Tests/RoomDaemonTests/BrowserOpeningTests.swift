@@ -31,54 +31,42 @@ struct BrowserOpeningTests {
         ]
         let rsa = ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"], p256 = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
         var files: [String: [String: String]] = [:]
-        var signing: [String: Certificate] = [:]
-        var sealed: [String: [UInt8]] = [:], summaries: [String: [UInt8]] = [:], encryption: [String: Certificate] = [:]
+        var suppliers: [String: OpeningProcessTests.Supplier] = [:]
         for (letter, name, code) in people {
             let keygen = letter == "A" ? rsa : letter == "C" ? ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2"] : p256
             let signingKey = try r.opensslKey("sign-\(letter)", keygen)
             let encryptionKey = letter == "C" ? try r.opensslKey("enc-\(letter)", p256) : signingKey
-            let usage = letter == "A" ? "critical,keyEncipherment" : "critical,keyAgreement"
-            signing[letter] = try r.certificate(signingKey, organization: name, code: code, usage: "critical,digitalSignature,nonRepudiation")
-            encryption[letter] = try r.certificate(encryptionKey, organization: name, code: code, usage: usage)
-            summaries[letter] = Array("""
+            let encryption = try r.certificate(encryptionKey, organization: name, code: code, usage: letter == "A" ? "critical,keyEncipherment" : "critical,keyAgreement")
+            let summary = Array("""
                 {"lots":[{"lot":"1","priceInFigures":"1190000","priceInWords":"\(letter == "C" ? "壹佰壹拾捌万元整" : "壹佰壹拾玖万元整")"}],\
                 "project":"NMG-2026-0188","supplier":"\(code)","version":1}
                 """.utf8)
-            sealed[letter] = try Envelope.seal(summaries[letter]!, for: [encryption[letter]!])
+            let s = OpeningProcessTests.Supplier(
+                name: name, code: code, signingKey: signingKey,
+                signing: try r.certificate(signingKey, organization: name, code: code, usage: "critical,digitalSignature,nonRepudiation"),
+                algorithm: letter == "A" ? .rsaPKCS1SHA256 : letter == "C" ? .sm2SM3 : .ecdsaP256SHA256, encryptionKey: encryptionKey,
+                encryption: encryption, summary: summary, sealed: try Envelope.seal(summary, for: [encryption]))
+            suppliers[letter] = s
+            // The key files roomctl reads (the USBKey's part): openssl wrote the keys, the certificates are written here.
             let dir = r.room.dir.path
-            try Data(try signing[letter]!.pem()).write(to: URL(fileURLWithPath: "\(dir)/sign-\(letter).crt"))
-            try Data(try encryption[letter]!.pem()).write(to: URL(fileURLWithPath: "\(dir)/enc-\(letter).crt"))
+            try Data(try s.signing.pem()).write(to: URL(fileURLWithPath: "\(dir)/sign-\(letter).crt"))
+            try Data(try s.encryption.pem()).write(to: URL(fileURLWithPath: "\(dir)/enc-\(letter).crt"))
             files[letter] = [
                 "code": code, "name": name, "key": "\(dir)/sign-\(letter).key", "cert": "\(dir)/sign-\(letter).crt",
                 "algorithm": letter == "A" ? "rsa-pkcs1" : letter == "C" ? "sm2" : "ecdsa",
                 "encryptionKey": "\(dir)/\(letter == "C" ? "enc" : "sign")-\(letter).key", "encryptionCert": "\(dir)/enc-\(letter).crt",
-                "summarySHA256": Digest.sha256Hex(summaries[letter]!),
+                "summarySHA256": Digest.sha256Hex(summary),
             ]
         }
         // Time enough for five browsers to start and four suppliers to sign in on a busy machine;
         // the window is the shortest a definition allows (one minute).
-        let deadline = Date().addingTimeInterval(50)
-        let definition = try CanonicalJSON.object([
-            "version": .integer(1),
-            "project": .object(["number": .string("NMG-2026-0188"), "name": .string("呼和浩特市第一中学智慧黑板采购"),
-                                "purchaser": .string("呼和浩特市第一中学"), "agency": .string("内蒙古某招标代理有限公司"),
-                                "method": .string("publicTender")]),
-            "lots": .array([.object(["id": .string("1"), "name": .string("智慧黑板")])]),
-            "bidDeadline": .string(OpeningProcessTests.beijing(deadline)), "decryptionWindowMinutes": .integer(1),
-            "suppliers": .array(people.map { letter, name, code in
-                .object(["name": .string(name), "creditCode": .string(code), "lots": .array([.string("1")]),
-                         "encryptionCertificateSHA256": .string(Digest.sha256Hex(try! encryption[letter]!.derBytes())),
-                         "sealedBidSHA256": .string(Digest.sha256Hex(sealed[letter]!)), "summarySHA256": .string(Digest.sha256Hex(summaries[letter]!))])
-            }),
-        ]).canonicalBytes()
-        let platformKey = try PrivateKey(pem: Array(try Data(contentsOf: URL(fileURLWithPath: r.room.pki + "/platform/signer.key"))))
-        let platformCert = try Certificate.all(pemOrDER: Array(try Data(contentsOf: URL(fileURLWithPath: r.room.pki + "/platform/signer.crt"))))[0]
-        let signature = try ExpertSigner.signCMS(content: definition, key: platformKey, certificate: platformCert, algorithm: .ecdsaP256SHA256)
+        let definition = try OpeningProcessTests.definition(deadline: Date().addingTimeInterval(50), suppliers: people.map { suppliers[$0.0]! })
+        let signature = try r.signedByPlatform(definition)
         let imported = try r.call("/definition", method: "POST", body: ["definition": Data(definition).base64EncodedString(),
                                                                         "signature": Data(signature).base64EncodedString()])
         #expect(imported.0 == 201, "\(imported.2)")
         for (letter, _, code) in people {
-            let delivered = try r.call("/sealed-bids/\(code)", method: "POST", body: ["sealedBid": Data(sealed[letter]!).base64EncodedString()])
+            let delivered = try r.call("/sealed-bids/\(code)", method: "POST", body: ["sealedBid": Data(suppliers[letter]!.sealed).base64EncodedString()])
             #expect(delivered.0 == 201, "\(letter): \(delivered.2)")
         }
 
@@ -92,18 +80,7 @@ struct BrowserOpeningTests {
         #expect(try r.room.curl("/opening/supplier", as: "operator").1 == 403)
         #expect(try r.room.curl("/opening", as: "platform").1 == 403)
 
-        // The browsers' certificate rule: the kiosk's (the room CA as issuer, this origin), as a
-        // machine policy written for this room's address and removed afterwards.
-        let kiosk = try run(Binaries.roomctl, ["station", "kiosk", "S01", "--pki", r.room.pki, "--server", "127.0.0.1:\(r.room.port)",
-                                               "--out", r.room.dir.path + "/kiosk/S01"])
-        #expect(kiosk.status == 0, "\(kiosk.stderr)")
-        let kioskPolicy = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: URL(fileURLWithPath: r.room.dir.path + "/kiosk/S01/policies/managed/roomd.json"))) as? [String: Any] ?? [:]
-        let rule = try #require(kioskPolicy["AutoSelectCertificateForUrls"] as? [String])
-        let policies = "/etc/chromium/policies/managed"
-        try FileManager.default.createDirectory(atPath: policies, withIntermediateDirectories: true)
-        let policy = "\(policies)/roomd-test-\(r.room.port).json"
-        try JSONSerialization.data(withJSONObject: ["AutoSelectCertificateForUrls": rule]).write(to: URL(fileURLWithPath: policy))
+        let policy = try r.room.installChromiumCertificatePolicy()
         defer { try? FileManager.default.removeItem(atPath: policy) }
 
         let suppliersFile = r.room.dir.path + "/suppliers.json"
@@ -155,7 +132,7 @@ struct BrowserOpeningTests {
             let bytes = try #require(signed.flatMap { Data(base64Encoded: $0) }, "\(letter): \(answer)")
             switch verifier.verify(.cms(Array(bytes)), over: over, at: Date()) {
             case .success(let verified):
-                #expect(verified.signerFingerprint == Digest.sha256Hex(try signing[letter]!.derBytes()), "\(letter)")
+                #expect(verified.signerFingerprint == Digest.sha256Hex(try suppliers[letter]!.signing.derBytes()), "\(letter)")
             case .failure(let rejection):
                 Issue.record("\(letter)'s signature does not verify: \(rejection)")
             }

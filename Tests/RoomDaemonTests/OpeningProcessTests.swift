@@ -69,6 +69,13 @@ import Testing
             return (code, (try? JSONSerialization.jsonObject(with: Data(answer.utf8))) as? [String: Any] ?? [:], answer)
         }
 
+        /// The platform signer's detached CMS signature over a definition, as the platform pushes it.
+        func signedByPlatform(_ definition: [UInt8]) throws -> [UInt8] {
+            let key = try PrivateKey(pem: Array(try Data(contentsOf: URL(fileURLWithPath: room.pki + "/platform/signer.key"))))
+            let certificate = try Certificate.all(pemOrDER: Array(try Data(contentsOf: URL(fileURLWithPath: room.pki + "/platform/signer.crt"))))[0]
+            return try ExpertSigner.signCMS(content: definition, key: key, certificate: certificate, algorithm: .ecdsaP256SHA256)
+        }
+
         /// Signs the sign-in challenge with the supplier's signing certificate; (HTTP status, answer).
         func signIn(_ key: PrivateKey, _ certificate: Certificate, _ algorithm: SignatureAlgorithm) throws -> (Int, [String: Any], String) {
             let (code, challenge, text) = try call("/sign-in/challenges", method: "POST", body: [:])
@@ -78,6 +85,23 @@ import Testing
             let signature = try ExpertSigner.signCMS(content: Array(signed.utf8), key: key, certificate: certificate, algorithm: algorithm)
             return try call("/sign-in", method: "POST", body: ["request": request, "signature": Data(signature).base64EncodedString()])
         }
+    }
+
+    /// The test opening's definition (one lot, public tender, the shortest window: one minute) for these suppliers.
+    static func definition(deadline: Date, suppliers: [Supplier]) throws -> [UInt8] {
+        try CanonicalJSON.object([
+            "version": .integer(1),
+            "project": .object(["number": .string("NMG-2026-0188"), "name": .string("呼和浩特市第一中学智慧黑板采购"),
+                                "purchaser": .string("呼和浩特市第一中学"), "agency": .string("内蒙古某招标代理有限公司"),
+                                "method": .string("publicTender")]),
+            "lots": .array([.object(["id": .string("1"), "name": .string("智慧黑板")])]),
+            "bidDeadline": .string(beijing(deadline)), "decryptionWindowMinutes": .integer(1),
+            "suppliers": .array(try suppliers.map { s in
+                .object(["name": .string(s.name), "creditCode": .string(s.code), "lots": .array([.string("1")]),
+                         "encryptionCertificateSHA256": .string(Digest.sha256Hex(try s.encryption.derBytes())),
+                         "sealedBidSHA256": .string(Digest.sha256Hex(s.sealed)), "summarySHA256": .string(Digest.sha256Hex(s.summary))])
+            }),
+        ]).canonicalBytes()
     }
 
     static func beijing(_ date: Date) -> String {
@@ -124,23 +148,8 @@ import Testing
                 sealed: try Envelope.seal(summary, for: [encryption]))
         }
         let deadline = Date().addingTimeInterval(15)
-        let definition = try CanonicalJSON.object([
-            "version": .integer(1),
-            "project": .object(["number": .string("NMG-2026-0188"), "name": .string("呼和浩特市第一中学智慧黑板采购"),
-                                "purchaser": .string("呼和浩特市第一中学"), "agency": .string("内蒙古某招标代理有限公司"),
-                                "method": .string("publicTender")]),
-            "lots": .array([.object(["id": .string("1"), "name": .string("智慧黑板")])]),
-            "bidDeadline": .string(Self.beijing(deadline)), "decryptionWindowMinutes": .integer(1),
-            "suppliers": .array(people.map { letter, name, code in
-                let s = suppliers[letter]!
-                return .object(["name": .string(name), "creditCode": .string(code), "lots": .array([.string("1")]),
-                                "encryptionCertificateSHA256": .string(Digest.sha256Hex(try! s.encryption.derBytes())),
-                                "sealedBidSHA256": .string(Digest.sha256Hex(s.sealed)), "summarySHA256": .string(Digest.sha256Hex(s.summary))])
-            }),
-        ]).canonicalBytes()
-        let platformKey = try PrivateKey(pem: Array(try Data(contentsOf: URL(fileURLWithPath: r.room.pki + "/platform/signer.key"))))
-        let platformCert = try Certificate.all(pemOrDER: Array(try Data(contentsOf: URL(fileURLWithPath: r.room.pki + "/platform/signer.crt"))))[0]
-        let signature = try ExpertSigner.signCMS(content: definition, key: platformKey, certificate: platformCert, algorithm: .ecdsaP256SHA256)
+        let definition = try Self.definition(deadline: deadline, suppliers: people.map { suppliers[$0.0]! })
+        let signature = try r.signedByPlatform(definition)
 
         // Intake: the platform must sign; the signed definition is kept; the sealed bids arrive.
         #expect(try r.call("/definition", method: "POST", body: ["definition": Data(definition).base64EncodedString()]).0 == 400)

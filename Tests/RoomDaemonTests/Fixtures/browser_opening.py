@@ -21,66 +21,30 @@ usage: browser_opening.py WORK PORT ROOMCTL OPENING SHOTS SUPPLIERS_JSON
   SUPPLIERS_JSON: {letter: {code, name, key, cert, algorithm, encryptionKey, encryptionCert, summarySHA256}}
 Prints one JSON line at the end: {"ok": true, ...} or exits non-zero.
 """
-import hashlib, json, os, subprocess, sys, time
+import hashlib, json, os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from browser_common import chromium, install_certificate
-from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException, TimeoutException
+from browser_common import Story
+from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 work, port, roomctl, opening, shots, suppliers_path = sys.argv[1:7]
 suppliers = json.load(open(suppliers_path, encoding="utf-8"))
 pki = f"{work}/pki"
 base = f"https://127.0.0.1:{port}"
-os.makedirs(shots, exist_ok=True)
-step = [0]
-drivers = []
+story = Story(shots)
+run, fail, shot, wait = story.run, story.fail, story.shot, story.wait
 report = {}
-
-
-def run(*args):
-    done = subprocess.run(args, capture_output=True, text=True)
-    if done.returncode != 0:
-        fail(f"{' '.join(args[:3])} failed: {done.stdout}{done.stderr}")
-    return done.stdout
-
-
-def fail(message):
-    for driver in drivers:
-        try:
-            driver.quit()
-        except Exception:
-            pass
-    raise SystemExit(message)
 
 
 def browser(client, name):
     home = f"{work}/browsers/{name}"
-    install_certificate(work, pki, client, home, run)
     downloads = f"{home}/downloads"
     os.makedirs(downloads, exist_ok=True)
-    driver = chromium(home, window="1366,1800", environment={"TZ": "Asia/Shanghai"}, downloads=downloads)
+    driver = story.browser(work, pki, client, home, window="1366,1800", environment={"TZ": "Asia/Shanghai"}, downloads=downloads)
     driver.downloads = downloads
     driver.who = name
-    drivers.append(driver)
     return driver
-
-
-def shot(driver, name):
-    step[0] += 1
-    print(f"{time.strftime('%H:%M:%S')} {step[0]:02d} {driver.who} {name}", file=sys.stderr, flush=True)
-    driver.save_screenshot(f"{shots}/{step[0]:02d}-{driver.who}-{name}.png")
-
-
-def wait(driver, condition, what, timeout=20):
-    try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.1,
-                             ignored_exceptions=[StaleElementReferenceException]).until(lambda d: condition(d))
-    except TimeoutException:
-        shot(driver, "timeout")
-        body = driver.find_element(By.TAG_NAME, "body").text
-        fail(f"{driver.who} shows:\n{body[:3000]}\ntimed out waiting for {what}")
 
 
 def js(driver, script, *args):
@@ -300,6 +264,6 @@ wait(operator, lambda d: text(d, "phase") == "开标结束", "the opening conclu
 if "结束开标：已执行" not in text(operator, "done"):
     fail(f"the console does not say the opening was concluded: {text(operator, 'done')} {text(operator, 'err')}")
 shot(operator, "concluded")
-for driver in list(drivers):
-    driver.quit()
-print(json.dumps(dict(ok=True, screenshots=step[0], **report), ensure_ascii=False))
+for driver in list(story.drivers):
+    story.quit(driver)
+print(json.dumps(dict(ok=True, screenshots=story.step, **report), ensure_ascii=False))
