@@ -138,8 +138,11 @@ enum OpeningPages {
         }
 
         // The live channel: the whole board after every event, with the server's time.
-        function follow(id, render) {
+        async function follow(id, render) {
           O.id = id;
+          // An opening that does not exist (or may not be seen) is said once, not retried forever.
+          const first = await api("GET", "/v1/openings/" + encodeURIComponent(id));
+          if (first.status !== 200) { notice(message(first)); return; }
           O.source = new EventSource("/v1/openings/" + encodeURIComponent(id) + "/stream");
           O.source.addEventListener("opening", (e) => {
             const board = JSON.parse(e.data);
