@@ -104,7 +104,7 @@ let package = Package(
         .target(
             name: "Archive",
             dependencies: [
-                "Canonical", "Identity", "COpenSSL",
+                "Canonical", "Identity", "COpenSSL", "Opening",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict

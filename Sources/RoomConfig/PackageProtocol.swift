@@ -2,7 +2,10 @@
 /// (`roomctl package list`) show it: roomd encodes it, roomctl and the
 /// platform decode it. docs/formats.md, "Pulling packages".
 public struct PackageSummary: Codable, Sendable, Equatable {
+    /// The package key: a session id, or `opening:<id>` for an opening (开标).
     public var session: String
+    /// `session` or `opening` (absent from roomd before openings were sealed: a session).
+    public var kind: String?
     public var name: String
     public var cursor: Int64?
     public var sealed_at: String
@@ -31,8 +34,8 @@ public struct PackageSummary: Codable, Sendable, Equatable {
     }
 
     public init(session: String, name: String, cursor: Int64?, sealed_at: String, size: Int64, sha256: String?, tagmanifest_sha256: String,
-                payload_oxum: String, state: String, check_error: String?, acknowledged_at: String?, delivery: Delivery?) {
-        self.session = session; self.name = name; self.cursor = cursor; self.sealed_at = sealed_at; self.size = size; self.sha256 = sha256
+                payload_oxum: String, state: String, check_error: String?, acknowledged_at: String?, delivery: Delivery?, kind: String? = nil) {
+        self.session = session; self.kind = kind; self.name = name; self.cursor = cursor; self.sealed_at = sealed_at; self.size = size; self.sha256 = sha256
         self.tagmanifest_sha256 = tagmanifest_sha256; self.payload_oxum = payload_oxum; self.state = state; self.check_error = check_error
         self.acknowledged_at = acknowledged_at; self.delivery = delivery
     }

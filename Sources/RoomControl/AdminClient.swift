@@ -10,6 +10,11 @@ import RoomConfig
 /// types roomd encodes (RoomConfig/AdminProtocol.swift), and one error path:
 /// a refusal is shown as roomd explained it (Chinese message, English detail),
 /// an unreachable socket with what to check.
+/// An id as one URL path segment (RFC 3986 unreserved characters kept, everything else percent-encoded).
+func pathSegment(_ id: String) -> String {
+    id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? id
+}
+
 struct AdminClient {
     let socketPath: String
 

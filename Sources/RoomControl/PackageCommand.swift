@@ -62,7 +62,7 @@ struct PackageCommand: AsyncParsableCommand {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check a sealed package offline: bag, every hash, the seal and its chain, the timestamp, the ledger proofs.",
+            abstract: "Check a sealed package offline: bag, every hash, the seal and its chain, the timestamp, the ledger proofs; an opening's events, record and supplier signatures.",
             discussion: "PATH is the package folder or its tar. Exit 0 when everything holds, 1 when anything fails.")
         @Argument(help: "The package folder or .tar.") var path: String
         @Option(help: "CA certificate(s) the seal must chain to (the room CA; repeatable). Default: /etc/roomd/tls/room-ca.crt if present.")

@@ -93,11 +93,12 @@ struct PlatformPuller {
 
     private func fetch(_ package: Listing.Package) async -> Outcome {
         var outcome = Outcome(session: package.session, result: "failed", size: package.size)
-        guard PlatformNames.isSafe(package.session) else {
+        let file = PlatformNames.fileName(package.session)
+        guard PlatformNames.isSafe(file) else {
             outcome.error = "the session id \(package.session) is not a safe file name"
             return outcome
         }
-        let final = "\(pulledDir)/\(package.session).tar"
+        let final = "\(pulledDir)/\(file).tar"
         do {
             try await download(package, to: final + ".partial")
             let sha = try SHA256Hasher.file(final + ".partial")
@@ -113,7 +114,7 @@ struct PlatformPuller {
             outcome.file = final
             let verification: String
             do {
-                verification = try verifyPackageTar(path: final, scratch: "\(dir)/tmp-verify-\(package.session)", trust: trust)
+                verification = try verifyPackageTar(path: final, scratch: "\(dir)/tmp-verify-\(file)", trust: trust)
             } catch {
                 _ = rename(final, final + ".refused")
                 outcome.result = "refused"
@@ -135,7 +136,7 @@ struct PlatformPuller {
             let receipt: [String: Any] = ["session": package.session, "sha256": sha, "size": package.size,
                                           "verification": verification, "acknowledged_at": acknowledged ?? NSNull()]
             if let data = try? JSONSerialization.data(withJSONObject: receipt, options: [.sortedKeys, .prettyPrinted]) {
-                try? data.write(to: URL(fileURLWithPath: "\(pulledDir)/\(package.session).json"))
+                try? data.write(to: URL(fileURLWithPath: "\(pulledDir)/\(file).json"))
             }
             say("✓ \(package.session): \(package.size) bytes, sha256 \(sha.prefix(16))…, verified, acknowledged")
         } catch {
@@ -242,6 +243,11 @@ struct PlatformPuller {
 
 enum PlatformNames {
     /// A session id usable as a file name and URL path segment.
+    /// The file name of a package key: an opening's `opening:<id>` becomes `opening_<id>`.
+    static func fileName(_ key: String) -> String {
+        key.hasPrefix("opening:") ? "opening_" + key.dropFirst("opening:".count) : key
+    }
+
     static func isSafe(_ s: String) -> Bool {
         !s.isEmpty && s.count <= 128 && !s.hasPrefix(".")
             && s.unicodeScalars.allSatisfy { ($0.isASCII && CharacterSet.alphanumerics.contains($0)) || "-_.".unicodeScalars.contains($0) }

@@ -10,7 +10,7 @@ struct RoomctlCommand: AsyncParsableCommand {
         abstract: "Install, inspect and operate a roomd evaluation room.",
         version: BuildInfo.version,
         subcommands: [Status.self, PKI.self, LedgerCommand.self, StationCommand.self, ExpertCommand.self, SupplierCommand.self, RosterCommand.self,
-                      SessionCommand.self, RecordingsCommand.self, PackageCommand.self, PlatformCommand.self, DoctorCommand.self, DevicesCommand.self])
+                      SessionCommand.self, OpeningRoomCommand.self, RecordingsCommand.self, PackageCommand.self, PlatformCommand.self, DoctorCommand.self, DevicesCommand.self])
 }
 
 struct AdminSocketOptions: ParsableArguments {

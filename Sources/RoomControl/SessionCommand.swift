@@ -10,9 +10,7 @@ struct SessionCommand: AsyncParsableCommand {
         abstract: "Evaluation sessions (评审场次): import a definition, list, show, send operator commands.",
         subcommands: [Import.self, List.self, Show.self, Send.self])
 
-    static func path(_ session: String, _ tail: String = "") -> String {
-        "/v1/sessions/\(session.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? session)\(tail)"
-    }
+    static func path(_ session: String, _ tail: String = "") -> String { "/v1/sessions/\(pathSegment(session))\(tail)" }
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

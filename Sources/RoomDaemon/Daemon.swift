@@ -205,7 +205,7 @@ enum Daemon {
             try FileManager.default.createDirectory(atPath: config.storage.packagesDirectory, withIntermediateDirectories: true)
             PackageSealer.sweepUnfinished(in: config.storage.packagesDirectory, logger: logger)
             let sealer = try PackageSealer(store: store, config: config, ledger: ledger, witness: witness, reports: reports,
-                                           registry: sessions, logger: logger)
+                                           registry: sessions, openings: openings, logger: logger)
             var outbox: PackageOutbox?
             switch config.packages.delivery {
             case .pull:
@@ -249,6 +249,7 @@ enum Daemon {
             .register(on: adminRoutes, apiRoutes: apiRoutes.declared)
         checkIn?.registerOperatorRoutes(on: adminRoutes) { _ in "roomctl" }
         sessionRoutes.registerOperatorRoutes(on: adminRoutes, who: { _ in "roomctl" }, isPlatform: { _ in false })
+        OpeningRoutes(registry: openings).registerOperatorRoutes(on: adminRoutes, who: { _ in "roomctl" }, isPlatform: { _ in false })
         stationControl.registerOperatorRoutes(on: adminRoutes) { _ in "roomctl" }
         seats.register(on: adminRoutes) { _ in "roomctl" }
         recordings.register(on: adminRoutes) { _ in "roomctl (admin socket)" }

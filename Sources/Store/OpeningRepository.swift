@@ -51,6 +51,84 @@ public enum OpeningSchema {
             """)
         for table in appendOnly { try RoomStore.makeAppendOnly(db, table: table) }
     }
+
+    /// Migration `v12-opening-signatures`: every supplier signature that became an event — the
+    /// exact bytes signed, the signature as received, the certificate roomd verified it with —
+    /// stored with its event, so that a sealed opening carries what anyone needs to check them.
+    public static func createSignatures(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE opening_signatures (
+                opening_id TEXT NOT NULL,
+                sequence INTEGER NOT NULL,
+                purpose TEXT NOT NULL CHECK (purpose IN ('sign-in', 'confirmation', 'objection')),
+                supplier TEXT NOT NULL,
+                signed_bytes BLOB NOT NULL,
+                signature BLOB NOT NULL,
+                certificate_pem TEXT NOT NULL,
+                signer_fingerprint TEXT NOT NULL,
+                PRIMARY KEY (opening_id, sequence)
+            );
+            """)
+        try RoomStore.makeAppendOnly(db, table: "opening_signatures")
+    }
+}
+
+/// A supplier's signature as received, stored with the event it made (`opening_signatures`).
+public struct OpeningSignature: Sendable {
+    public enum Purpose: String, Sendable {
+        case signIn = "sign-in", confirmation, objection
+    }
+
+    public var purpose: Purpose
+    public var supplier: String
+    /// The exact bytes signed: the sign-in challenge, the read-out's canonical JSON, the objection's UTF-8.
+    public var signedBytes: [UInt8]
+    /// Detached CMS (DER), as received.
+    public var signature: [UInt8]
+    public var certificatePEM: String
+    public var signerFingerprint: String
+
+    public init(purpose: Purpose, supplier: String, signedBytes: [UInt8], signature: [UInt8], certificatePEM: String, signerFingerprint: String) {
+        self.purpose = purpose
+        self.supplier = supplier
+        self.signedBytes = signedBytes
+        self.signature = signature
+        self.certificatePEM = certificatePEM
+        self.signerFingerprint = signerFingerprint
+    }
+}
+
+/// Everything stored about one opening, as its package needs it.
+public struct OpeningEvidence: Sendable {
+    public struct Event: Sendable {
+        public var sequence: Int64
+        public var atMs: Int64
+        public var actor: String
+        public var command: String
+        public var event: Data
+        public var rejection: String?
+        public var ledgerSeq: Int64
+    }
+
+    public struct SealedBid: Sendable {
+        public var supplier: String
+        public var sequence: Int64
+        public var sha256: String
+        public var bytes: Data
+    }
+
+    public struct Signed: Sendable {
+        public var sequence: Int64
+        public var signature: OpeningSignature
+    }
+
+    public var definition: Data
+    public var definitionSHA256: String
+    public var definitionSource: String
+    public var definitionSignature: Data?
+    public var events: [Event]
+    public var sealedBids: [SealedBid]
+    public var signatures: [Signed]
 }
 
 /// An opening definition as stored.
@@ -141,12 +219,47 @@ extension RoomStore {
         }
     }
 
+    /// Everything the opening's package holds from the database: the definition in force as
+    /// received (with the platform's signature), every event, every sealed bid, every signature.
+    public func openingEvidence(opening: String) async throws -> OpeningEvidence? {
+        try await pool.read { db in
+            guard let definition = try Row.fetchOne(db, sql: """
+                SELECT definition, sha256, source, signature FROM opening_definitions WHERE opening_id = ? ORDER BY id DESC LIMIT 1
+                """, arguments: [opening]) else { return nil }
+            let events = try Row.fetchAll(db, sql: """
+                SELECT sequence, at_ms, actor, command, event, rejection, ledger_seq FROM opening_events WHERE opening_id = ? ORDER BY sequence
+                """, arguments: [opening]).map {
+                OpeningEvidence.Event(sequence: $0["sequence"], atMs: $0["at_ms"], actor: $0["actor"], command: $0["command"],
+                                      event: $0["event"], rejection: $0["rejection"], ledgerSeq: $0["ledger_seq"])
+            }
+            let bids = try Row.fetchAll(db, sql: """
+                SELECT supplier, sequence, sha256, bytes FROM opening_sealed_bids WHERE opening_id = ? ORDER BY sequence
+                """, arguments: [opening]).map {
+                OpeningEvidence.SealedBid(supplier: $0["supplier"], sequence: $0["sequence"], sha256: $0["sha256"], bytes: $0["bytes"])
+            }
+            let signatures = try Row.fetchAll(db, sql: """
+                SELECT sequence, purpose, supplier, signed_bytes, signature, certificate_pem, signer_fingerprint
+                FROM opening_signatures WHERE opening_id = ? ORDER BY sequence
+                """, arguments: [opening]).map { row -> OpeningEvidence.Signed in
+                let signed: Data = row["signed_bytes"], signature: Data = row["signature"], purpose: String = row["purpose"]
+                return OpeningEvidence.Signed(sequence: row["sequence"], signature: OpeningSignature(
+                    purpose: OpeningSignature.Purpose(rawValue: purpose) ?? .signIn, supplier: row["supplier"], signedBytes: Array(signed),
+                    signature: Array(signature), certificatePEM: row["certificate_pem"], signerFingerprint: row["signer_fingerprint"]))
+            }
+            return OpeningEvidence(definition: definition["definition"], definitionSHA256: definition["sha256"],
+                                   definitionSource: definition["source"], definitionSignature: definition["signature"],
+                                   events: events, sealedBids: bids, signatures: signatures)
+        }
+    }
+
     /// Stores an opening event, its ledger entry (`opening.command`, carrying the event and the
-    /// rejection it was recorded as) and, for a delivered sealed bid, its bytes — in one
-    /// transaction. The primary key refuses a second writer of the same sequence.
+    /// rejection it was recorded as), for a delivered sealed bid its bytes, and for a supplier's
+    /// signed action the signature as received — in one transaction. The primary key refuses a
+    /// second writer of the same sequence.
     @discardableResult
     public func appendOpeningEvent(opening: String, sequence: Int, atMilliseconds: Int64, actor: String, command: String,
-                                   event: Data, rejection: String?, sealedBid: (supplier: String, bytes: Data)?) async throws -> Int {
+                                   event: Data, rejection: String?, sealedBid: (supplier: String, bytes: Data)?,
+                                   signature: OpeningSignature? = nil) async throws -> Int {
         let parsed = try CanonicalJSON(parsing: Array(event))
         return try await write { db in
             var payload: [String: CanonicalJSON] = [
@@ -164,6 +277,13 @@ extension RoomStore {
                 try db.execute(sql: """
                     INSERT INTO opening_sealed_bids (opening_id, supplier, sequence, sha256, bytes) VALUES (?, ?, ?, ?, ?)
                     """, arguments: [opening, sealedBid.supplier, sequence, Digest.sha256Hex(Array(sealedBid.bytes)), sealedBid.bytes])
+            }
+            if let signature {
+                try db.execute(sql: """
+                    INSERT INTO opening_signatures (opening_id, sequence, purpose, supplier, signed_bytes, signature, certificate_pem,
+                        signer_fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [opening, sequence, signature.purpose.rawValue, signature.supplier, Data(signature.signedBytes),
+                                    Data(signature.signature), signature.certificatePEM, signature.signerFingerprint])
             }
             return ledgerSeq
         }

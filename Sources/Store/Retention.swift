@@ -8,6 +8,20 @@ public import GRDB
 /// two-phase deletion of segment files (a mark, then the unlink, each a row
 /// that is never changed), and the platform's acknowledgements of sealed
 /// packages, which make a session's recordings deletable.
+/// A sealed package is keyed by what it seals: a session's id, or `opening:<id>` for an opening
+/// (开标). Session ids may not begin with `opening:`, so the two never meet — in `packages`,
+/// `package_outbox`, `package_acknowledgements` and the pull API's `{session}`.
+public enum PackageKey {
+    public static let openingPrefix = "opening:"
+
+    public static func opening(_ id: String) -> String { openingPrefix + id }
+
+    /// The opening a package key names, nil for a session's.
+    public static func openingID(_ key: String) -> String? {
+        key.hasPrefix(openingPrefix) ? String(key.dropFirst(openingPrefix.count)) : nil
+    }
+}
+
 public enum RetentionSchema {
     public static let appendOnly = ["retention_marks", "retention_unlinks", "package_acknowledgements"]
 
@@ -111,7 +125,29 @@ public struct RetentionStore: Sendable {
     /// Commands after which a session is over (until a 64条 re-evaluation reopens it).
     static let endingCommands: Set<String> = ["leaderConfirm", "halt", "declareFailure"]
 
+    /// The windows of sessions and of openings alike: an opening's recordings are kept like a
+    /// session's until its package (key ``PackageKey/opening(_:)``) is acknowledged. An opening
+    /// ends with `concludeOpening`.
     public static func sessionWindows(_ db: Database, margin: Int64) throws -> [SessionWindow] {
+        try evaluationWindows(db, margin: margin) + openingWindows(db, margin: margin)
+    }
+
+    static func openingWindows(_ db: Database, margin: Int64) throws -> [SessionWindow] {
+        try Row.fetchAll(db, sql: """
+            SELECT e.opening_id AS opening, MIN(e.at_ms) AS first, MAX(e.at_ms) AS last,
+                   MAX(CASE WHEN e.command = 'concludeOpening' THEN 1 ELSE 0 END) AS concluded,
+                   (SELECT acknowledged_ns FROM package_acknowledgements a WHERE a.session_id = ? || e.opening_id) AS acknowledged
+            FROM opening_events e GROUP BY e.opening_id
+            """, arguments: [PackageKey.openingPrefix]).map { row in
+            let first: Int64 = row["first"], last: Int64 = row["last"], concluded: Bool = row["concluded"]
+            let acknowledged: Int64? = row["acknowledged"]
+            return SessionWindow(session: PackageKey.opening(row["opening"]), start: first * 1_000_000 - margin,
+                                 end: concluded ? last * 1_000_000 + margin : nil,
+                                 acknowledged: concluded && acknowledged.map { $0 >= last * 1_000_000 } == true)
+        }
+    }
+
+    static func evaluationWindows(_ db: Database, margin: Int64) throws -> [SessionWindow] {
         let rows = try Row.fetchAll(db, sql: """
             SELECT e.session_id AS session, MIN(e.at_ms) AS first, MAX(e.at_ms) AS last,
                    (SELECT command FROM session_events l WHERE l.session_id = e.session_id ORDER BY sequence DESC LIMIT 1) AS lastCommand,

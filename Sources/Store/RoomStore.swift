@@ -183,6 +183,10 @@ public final class RoomStore: Sendable {
         migrator.registerMigration("v11-openings") { db in
             try OpeningSchema.create(db)
         }
+        // The suppliers' signatures of an opening as received (sign-in, confirmation, objection), for its package.
+        migrator.registerMigration("v12-opening-signatures") { db in
+            try OpeningSchema.createSignatures(db)
+        }
         // (v1–v6 also set PRAGMA user_version, which nothing reads any more:
         // they ran on databases in the field and stay as they were.)
         return migrator

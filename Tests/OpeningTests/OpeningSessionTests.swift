@@ -128,6 +128,19 @@ import Testing
         #expect(final.suppliers.map(\.notOpened) == [nil, .decryptionTimedOut(windowEnd: t0 + 31 * minute), nil,
                                                      .lateSignIn(deadline: t0), nil])
 
+        // The evaluation's part: only once concluded; per lot the valid bids in the record's order, with
+        // the figures (and words where they differ), none for a bid the committee must decide first.
+        #expect(EvaluationOpening(record: record) == nil)
+        let part = try #require(EvaluationOpening(record: final))
+        #expect(part.project == final.project.number && part.concludedAt == t0 + 40 * minute)
+        #expect(part.lots.map(\.lot) == final.lots.map(\.lot))
+        #expect(part.lots[0].bidders.map(\.id) == final.lots[0].bids.map(\.supplier.text))
+        #expect(part.lots[0].bidders.map(\.opening) == final.lots[0].bids.map(\.evaluationOpening))
+        #expect(part.lots[0].bidders[1].opening == Evaluation.OpeningRecord(totalInFigures: Fraction(1_205_000), totalInWords: Fraction(1_250_000)))
+        #expect(part.lots[0].bidders[2].opening == nil && part.lots[0].bidders[2].consistency.flagged)
+        #expect(part.lots[1].failure == LotFailure(validBids: 2, minimum: 3, kind: .bidFailure))
+        #expect(try CanonicalJSON.decode(EvaluationOpening.self, from: CanonicalJSON.encode(part)) == part)
+
         // The same events give the same state and the same canonical record.
         let replayed = try OpeningSession.replay(definition: F.definition(), events: s.events)
         #expect(replayed.state == s.state)

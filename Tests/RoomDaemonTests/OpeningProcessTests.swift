@@ -8,7 +8,9 @@ import Testing
 /// P-256, SM2; a stranger and a wrong organisation refused, one late), decryption with one
 /// tampered summary and one supplier who never decrypts (the window closes by the clock),
 /// confirmations signed over the read-out, an objection, the ledger, and a restart that replays
-/// the same opening.
+/// the same opening; then the opening sealed into a package that `roomctl package verify`
+/// accepts (and refuses, naming the file, once a byte is changed), pulled and acknowledged by the
+/// platform, and its evaluation part (`evaluation-opening`) as the record gives it.
 @Suite(.serialized) struct OpeningProcessTests {
     static let opening = "KB-2026-0188"
 
@@ -32,8 +34,10 @@ import Testing
         init() throws {
             room = try DemoRoom(extraYAML: """
                 sessions: { platform_trust_dir: pki/platform/trust, supplier_trust_dir: suppliers }
+                retention: { session_margin_minutes: 0 }
+                packages: { signing_certificate: pki/room-seal.crt, delivery: pull }
 
-                """)
+                """, storageYAML: "segment_seconds: 2")
             let caKey = try PrivateKey.generateP256()
             let caCert = try CertificateIssuer.issue(CertificateRequest(subject: [("O", "测试供应商CA"), ("CN", "Supplier Test CA")],
                                                                         validity: 86_400, isCA: true), publicKeyOf: caKey)
@@ -254,8 +258,10 @@ import Testing
         let objected = try r.call("/supplier/objection", method: "POST", body: ["text": objection, "signature": try sign("B", Array(objection.utf8))],
                                   token: tokens["B"])
         #expect(objected.0 == 201, "\(objected.2)")
-        let concluded = try r.call("/conclude", as: "operator", method: "POST")
-        #expect(concluded.0 == 201 && concluded.1["phase"] as? String == "concluded", "\(concluded.2)")
+        // The operator concludes with roomctl, on the admin socket.
+        let concluded = try run(Binaries.roomctl, ["opening", "conclude", Self.opening, "--socket", r.room.dir.path + "/state/admin.sock"])
+        #expect(concluded.status == 0 && concluded.stdout.contains("concludeOpening recorded as event") && concluded.stdout.contains("phase concluded"),
+                "\(concluded.stdout)\(concluded.stderr)")
 
         let (_, view, viewText) = try r.call("", as: "operator")
         let rows = (view["suppliers"] as? [[String: Any]] ?? []).map { ($0["creditCode"] as? String ?? "", $0) }
@@ -294,5 +300,88 @@ import Testing
         #expect(replayed["phase"] as? String == "concluded")
         #expect(try r.call("/supplier/sealed-bid", token: tokens["A"]).0 == 401)
         #expect(try r.call("/record", as: "operator").2 == recordText)
+        let shown = try run(Binaries.roomctl, ["opening", "show", Self.opening, "--socket", r.room.dir.path + "/state/admin.sock"])
+        let shownView = (try? JSONSerialization.jsonObject(with: Data(shown.stdout.utf8))) as? NSDictionary
+        #expect(shownView != nil && shownView == (try? JSONSerialization.jsonObject(with: Data(viewText.utf8))) as? NSDictionary,
+                "roomctl opening show: \(shown.stdout)\(shown.stderr)")
+
+        try Self.checkSealedPackage(r, suppliers: suppliers, confirmed: ["A", "C"], objected: ["B"])
+    }
+
+    /// The concluded opening is sealed on its own (margin 0 here), checked and offered; `roomctl
+    /// opening seal` returns that same package. The verifier accepts it — the opening's events,
+    /// record and every supplier signature too — and names the file once a byte is changed in a
+    /// copy; the platform pulls, verifies and acknowledges it; the evaluation part is the record's.
+    static func checkSealedPackage(_ r: Room, suppliers: [String: Supplier], confirmed: [String], objected: [String]) throws {
+        let key = "opening:\(opening)", socket = r.room.dir.path + "/state/admin.sock", pki = r.room.pki
+        let database = r.room.dir.path + "/state/roomd.sqlite"
+        func count(_ sql: String) throws -> Int64 { (try RecordingsProcessTests.sqlite(database, sql).first?.first as? NSNumber)?.int64Value ?? -1 }
+        try waitFor("the opening's package to be sealed, checked and offered", r.daemon, timeout: 120) {
+            try count("SELECT count(*) FROM packages WHERE session_id = '\(key)' AND cursor IS NOT NULL") == 1
+        }
+        let sealed = try run(Binaries.roomctl, ["opening", "seal", opening, "--json", "--socket", socket])
+        #expect(sealed.status == 0, "\(sealed.stdout)\(sealed.stderr)")
+        let summary = (try? JSONSerialization.jsonObject(with: Data(sealed.stdout.utf8))) as? [String: Any] ?? [:]
+        #expect(summary["session"] as? String == key && summary["kind"] as? String == "opening" && summary["state"] as? String == "offered",
+                "\(sealed.stdout)")
+        let folder = r.room.dir.path + "/state/packages/TEST-ROOM_opening_\(opening)"
+        let info = (try? String(contentsOfFile: folder + "/bag-info.txt", encoding: .utf8)) ?? ""
+        #expect(info.contains("Roomd-Kind: opening\n") && info.contains("Roomd-Opening: \(opening)\n"), "\(info)")
+
+        // Our verifier: the bag, the seal, the ledger, and the opening's own contents.
+        let verified = try run(Binaries.roomctl, ["package", "verify", folder, "--ca", pki + "/room-ca.crt"])
+        #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+        for claim in ["events replay under the opening's rules", "every event is the opening.command entry",
+                      "data/opening/record.json: exactly what the replayed events give", "data/opening/readout.json: exactly",
+                      "data/opening/evaluation-opening.json: exactly", "sealed bids have the SHA-256 recorded",
+                      "supplier signatures verify over their stored bytes", "the platform's signature by"] {
+            #expect(verified.stdout.contains(claim), "\(claim): \(verified.stdout)")
+        }
+        // Every supplier signature that made an event is there as bytes signed, signature and certificate: seven
+        // sign-ins (A–D, E late, the stranger and the wrong organisation, recorded as rejections), the answers.
+        let signatures = try FileManager.default.contentsOfDirectory(atPath: folder + "/data/signatures")
+        #expect(signatures.filter { $0.hasSuffix("-sign-in.p7s") }.count == 7, "\(signatures.sorted())")
+        #expect(signatures.filter { $0.hasSuffix("-confirmation.p7s") }.count == confirmed.count)
+        #expect(signatures.filter { $0.hasSuffix("-objection.crt.pem") }.count == objected.count)
+        let bids = try FileManager.default.contentsOfDirectory(atPath: folder + "/data/opening/sealed-bids")
+        #expect(bids.count == suppliers.count, "\(bids)")
+        let pdf = try run("/usr/bin/pdftotext", [folder + "/data/opening/record.pdf", "-"])
+        #expect(pdf.stdout.contains("开标记录") || pdf.stdout.contains(suppliers["A"]!.name), "\(pdf.stdout.prefix(400))")
+
+        // One changed byte in a copy: refused, and the file is named.
+        let copy = r.room.dir.path + "/tampered"
+        #expect(try run("/bin/cp", ["-a", folder, copy]).status == 0)
+        let record = copy + "/data/opening/record.json"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: record))
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: record))
+        let tampered = try run(Binaries.roomctl, ["package", "verify", copy, "--ca", pki + "/room-ca.crt"])
+        #expect(tampered.status == 1, "\(tampered.stdout)")
+        #expect(tampered.stdout.contains("FAIL  data/opening/record.json"), "\(tampered.stdout)")
+
+        // The evaluation part: over the admin socket and HTTPS, the same bytes as the package's; the valid bids of the record.
+        let part = try run(Binaries.roomctl, ["opening", "evaluation-opening", opening, "--socket", socket])
+        #expect(part.status == 0, "\(part.stderr)")
+        let inPackage = try String(contentsOfFile: folder + "/data/opening/evaluation-opening.json", encoding: .utf8)
+        #expect(part.stdout == inPackage, "\(part.stdout)")
+        let (httpsCode, _, httpsPart) = try r.call("/evaluation-opening", as: "platform")
+        #expect(httpsCode == 200 && httpsPart + "\n" == inPackage, "\(httpsPart)")
+        let evaluation = (try? JSONSerialization.jsonObject(with: Data(inPackage.utf8))) as? [String: Any] ?? [:]
+        let lot = (evaluation["lots"] as? [[String: Any]])?.first ?? [:]
+        let bidders = (lot["bidders"] as? [[String: Any]]) ?? []
+        #expect(bidders.compactMap { $0["id"] as? String } == ["A", "B", "C"].map { suppliers[$0]!.code }, "\(inPackage)")
+        let (_, recordJSON, _) = try r.call("/record", as: "operator")
+        let readBids = (((recordJSON["readout"] as? [String: Any])?["lots"] as? [[String: Any]])?.first?["bids"] as? [[String: Any]]) ?? []
+        #expect(readBids.compactMap { $0["supplier"] as? String } == bidders.compactMap { $0["id"] as? String })
+        #expect(inPackage.contains("1300000") && inPackage.contains("1190000"), "\(inPackage)")
+
+        // The platform pulls, verifies (the opening's contents too) and acknowledges: the recordings become deletable.
+        let pulled = try run(Binaries.roomctl, ["platform", "pull", "--room", "https://127.0.0.1:\(r.room.port)", "--cert", pki + "/clients/platform.crt",
+                                                "--key", pki + "/clients/platform.key", "--ca", pki + "/room-ca.crt",
+                                                "--dir", r.room.dir.path + "/platform", "--once", "--json"], timeout: 120)
+        #expect(pulled.status == 0 && pulled.stdout.contains("acknowledged"), "\(pulled.stdout)\(pulled.stderr)")
+        #expect(try count("SELECT count(*) FROM package_acknowledgements WHERE session_id = '\(key)'") == 1)
+        let listed = try run(Binaries.roomctl, ["package", "list", "--socket", socket])
+        #expect(listed.stdout.contains(key) && listed.stdout.contains("acknowledged by the platform"), "\(listed.stdout)")
     }
 }

@@ -189,6 +189,44 @@ struct RecordingTimelineTests {
         #expect(after.blocked.isEmpty)
     }
 
+    /// An opening's recordings are a session's for retention: kept until the platform acknowledged
+    /// the opening's package (key `opening:<id>`), and not deletable while the opening is not concluded.
+    @Test func anOpeningsRecordingsAreKeptUntilItsPackageIsAcknowledged() async throws {
+        let room = try Room()
+        let idle = try (0..<2).map { try room.segment("S01", Double($0 * 60), Double($0 * 60 + 60)) }
+        let inOpening = try (2..<5).map { try room.segment("S01", Double($0 * 60), Double($0 * 60 + 60)) }
+        func event(_ sequence: Int, _ second: Double, _ command: String) async throws {
+            try await room.store.pool.write { db in
+                try db.execute(sql: """
+                    INSERT INTO opening_events (opening_id, sequence, at_ms, actor, command, event, ledger_seq)
+                    VALUES ('KB-1', ?, ?, 'operator', ?, x'7b7d', 0)
+                    """, arguments: [sequence, Self.s(second) / 1_000_000, command])
+            }
+        }
+        try await event(1, 2 * 60 + 30, "startOpening")
+        try await event(2, 4 * 60 + 30, "closeDecryption")
+        let policy = RetentionPolicy(keepDeliveredNanoseconds: 60_000_000_000, keepUnassignedNanoseconds: 60_000_000_000,
+                                     freeSpaceBytes: 0, unassignedMinimumNanoseconds: 60_000_000_000, sessionMarginNanoseconds: 10_000_000_000)
+        let retention = RetentionStore(store: room.store)
+        // Not concluded: its window is open-ended, so its segments (and none after) may go.
+        let open = try await retention.plan(policy: policy, now: Self.s(10_000), freeBytes: 1 << 40)
+        #expect(open.delete.map(\.0.segment) == idle)
+        #expect(Set(open.blocked.map(\.session)) == ["opening:KB-1"])
+        #expect(Set(open.blocked.map(\.0.segment)) == Set(inOpening))
+        // Concluded, not acknowledged: still kept.
+        try await event(3, 4 * 60 + 40, "concludeOpening")
+        let concluded = try await retention.plan(policy: policy, now: Self.s(10_000), freeBytes: 1 << 40)
+        #expect(Set(concluded.blocked.map(\.0.segment)) == Set(inOpening))
+        // A session's acknowledgement of the same id frees nothing; the opening package's does.
+        try await retention.acknowledge(session: "KB-1", packageSHA256: String(repeating: "a", count: 64), by: "platform", now: Self.s(10_001))
+        #expect(Set(try await retention.plan(policy: policy, now: Self.s(10_002), freeBytes: 1 << 40).blocked.map(\.0.segment)) == Set(inOpening))
+        try await retention.acknowledge(session: "opening:KB-1", packageSHA256: String(repeating: "a", count: 64), by: "platform",
+                                        now: Self.s(10_003))
+        let after = try await retention.plan(policy: policy, now: Self.s(10_004), freeBytes: 1 << 40)
+        #expect(after.delete.map(\.0.segment) == idle + inOpening)
+        #expect(after.blocked.isEmpty)
+    }
+
     @Test func theStartUpCheckRefusesWhenMostFilesAreMissing() async throws {
         let room = try Room()
         let ids = try (0..<6).map { try room.segment("S01", Double($0 * 10), Double($0 * 10 + 10)) }

@@ -55,6 +55,11 @@ struct RoomStoreTests {
                 INSERT INTO retention_marks (segment_id, marked_ns, rule, basis) VALUES (1, 0, 'age', 'test');
                 INSERT INTO retention_unlinks (segment_id, unlinked_ns, bytes, ledger_seq) VALUES (1, 0, 1, 0);
                 INSERT INTO package_acknowledgements (session_id, package_sha256, acknowledged_ns, acknowledged_by) VALUES ('s', 'x', 0, 'p');
+                INSERT INTO opening_definitions (opening_id, imported_ns, imported_by, source, definition, sha256) VALUES ('o', 0, 't', 'operator', x'7b7d', 'x');
+                INSERT INTO opening_events (opening_id, sequence, at_ms, actor, command, event, ledger_seq) VALUES ('o', 1, 0, 'p', 'signIn', x'7b7d', 0);
+                INSERT INTO opening_sealed_bids (opening_id, supplier, sequence, sha256, bytes) VALUES ('o', 'c', 1, 'x', x'00');
+                INSERT INTO opening_signatures (opening_id, sequence, purpose, supplier, signed_bytes, signature, certificate_pem, signer_fingerprint)
+                    VALUES ('o', 1, 'sign-in', 'c', x'00', x'00', 'pem', 'x');
                 """)
         }
         let checkpoint = try store.ledger.makeCheckpoint(
@@ -64,7 +69,8 @@ struct RoomStoreTests {
         let tables = ["events", "station_certificates", "certificate_revocations", "rosters", "challenges", "signatures",
                       "handwritten_signatures", "ledger_entry", "ledger_checkpoint", "ledger_checkpoint_timestamp",
                       "ledger_checkpoint_delivery", "session_definitions", "session_events", "score_drafts",
-                      "retention_marks", "retention_unlinks", "package_acknowledgements"]
+                      "retention_marks", "retention_unlinks", "package_acknowledgements",
+                      "opening_definitions", "opening_events", "opening_sealed_bids", "opening_signatures"]
         for table in tables {
             let rows = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") } ?? 0
             #expect(rows > 0, "\(table) is empty")

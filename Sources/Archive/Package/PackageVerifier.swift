@@ -14,13 +14,21 @@ import Canonical
 /// 3. the timestamp (RFC 3161) over the seal file, when present;
 /// 4. the ledger export in data/ledger (signed checkpoint, every entry's
 ///    inclusion proof, signed manifest) by the seal's key, and every recording's
-///    SHA-256 in a proven ledger entry (the hash taken when it was written).
+///    SHA-256 in a proven ledger entry (the hash taken when it was written);
+/// 5. for an opening's package (`Roomd-Kind: opening`), its events, record and
+///    supplier signatures (``OpeningPackageCheck``).
 public enum PackageVerifier {
     public struct Finding: Sendable, CustomStringConvertible, Codable {
         public var ok: Bool
         public var file: String
         public var what: String
         public var description: String { (ok ? "OK    " : "FAIL  ") + "\(file): \(what)" }
+
+        public init(ok: Bool, file: String, what: String) {
+            self.ok = ok
+            self.file = file
+            self.what = what
+        }
     }
 
     public struct Report: Sendable, Codable {
@@ -253,6 +261,11 @@ public enum PackageVerifier {
             }
         } else {
             fail("data/ledger/", "missing: the package has no ledger export")
+        }
+
+        // 7. An opening's own contents (docs/formats.md, "An opening's package").
+        if infoMap["Roomd-Kind"] == "opening" {
+            report.findings += OpeningPackageCheck.verify(folder: folder, info: infoMap)
         }
         return report
     }

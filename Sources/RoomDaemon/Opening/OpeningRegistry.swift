@@ -42,6 +42,9 @@ actor OpeningRegistry {
     let logger: Logger
     let platformVerifier: SignatureVerifier?
     let supplierVerifier: SignatureVerifier?
+    /// The CAs supplier and platform signatures were verified against: an opening's package carries them.
+    let supplierTrust: TrustStore?
+    let platformTrust: TrustStore?
     let creditCodeOID: String?
 
     static let challengeFormat = "roomd-opening-sign-in/1"
@@ -52,6 +55,8 @@ actor OpeningRegistry {
         self.room = room
         self.logger = logger
         self.creditCodeOID = creditCodeOID
+        self.supplierTrust = supplierTrust
+        self.platformTrust = platformTrust
         platformVerifier = platformTrust.map { SignatureVerifier(trust: $0, revocation: RevocationPolicy(missingCRL: .accept)) }
         supplierVerifier = supplierTrust.map { SignatureVerifier(trust: $0, revocation: RevocationPolicy(missingCRL: .accept)) }
     }
@@ -155,7 +160,8 @@ actor OpeningRegistry {
     /// Checks, stores and applies one command. A command the opening refuses changes nothing
     /// (409); one it records as a rejection is stored and answered 422 with the reason.
     @discardableResult
-    func submit(_ id: String, _ command: OpeningCommand, actor: String, sealedBid: Data? = nil) async throws -> Answer {
+    func submit(_ id: String, _ command: OpeningCommand, actor: String, sealedBid: Data? = nil,
+                signature: OpeningSignature? = nil) async throws -> Answer {
         try await gate.run {
             var entry = try self.entry(id)
             let at = max(nowMs, entry.session.state.lastEventAt ?? 0)
@@ -171,7 +177,7 @@ actor OpeningRegistry {
             if case .receiveSealedBid(let supplier, _) = command, let sealedBid { bid = (supplier.text, sealedBid) }
             try await store.appendOpeningEvent(opening: id, sequence: event.sequence, atMilliseconds: event.at, actor: actor,
                                                command: Self.name(command), event: try CanonicalJSON.encode(event),
-                                               rejection: rejection?.code, sealedBid: bid)
+                                               rejection: rejection?.code, sealedBid: bid, signature: signature)
             entry.session = next
             live[id] = entry
             updates.send(id)
@@ -265,7 +271,7 @@ actor OpeningRegistry {
 
     /// Verifies a supplier's signature (detached CMS) against the suppliers' trust folder and reads
     /// the credit code its certificate names.
-    func verifySupplier(_ signature: Data, over bytes: [UInt8], what: String) async throws -> (code: CreditCode, organization: String, fingerprint: String) {
+    func verifySupplier(_ signature: Data, over bytes: [UInt8], what: String) async throws -> SupplierSigner {
         guard let verifier = supplierVerifier else {
             throw Refusal(.serviceUnavailable, code: "supplier-trust-not-configured",
                           chinese: "本开标室未配置供应商CA证书信任目录，无法验证供应商签名；请联系代理机构管理员配置 sessions.supplier_trust_dir。",
@@ -286,7 +292,24 @@ actor OpeningRegistry {
                           chinese: "签名证书中没有可识别的统一社会信用代码，请使用本单位的法人CA证书；如CA将代码放在其他字段，请管理员配置 sessions.credit_code_oid。",
                           english: "the certificate carries no valid credit code in \(creditCodeOID.map { "OID \($0), " } ?? "")subject serialNumber or OU (found \(organization.creditCode ?? "nothing"))")
         }
-        return (code, organization.organization ?? "", verified.signerFingerprint)
+        return SupplierSigner(code: code, organization: organization.organization ?? "", fingerprint: verified.signerFingerprint,
+                              certificatePEM: String(decoding: try verified.certificate.pem(), as: UTF8.self),
+                              signedBytes: bytes, signature: Array(signature))
+    }
+
+    /// Who signed, and what: the signature as received, for the record (``OpeningSignature``).
+    struct SupplierSigner: Sendable {
+        var code: CreditCode
+        var organization: String
+        var fingerprint: String
+        var certificatePEM: String
+        var signedBytes: [UInt8]
+        var signature: [UInt8]
+
+        func stored(_ purpose: OpeningSignature.Purpose) -> OpeningSignature {
+            OpeningSignature(purpose: purpose, supplier: code.text, signedBytes: signedBytes, signature: signature,
+                             certificatePEM: certificatePEM, signerFingerprint: fingerprint)
+        }
     }
 
     struct SignedIn: Encodable, Sendable {
@@ -312,7 +335,8 @@ actor OpeningRegistry {
             return SignedIn(opening: id, supplier: signer.code.text, token: try issueToken(id, signer.code), sequence: nil)
         }
         let answer = try await submit(id, .signIn(supplier: signer.code, organization: signer.organization, certificateSHA256: signer.fingerprint),
-                                      actor: "supplier \(signer.code.text) (\(signer.organization)) sha256:\(signer.fingerprint)")
+                                      actor: "supplier \(signer.code.text) (\(signer.organization)) sha256:\(signer.fingerprint)",
+                                      signature: signer.stored(.signIn))
         return SignedIn(opening: id, supplier: signer.code.text, token: try issueToken(id, signer.code), sequence: answer.sequence)
     }
 

@@ -37,7 +37,14 @@ struct OpeningRoutes: Sendable {
     }
 
     func register(on routes: APIRouteTable) {
-        let who: @Sendable (RoomRequestContext) -> String = { $0.peer?.description ?? "unknown" }
+        registerOperatorRoutes(on: routes, who: { $0.peer?.description ?? "unknown" }, isPlatform: { $0.peer?.role == .platform })
+        registerSupplierRoutes(on: routes)
+    }
+
+    /// The operator's, supervisor's and platform's routes: on HTTPS and, for roomctl, on the admin socket.
+    func registerOperatorRoutes<Routes: RouteRegistrar>(on routes: Routes, who: @escaping @Sendable (Routes.Context) -> String,
+                                                        isPlatform: @escaping @Sendable (Routes.Context) -> Bool) {
+        let registry = self.registry
         routes.post("/v1/openings/:opening/definition", roles: [.platform, .operator],
                     purpose: "an opening definition: the platform's signed push, or the operator's import") { request, context in
             let id = try context.parameters.require("opening")
@@ -45,7 +52,7 @@ struct OpeningRoutes: Sendable {
                                                       refusal: Self.bad(#"{"definition": base64, "signature"?: base64 CMS}"#))
             let answer = try await registry.importDefinition(
                 opening: id, bytes: try Self.base64(body.definition, "definition"), signature: try body.signature.map { try Self.base64($0, "signature") },
-                requireSignature: context.peer?.role == .platform, actor: who(context))
+                requireSignature: isPlatform(context), actor: who(context))
             return try Response.json(answer, status: answer.unchanged ? .ok : .created)
         }
         routes.get("/v1/openings", roles: [.operator, .supervisor, .platform],
@@ -57,16 +64,16 @@ struct OpeningRoutes: Sendable {
         routes.get("/v1/openings/:opening/stream", roles: [.operator, .supervisor, .platform],
                    purpose: "the opening's live board (Server-Sent Events): the whole view with the server's time after every event") { _, context in
             let id = try context.parameters.require("opening")
-            let first = try await view(id)
+            let first = try await Self.view(registry, id)
             let updates = registry.updates.stream(keepAlive: .seconds(15)) { $0 == id }
             // Every event: the board as it is now; a quiet stream: the clock, so countdowns stay on the server's time.
             return LiveChannel.response(first: Self.event(first, now: registry.nowMs), updates: updates) { update in
-                update == nil ? Self.clock(now: registry.nowMs) : Self.event(try await view(id), now: registry.nowMs)
+                update == nil ? Self.clock(now: registry.nowMs) : Self.event(try await Self.view(registry, id), now: registry.nowMs)
             }
         }
         routes.get("/v1/openings/:opening", roles: [.operator, .supervisor, .platform],
                    purpose: "one opening: phase, times, every supplier's progress, the rejections recorded") { _, context in
-            try Response.json(try await view(try context.parameters.require("opening")))
+            try Response.json(try await Self.view(registry, try context.parameters.require("opening")))
         }
         routes.post("/v1/openings/:opening/sealed-bids/:supplier", roles: [.platform],
                     purpose: "the platform delivers a supplier's sealed bid (roomd hashes and keeps the bytes)") { request, context in
@@ -92,7 +99,16 @@ struct OpeningRoutes: Sendable {
             return try Response.json(RecordView(readout: record, readoutBytes: Data(bytes).base64EncodedString(),
                                                 readoutSHA256: Digest.sha256Hex(bytes)))
         }
-        registerSupplierRoutes(on: routes)
+        routes.get("/v1/openings/:opening/evaluation-opening", roles: [.operator, .supervisor, .platform],
+                   purpose: "a concluded opening's part of the evaluation session's definition: per lot the valid bids as bidders' opening records") { _, context in
+            let id = try context.parameters.require("opening")
+            guard let record = try await registry.entry(id).session.state.record(), let evaluation = EvaluationOpening(record: record) else {
+                throw Refusal(.conflict, code: "opening-not-concluded", chinese: "开标尚未结束，不能生成评审所用的开标结果；请先结束开标。",
+                              english: "opening \(id) is not concluded: its record may still change")
+            }
+            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: try CanonicalJSON.canonicalBytes(encoding: evaluation))))
+        }
     }
 
     /// What a supplier does, relayed by the platform.
@@ -152,9 +168,11 @@ struct OpeningRoutes: Sendable {
             let body = try await request.decodeStrict(ConfirmationBody.self, limit: 64 << 10, refusal: Self.bad(#"{"signature": base64 CMS}"#))
             let signature = try Self.base64(body.signature, "signature")
             let (_, bytes) = try await registry.readout(id)
-            try Self.sameSupplier(code, try await registry.verifySupplier(signature, over: bytes, what: "开标记录确认"))
+            let signer = try await registry.verifySupplier(signature, over: bytes, what: "开标记录确认")
+            try Self.sameSupplier(code, signer)
             return try Response.json(try await registry.submit(id, .confirmRecord(supplier: code, signature: body.signature),
-                                                               actor: "supplier \(code)"), status: .created)
+                                                               actor: "supplier \(code)", signature: signer.stored(.confirmation)),
+                                     status: .created)
         }
         routes.post("/v1/openings/:opening/supplier/objection", roles: [.platform],
                     purpose: "the supplier objects (87号令 40): the text and its signature (detached CMS over the text's UTF-8)") { request, context in
@@ -163,9 +181,11 @@ struct OpeningRoutes: Sendable {
             let body = try await request.decodeStrict(ObjectionBody.self, limit: 64 << 10,
                                                       refusal: Self.bad(#"{"text": text, "signature": base64 CMS over the text}"#))
             let signature = try Self.base64(body.signature, "signature")
-            try Self.sameSupplier(code, try await registry.verifySupplier(signature, over: Array(body.text.utf8), what: "异议"))
+            let signer = try await registry.verifySupplier(signature, over: Array(body.text.utf8), what: "异议")
+            try Self.sameSupplier(code, signer)
             return try Response.json(try await registry.submit(id, .raiseObjection(supplier: code, text: body.text, signature: body.signature),
-                                                               actor: "supplier \(code)"), status: .created)
+                                                               actor: "supplier \(code)", signature: signer.stored(.objection)),
+                                     status: .created)
         }
     }
 
@@ -189,7 +209,7 @@ struct OpeningRoutes: Sendable {
 
     static func clock(now: Int64) -> String { "event: clock\ndata: {\"now\":\(now)}\n\n" }
 
-    static func sameSupplier(_ code: CreditCode, _ signer: (code: CreditCode, organization: String, fingerprint: String)) throws {
+    static func sameSupplier(_ code: CreditCode, _ signer: OpeningRegistry.SupplierSigner) throws {
         guard signer.code == code else {
             throw Refusal(.forbidden, code: "signer-not-this-supplier",
                           chinese: "签名证书属于其他单位（统一社会信用代码 \(signer.code)），请使用本单位的CA证书签名。",
@@ -277,7 +297,7 @@ struct OpeningRoutes: Sendable {
         var table: [LotTable]?
     }
 
-    func view(_ id: String) async throws -> View {
+    static func view(_ registry: OpeningRegistry, _ id: String) async throws -> View {
         let entry = try await registry.entry(id)
         let state = entry.session.state
         let record = state.record()

@@ -98,6 +98,16 @@ struct PackageRoutes: Sendable {
         }
     }
 
+    func seal(key: String, force: Bool) async throws -> Response {
+        do {
+            let row = try await service.seal(key: key, actor: "roomctl", force: force)
+            let outbox = try await service.store.outbox().first { $0.session == key }
+            return try Response.json(PackageSummary(row, outbox: outbox))
+        } catch let refused as PackageSealer.Refused {
+            throw Refusal(.conflict, code: "seal-refused", chinese: "无法封包：\(refused.description)", english: refused.description)
+        }
+    }
+
     /// roomctl's routes (admin socket).
     func registerAdmin<Routes: RouteRegistrar>(on routes: Routes) {
         let service = self.service
@@ -107,16 +117,13 @@ struct PackageRoutes: Sendable {
             return try Response.json(PackageList(packages: rows.map { PackageSummary($0, outbox: outbox[$0.session]) },
                                                  next: rows.compactMap(\.cursor).max() ?? 0))
         }
-        routes.post("/v1/packages/:session/seal", roles: [], purpose: "seal a session now (?force=1: before it ends)") { request, context in
-            let session = try context.parameters.require("session")
-            let force = request.uri.queryParameters.get("force") == "1"
-            do {
-                let row = try await service.seal(session: session, actor: "roomctl", force: force)
-                let outbox = try await service.store.outbox().first { $0.session == session }
-                return try Response.json(PackageSummary(row, outbox: outbox))
-            } catch let refused as PackageSealer.Refused {
-                throw Refusal(.conflict, code: "seal-refused", chinese: "无法封包：\(refused.description)", english: refused.description)
-            }
+        routes.post("/v1/packages/:session/seal", roles: [],
+                    purpose: "seal a session, or an opening as opening:<id>, now (?force=1: before it ends)") { request, context in
+            try await seal(key: try context.parameters.require("session"), force: request.uri.queryParameters.get("force") == "1")
+        }
+        routes.post("/v1/openings/:opening/seal", roles: [], purpose: "seal an opening now (?force=1: before it is concluded)") { request, context in
+            try await seal(key: PackageKey.opening(try context.parameters.require("opening")),
+                           force: request.uri.queryParameters.get("force") == "1")
         }
         routes.post("/v1/packages/retry", roles: [], purpose: "retry deliveries that failed for good (?session=S)") { request, _ in
             let count = try await service.store.retryOutbox(session: request.uri.queryParameters.get("session"))

@@ -9,7 +9,9 @@ import Logging
 import RoomConfig
 import Store
 
-/// Seals a session into a BagIt package (docs/formats.md, "Sealed packages").
+/// Seals a session — or an opening (`OpeningPackage.swift`) — into a BagIt package (docs/formats.md,
+/// "Sealed packages", "An opening's package"). Both go through ``sealBag``: the kind's own files,
+/// then the parts every package shares.
 ///
 /// Everything is assembled in `packages/.sealing-<name>-<random>` — the
 /// report, results, signatures, check-ins and the ledger export written and
@@ -28,6 +30,7 @@ struct PackageSealer: Sendable {
     let witness: LedgerWitness
     let reports: SessionReports
     let registry: SessionRegistry
+    let openings: OpeningRegistry
     let logger: Logger
     let sealKey: PrivateKey
     let sealCertificate: Certificate
@@ -39,13 +42,14 @@ struct PackageSealer: Sendable {
     }
 
     init(store: RoomStore, config: RoomConfiguration, ledger: RoomLedger, witness: LedgerWitness, reports: SessionReports,
-         registry: SessionRegistry, logger: Logger) throws {
+         registry: SessionRegistry, openings: OpeningRegistry, logger: Logger) throws {
         self.store = store
         self.config = config
         self.ledger = ledger
         self.witness = witness
         self.reports = reports
         self.registry = registry
+        self.openings = openings
         self.logger = logger
         let keyPath = config.packages.signingKey ?? config.ledger.signingKey
         let certificatePath = config.packages.signingCertificate ?? config.ledger.signingCertificate
@@ -61,9 +65,10 @@ struct PackageSealer: Sendable {
 
     var packagesDirectory: String { config.storage.packagesDirectory }
 
-    /// `<room>_<session>`: the folder and the tar's top folder.
-    func name(session: String) -> String {
-        let safe = String(session.map { $0 == "/" || $0 == " " || $0 == "\\" ? "_" : $0 })
+    /// `<room>_<session>`, `<room>_opening_<id>` for an opening: the folder and the tar's top folder.
+    func name(session key: String) -> String {
+        let id = PackageKey.openingID(key).map { "opening_" + $0 } ?? key
+        let safe = String(id.map { $0 == "/" || $0 == " " || $0 == "\\" || $0 == ":" ? "_" : $0 })
         return "\(config.room.id)_\(safe)"
     }
 
@@ -133,23 +138,67 @@ struct PackageSealer: Sendable {
         try await gate.run { try await sealAlone(session: session, actor: actor, force: force) }
     }
 
+    /// Seals what a package key names: a session, or an opening (`opening:<id>`).
+    func seal(key: String, actor: String, force: Bool) async throws -> RoomStore.PackageRow {
+        if let opening = PackageKey.openingID(key) { return try await seal(opening: opening, actor: actor, force: force) }
+        return try await seal(session: key, actor: actor, force: force)
+    }
+
     private func sealAlone(session: String, actor: String, force: Bool) async throws -> RoomStore.PackageRow {
         if let existing = try await store.package(session: session) { return existing }
-        let now = store.clock.now().nanoseconds
         guard let live = try? await registry.state(session) else {
             throw Refused(description: "no session \(session) in this room / 没有该评审场次")
         }
-        guard let window = try await window(session: session, now: now) else {
-            throw Refused(description: "session \(session) has no commands yet: nothing to seal / 场次尚未开始，无可封包内容")
+        let state = live.session.state
+        return try await sealBag(key: session, actor: actor, force: force, phase: state.phase.rawValue,
+                                 notEnded: "session \(session) has not ended (phase \(state.phase.rawValue)); seal it after it closes, or with --force / 场次尚未结束",
+                                 labels: [("Roomd-Lot", live.stored.lot)],
+                                 description: "roomd sealed session package: session \(session) of room \(config.room.id) / 评审场次封包") { bag in
+            try await sessionPayload(session: session, live: live, bag: bag)
         }
-        if !window.ended, !force {
-            throw Refused(description: "session \(session) has not ended (phase \(live.session.state.phase.rawValue)); seal it after it closes, or with --force / 场次尚未结束")
+    }
+
+    /// One package being assembled in its work folder: each file written (fsync) with its hash.
+    final class BagWriter {
+        let work: String
+        var files: [Bag.File] = []
+
+        init(work: String) { self.work = work }
+
+        /// Writes `bytes` as `path` (relative to the bag) and records its hash.
+        func put(_ path: String, _ bytes: [UInt8]) async throws {
+            let target = work + "/" + path
+            try await runBlocking {
+                try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try SecureFile.write(bytes, to: target, mode: 0o644)
+            }
+            files.append(Bag.file(path, bytes))
         }
+
+        /// A JSON value as one canonical line.
+        func json(_ value: CanonicalJSON) throws -> [UInt8] { try value.canonicalBytes() + [0x0A] }
+    }
+
+    /// Seals what `key` names (a session, or `opening:<id>`) with the parts every package shares:
+    /// `payload` writes its own files, then the ledger export from the window's start, the
+    /// recordings of the window (hard links), the timeline, the tag files, the seal and the
+    /// timestamp; the folder is renamed into place and the row recorded.
+    func sealBag(key: String, actor: String, force: Bool, phase: String, notEnded: String, labels: [(String, String)],
+                         description: String, payload: (BagWriter) async throws -> Void) async throws -> RoomStore.PackageRow {
+        let now = store.clock.now().nanoseconds
+        let subject = PackageKey.openingID(key).map { "opening \($0)" } ?? "session \(key)"
+        guard let window = try await window(session: key, now: now) else {
+            throw Refused(description: "\(subject) has no commands yet: nothing to seal / 尚未开始，无可封包内容")
+        }
+        if !window.ended, !force { throw Refused(description: notEnded) }
         let (segments, writing) = try await segments(devices: devices, window: window)
         if writing > 0, !force {
-            throw Refused(description: "\(writing) segment(s) of the session's window are still being written; sealing waits for them / 录像分段尚未写完")
+            throw Refused(description: "\(writing) segment(s) of the \(subject)'s window are still being written; sealing waits for them / 录像分段尚未写完")
         }
-        let name = name(session: session)
+        let name = name(session: key)
+        if let other = try await store.packages().first(where: { $0.name == name && $0.session != key }) {
+            throw Refused(description: "the package folder \(name) belongs to \(other.session) already / 封包目录名称已被占用")
+        }
         let final = packagesDirectory + "/" + name
         let work = packagesDirectory + "/.sealing-\(name)-\(try Digest.randomHex(4))"
         try await runBlocking {
@@ -160,29 +209,22 @@ struct PackageSealer: Sendable {
             }
         }
         do {
-            let row = try await assemble(session: session, live: live, window: window, segments: segments, writing: writing,
-                                         name: name, work: work, final: final, actor: actor, now: now)
-            return row
+            let bag = BagWriter(work: work)
+            try await payload(bag)
+            let info = [("Roomd-Kind", PackageKey.openingID(key) == nil ? "session" : "opening"), ("Roomd-Session", key)] + labels
+                + [("Roomd-Phase", phase)]
+            return try await assemble(key: key, bag: bag, window: window, segments: segments, writing: writing, name: name, final: final,
+                                      labels: info, description: description, actor: actor, now: now)
         } catch {
             try? await runBlocking { try FileManager.default.removeItem(atPath: work) }
             throw error
         }
     }
 
-    private func assemble(session: String, live: SessionRegistry.Live, window: Window, segments: [SegmentRow], writing: Int,
-                          name: String, work: String, final: String, actor: String, now: Int64) async throws -> RoomStore.PackageRow {
-        var files: [Bag.File] = []
-        /// Writes `bytes` as `path` (relative to the bag) and records its hash.
-        func put(_ path: String, _ bytes: [UInt8]) async throws {
-            let target = work + "/" + path
-            try await runBlocking {
-                try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try SecureFile.write(bytes, to: target, mode: 0o644)
-            }
-            files.append(Bag.file(path, bytes))
-        }
-        func json(_ value: CanonicalJSON) throws -> [UInt8] { try value.canonicalBytes() + [0x0A] }
-
+    /// The session's own files: report, results, definition and events, signatures, check-ins.
+    private func sessionPayload(session: String, live: SessionRegistry.Live, bag: BagWriter) async throws {
+        func put(_ path: String, _ bytes: [UInt8]) async throws { try await bag.put(path, bytes) }
+        func json(_ value: CanonicalJSON) throws -> [UInt8] { try bag.json(value) }
         // data/report: the report (body and signed), results, OCDS release, bidder notices.
         let state = live.session.state
         let result = state.result()
@@ -243,7 +285,13 @@ struct PackageSealer: Sendable {
             // Names and protected IDs (HMAC and last four) only, as stored.
             try await put("data/checkins/roster.json", Array(try CanonicalJSON.encode(roster.roster.entries)) + [0x0A])
         }
+    }
 
+    private func assemble(key: String, bag: BagWriter, window: Window, segments: [SegmentRow], writing: Int, name: String, final: String,
+                          labels: [(String, String)], description: String, actor: String, now: Int64) async throws -> RoomStore.PackageRow {
+        let work = bag.work
+        func put(_ path: String, _ bytes: [UInt8]) async throws { try await bag.put(path, bytes) }
+        func json(_ value: CanonicalJSON) throws -> [UInt8] { try bag.json(value) }
         // data/ledger: the entries since the window began, with inclusion proofs against a fresh checkpoint.
         let ledgerFolder = work + "/data/ledger"
         let ledgerFiles = try await runBlocking { () throws -> [Bag.File] in
@@ -267,7 +315,7 @@ struct PackageSealer: Sendable {
             }
             return out
         }
-        files += ledgerFiles
+        bag.files += ledgerFiles
 
         // data/recordings: hard links to every segment of the window; hashes from the index, sizes checked.
         var segmentDocs: [CanonicalJSON] = []
@@ -286,7 +334,7 @@ struct PackageSealer: Sendable {
             guard size == segment.bytes else {
                 throw Refused(description: "\(source) is \(size) bytes, the index says \(segment.bytes): the file changed after it was closed; investigate before sealing / 录像文件与索引不符")
             }
-            files.append(Bag.File(path: relative, sha256: segment.sha256, bytes: segment.bytes))
+            bag.files.append(Bag.File(path: relative, sha256: segment.sha256, bytes: segment.bytes))
             segmentDocs.append(.object([
                 "segment": .integer(segment.id), "device": .string(segment.device), "file": .string(relative),
                 "start": .string(Text.iso8601(nanoseconds: segment.start)), "end": .string(Text.iso8601(nanoseconds: segment.end)),
@@ -306,19 +354,18 @@ struct PackageSealer: Sendable {
         try await put("data/recordings/timeline.json", Array(try CanonicalJSON.encode(timeline)) + [0x0A])
 
         // The tag files: declaration, bag-info, manifest, tag manifest; then the seal and the timestamp.
+        let files = bag.files
         let payloadBytes = files.reduce(0) { $0 + $1.bytes }
         let info: [(String, String)] = [
             ("Source-Organization", config.room.agency),
             ("Organization-Address", config.room.name),
             ("External-Identifier", name),
-            ("External-Description", "roomd sealed session package: session \(session) of room \(config.room.id) / 评审场次封包"),
+            ("External-Description", description),
             ("Bagging-Date", String(Text.iso8601(nanoseconds: now).prefix(10))),
             ("Payload-Oxum", Bag.oxum(files)),
             ("Bag-Size", "\(payloadBytes) bytes"),
             ("Roomd-Room", config.room.id),
-            ("Roomd-Session", session),
-            ("Roomd-Lot", live.stored.lot),
-            ("Roomd-Phase", state.phase.rawValue),
+        ] + labels + [
             ("Roomd-Window-Start", Text.iso8601(nanoseconds: window.start)),
             ("Roomd-Window-End", Text.iso8601(nanoseconds: window.end)),
             ("Roomd-Recordings", "\(segments.count) segments" + (writing > 0 ? "; \(writing) still being written were left out (sealed with --force)" : "")),
@@ -327,13 +374,13 @@ struct PackageSealer: Sendable {
             ("Roomd-Version", StatusReporter.version),
         ]
         // The timestamp is fetched first (network), then the tag files and seal are written on a blocking thread.
-        let key = sealKey, certificate = sealCertificate
+        let signingKey = sealKey, certificate = sealCertificate
         let signingTime = Date(timeIntervalSince1970: TimeInterval(now) / 1e9)
         let draftManifest = Array(Bag.manifest([
             Bag.file(Bag.declarationFile, Array(Bag.declaration.utf8)), Bag.file(Bag.infoFile, Array(Bag.info(info).utf8)),
             Bag.file(Bag.manifestFile, Array(Bag.manifest(files).utf8)),
         ]).utf8)
-        let signature = try SealSigner.sign(content: draftManifest, key: key, certificate: certificate, signingTime: signingTime)
+        let signature = try SealSigner.sign(content: draftManifest, key: signingKey, certificate: certificate, signingTime: signingTime)
         var timestamp: [UInt8]?
         var timestampNote = "none configured"
         do {
@@ -342,7 +389,7 @@ struct PackageSealer: Sendable {
         } catch {
             timestampNote = "TSA unreachable: \(error)"
             logger.error("package sealed without a timestamp: the TSA did not answer / 封包未取得时间戳", metadata: [
-                "session": .string(session), "error": .string("\(error)"),
+                "package": .string(key), "error": .string("\(error)"),
             ])
         }
         let stamp = timestamp, packagesDirectory = self.packagesDirectory, bagFiles = files
@@ -358,19 +405,19 @@ struct PackageSealer: Sendable {
         }
         let tar = try await runBlocking { try PackageTar(folder: final, name: name, mtime: now / 1_000_000_000) }
         let row = RoomStore.PackageRow(
-            session: session, name: name, sealedNs: now, windowStartNs: window.start, windowEndNs: window.end,
+            session: key, name: name, sealedNs: now, windowStartNs: window.start, windowEndNs: window.end,
             tagManifestSHA256: Digest.sha256Hex(tagManifest), payloadOxum: Bag.oxum(files), tarBytes: tar.size)
         try await store.recordSeal(row, detail: [
-            "session": session, "package": name, "tagmanifest_sha256": row.tagManifestSHA256, "payload_oxum": row.payloadOxum,
+            "session": key, "kind": PackageKey.openingID(key) == nil ? "session" : "opening", "package": name, "tagmanifest_sha256": row.tagManifestSHA256, "payload_oxum": row.payloadOxum,
             "files": String(files.count), "segments": String(segments.count), "left_out_writing": String(writing),
             "window_start": Text.iso8601(nanoseconds: window.start), "window_end": Text.iso8601(nanoseconds: window.end),
             "seal_certificate_sha256": (try? sealCertificate.sha256Fingerprint()) ?? "", "timestamp": timestampNote,
         ], actor: actor, now: now)
-        logger.notice("session package sealed / 评审场次已封包", metadata: [
-            "session": .string(session), "package": .string(name), "files": .string(String(files.count)),
+        logger.notice("package sealed / 已封包", metadata: [
+            "package_key": .string(key), "package": .string(name), "files": .string(String(files.count)),
             "bytes": .string(String(payloadBytes)), "tagmanifest_sha256": .string(row.tagManifestSHA256),
         ])
-        return try await store.package(session: session) ?? row
+        return try await store.package(session: key) ?? row
     }
 
     // MARK: Pieces

@@ -20,8 +20,9 @@ import Synchronization
 ///   Only a package that passes is **offered**: given the next pull cursor and
 ///   queued in the outbox. One that fails is never offered; a critical event
 ///   says why.
-/// - **auto-seal**: a session that has ended is sealed once its recording
-///   margin has passed and the segments of its window are closed.
+/// - **auto-seal**: a session that has ended, or an opening that was
+///   concluded, is sealed once its recording margin has passed and the
+///   segments of its window are closed.
 /// - **acknowledge**: the platform's SHA-256 of what it received must be the
 ///   tar's; then the session's recordings become eligible for retention.
 final class PackageService: Service, Sendable {
@@ -81,7 +82,7 @@ final class PackageService: Service, Sendable {
                 for window in windows where !sealed.contains(window.session) {
                     guard let end = window.end, end <= now else { continue }
                     do {
-                        _ = try await sealer.seal(session: window.session, actor: "system:packages", force: false)
+                        _ = try await sealer.seal(key: window.session, actor: "system:packages", force: false)
                     } catch let refused as PackageSealer.Refused where refused.description.contains("still being written") {
                         continue  // the next pass
                     } catch {
@@ -103,11 +104,11 @@ final class PackageService: Service, Sendable {
         }
     }
 
-    /// Seals now (roomctl, operator) and checks at once.
-    func seal(session: String, actor: String, force: Bool) async throws -> RoomStore.PackageRow {
-        let row = try await sealer.seal(session: session, actor: actor, force: force)
+    /// Seals now (roomctl, operator) and checks at once. `key`: a session id, or `opening:<id>`.
+    func seal(key: String, actor: String, force: Bool) async throws -> RoomStore.PackageRow {
+        let row = try await sealer.seal(key: key, actor: actor, force: force)
         if row.checkedNs == nil { await check(row) }
-        return try await store.package(session: session) ?? row
+        return try await store.package(session: key) ?? row
     }
 
     func folder(_ row: RoomStore.PackageRow) -> String { config.storage.packagesDirectory + "/" + row.name }
@@ -235,7 +236,7 @@ extension PackageSummary {
                   delivery: outbox.map {
                       Delivery(target: $0.target, bytes_confirmed: $0.bytesConfirmed, attempts: $0.attempts, last_error: $0.lastError,
                                permanent: $0.permanent, delivered_at: $0.deliveredNs.map(Text.iso8601(nanoseconds:)))
-                  })
+                  }, kind: PackageKey.openingID(row.session) == nil ? "session" : "opening")
     }
 }
 

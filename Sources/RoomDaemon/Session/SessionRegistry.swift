@@ -106,6 +106,11 @@ actor SessionRegistry {
             throw Refusal(.badRequest, code: "bad-session-id", chinese: "场次编号含有非法字符。",
                           english: "session ids are printable ASCII without quotes, slashes or backslashes, at most 128 bytes")
         }
+        // `opening:<id>` names an opening's sealed package (PackageKey): a session may not take it.
+        guard PackageKey.openingID(session) == nil else {
+            throw Refusal(.badRequest, code: "bad-session-id", chinese: "场次编号不能以 opening: 开头（该前缀用于开标封包）。",
+                          english: "session ids may not begin with \(PackageKey.openingPrefix): it names openings' packages")
+        }
         let definition: SessionDefinition
         do {
             definition = try Self.decodeDefinition(bytes)
