@@ -13,7 +13,8 @@ import Testing
 /// the one-minute window closes by roomd's clock; C's figures and words disagree and are flagged;
 /// A and C confirm, B objects; the operator concludes. The driver is Fixtures/browser_opening.py;
 /// it saves a screenshot of every step in .build/test-screenshots/browser-opening. Afterwards the
-/// record, the failure reasons and every signature are checked through the API and verified here.
+/// record, the failure reasons and every signature are checked through the API and verified here,
+/// and the opening's sealed package passes `roomctl package verify`.
 @Suite(.serialized)
 struct BrowserOpeningTests {
     static let driver = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/browser_opening.py").path
@@ -137,6 +138,23 @@ struct BrowserOpeningTests {
                 Issue.record("\(letter)'s signature does not verify: \(rejection)")
             }
         }
+        // The concluded opening is sealed on its own; roomctl's offline verifier accepts the package: the
+        // events replay, the record is what they give, and every signature the pages carried is in it and
+        // verifies over its stored bytes (four sign-ins — A's refused one made no event —, two confirmations, one objection).
+        let folder = r.room.dir.path + "/state/packages/TEST-ROOM_opening_\(OpeningProcessTests.opening)"
+        try waitFor("the opening's package to be sealed and offered", r.daemon, timeout: 120) {
+            try run(Binaries.roomctl, ["package", "list", "--socket", r.room.dir.path + "/state/admin.sock"]).stdout
+                .split(separator: "\n").contains { $0.contains("opening:\(OpeningProcessTests.opening)") && $0.contains("offered") }
+        }
+        let verified = try run(Binaries.roomctl, ["package", "verify", folder, "--ca", r.room.pki + "/room-ca.crt"])
+        #expect(verified.status == 0 && verified.stdout.contains("supplier signatures verify over their stored bytes")
+                && verified.stdout.contains("data/opening/record.json: exactly what the replayed events give"), "\(verified.stdout)\(verified.stderr)")
+        let stored = try FileManager.default.contentsOfDirectory(atPath: folder + "/data/signatures")
+        #expect(stored.filter { $0.hasSuffix("-sign-in.p7s") }.count == 4 && stored.filter { $0.hasSuffix("-confirmation.p7s") }.count == 2
+                && stored.filter { $0.hasSuffix("-objection.p7s") }.count == 1, "\(stored.sorted())")
+        let packaged = try String(contentsOfFile: folder + "/data/opening/record.json", encoding: .utf8)
+        #expect(packaged.contains("decryptionTimedOut") && packaged.contains(files["B"]!["code"]!), "\(packaged.prefix(2000))")
+
         // Every event has its ledger entry.
         let (_, _, ledger) = try r.room.curl("/v1/ledger/entries", as: "platform")
         #expect(ledger.components(separatedBy: "\"kind\":\"opening.command\"").count - 1 == view["events"] as? Int)
