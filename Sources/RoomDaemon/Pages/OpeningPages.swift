@@ -349,7 +349,8 @@ enum OpeningPages {
           const plaintext = toBase64(new Uint8Array(await file.arrayBuffer()));
           const answer = await supplierCall("POST", "/supplier/decryption", { plaintext });
           if (answer.status === 201) say("decrypt", true, "解密成功，开标一览表已提交。");
-          else say("decrypt", false, "解密结果未被采用：" + message(answer));
+          else say("decrypt", false, "解密结果未被采用：" + message(answer) +
+                   (answer.status === 422 ? " 请确认上传的是用本单位加密证书解密本单位加密投标文件得到的开标一览表文件；解密时限内可再次上传。" : ""));
           el("summary-file").value = "";
         }
 
