@@ -383,5 +383,9 @@ import Testing
         #expect(try count("SELECT count(*) FROM package_acknowledgements WHERE session_id = '\(key)'") == 1)
         let listed = try run(Binaries.roomctl, ["package", "list", "--socket", socket])
         #expect(listed.stdout.contains(key) && listed.stdout.contains("acknowledged by the platform"), "\(listed.stdout)")
+        // The key is the opening's alone: a session may not be named like it.
+        let body = #"{"definition":"# + "\"\(Data(SessionProcessTests.definition.utf8).base64EncodedString())\"}"
+        let (_, squatter, squatterText) = try r.room.curl("/v1/sessions/\(key)/definition", as: "operator", method: "POST", body: body)
+        #expect(squatter == 400 && squatterText.contains("bad-session-id") && squatterText.contains("opening:"), "\(squatterText)")
     }
 }

@@ -184,7 +184,7 @@ struct PackageSealer: Sendable {
     /// recordings of the window (hard links), the timeline, the tag files, the seal and the
     /// timestamp; the folder is renamed into place and the row recorded.
     func sealBag(key: String, actor: String, force: Bool, phase: String, notEnded: String, labels: [(String, String)],
-                         description: String, payload: (BagWriter) async throws -> Void) async throws -> RoomStore.PackageRow {
+                 description: String, payload: (BagWriter) async throws -> Void) async throws -> RoomStore.PackageRow {
         let now = store.clock.now().nanoseconds
         let subject = PackageKey.openingID(key).map { "opening \($0)" } ?? "session \(key)"
         guard let window = try await window(session: key, now: now) else {
