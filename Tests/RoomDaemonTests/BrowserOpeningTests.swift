@@ -61,7 +61,7 @@ struct BrowserOpeningTests {
         }
         // Time enough for five browsers to start and four suppliers to sign in on a busy machine;
         // the window is the shortest a definition allows (one minute).
-        let definition = try OpeningProcessTests.definition(deadline: Date().addingTimeInterval(50), suppliers: people.map { suppliers[$0.0]! })
+        let definition = try OpeningProcessTests.definition(deadline: Date().addingTimeInterval(60), suppliers: people.map { suppliers[$0.0]! })
         let signature = try r.signedByPlatform(definition)
         let imported = try r.call("/definition", method: "POST", body: ["definition": Data(definition).base64EncodedString(),
                                                                         "signature": Data(signature).base64EncodedString()])
