@@ -43,16 +43,7 @@ struct BrowserRecordingsTests {
         // 3. The browsers. A station's certificate as its kiosk folder installs it; the supervisor's from
         // the PKI. The policy (machine state, written for this room's address, removed afterwards) is the
         // kiosk's certificate rule alone: the room CA as issuer, for this origin.
-        let kiosk = try run(Binaries.roomctl, ["station", "kiosk", "S01", "--pki", r.room.pki, "--server", "127.0.0.1:\(r.room.port)",
-                                               "--out", r.room.dir.path + "/kiosk/S01"])
-        #expect(kiosk.status == 0, "\(kiosk.stderr)")
-        let kioskPolicy = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: URL(fileURLWithPath: r.room.dir.path + "/kiosk/S01/policies/managed/roomd.json"))) as? [String: Any] ?? [:]
-        let rule = try #require(kioskPolicy["AutoSelectCertificateForUrls"] as? [String])
-        let policies = "/etc/chromium/policies/managed"
-        try FileManager.default.createDirectory(atPath: policies, withIntermediateDirectories: true)
-        let policy = "\(policies)/roomd-test-\(r.room.port).json"
-        try JSONSerialization.data(withJSONObject: ["AutoSelectCertificateForUrls": rule]).write(to: URL(fileURLWithPath: policy))
+        let policy = try r.room.installChromiumCertificatePolicy()
         defer { try? FileManager.default.removeItem(atPath: policy) }
 
         let first = try #require(r.closedSegments("S01").first.flatMap { n($0[2]) })

@@ -73,6 +73,13 @@ import Testing
             return (code, (try? JSONSerialization.jsonObject(with: Data(answer.utf8))) as? [String: Any] ?? [:], answer)
         }
 
+        /// The platform signer's detached CMS signature over a definition, as the platform pushes it.
+        func signedByPlatform(_ definition: [UInt8]) throws -> [UInt8] {
+            let key = try PrivateKey(pem: Array(try Data(contentsOf: URL(fileURLWithPath: room.pki + "/platform/signer.key"))))
+            let certificate = try Certificate.all(pemOrDER: Array(try Data(contentsOf: URL(fileURLWithPath: room.pki + "/platform/signer.crt"))))[0]
+            return try ExpertSigner.signCMS(content: definition, key: key, certificate: certificate, algorithm: .ecdsaP256SHA256)
+        }
+
         /// Signs the sign-in challenge with the supplier's signing certificate; (HTTP status, answer).
         func signIn(_ key: PrivateKey, _ certificate: Certificate, _ algorithm: SignatureAlgorithm) throws -> (Int, [String: Any], String) {
             let (code, challenge, text) = try call("/sign-in/challenges", method: "POST", body: [:])
@@ -82,6 +89,23 @@ import Testing
             let signature = try ExpertSigner.signCMS(content: Array(signed.utf8), key: key, certificate: certificate, algorithm: algorithm)
             return try call("/sign-in", method: "POST", body: ["request": request, "signature": Data(signature).base64EncodedString()])
         }
+    }
+
+    /// The test opening's definition (one lot, public tender, the shortest window: one minute) for these suppliers.
+    static func definition(deadline: Date, suppliers: [Supplier]) throws -> [UInt8] {
+        try CanonicalJSON.object([
+            "version": .integer(1),
+            "project": .object(["number": .string("NMG-2026-0188"), "name": .string("呼和浩特市第一中学智慧黑板采购"),
+                                "purchaser": .string("呼和浩特市第一中学"), "agency": .string("内蒙古某招标代理有限公司"),
+                                "method": .string("publicTender")]),
+            "lots": .array([.object(["id": .string("1"), "name": .string("智慧黑板")])]),
+            "bidDeadline": .string(beijing(deadline)), "decryptionWindowMinutes": .integer(1),
+            "suppliers": .array(try suppliers.map { s in
+                .object(["name": .string(s.name), "creditCode": .string(s.code), "lots": .array([.string("1")]),
+                         "encryptionCertificateSHA256": .string(Digest.sha256Hex(try s.encryption.derBytes())),
+                         "sealedBidSHA256": .string(Digest.sha256Hex(s.sealed)), "summarySHA256": .string(Digest.sha256Hex(s.summary))])
+            }),
+        ]).canonicalBytes()
     }
 
     static func beijing(_ date: Date) -> String {
@@ -128,29 +152,22 @@ import Testing
                 sealed: try Envelope.seal(summary, for: [encryption]))
         }
         let deadline = Date().addingTimeInterval(15)
-        let definition = try CanonicalJSON.object([
-            "version": .integer(1),
-            "project": .object(["number": .string("NMG-2026-0188"), "name": .string("呼和浩特市第一中学智慧黑板采购"),
-                                "purchaser": .string("呼和浩特市第一中学"), "agency": .string("内蒙古某招标代理有限公司"),
-                                "method": .string("publicTender")]),
-            "lots": .array([.object(["id": .string("1"), "name": .string("智慧黑板")])]),
-            "bidDeadline": .string(Self.beijing(deadline)), "decryptionWindowMinutes": .integer(1),
-            "suppliers": .array(people.map { letter, name, code in
-                let s = suppliers[letter]!
-                return .object(["name": .string(name), "creditCode": .string(code), "lots": .array([.string("1")]),
-                                "encryptionCertificateSHA256": .string(Digest.sha256Hex(try! s.encryption.derBytes())),
-                                "sealedBidSHA256": .string(Digest.sha256Hex(s.sealed)), "summarySHA256": .string(Digest.sha256Hex(s.summary))])
-            }),
-        ]).canonicalBytes()
-        let platformKey = try PrivateKey(pem: Array(try Data(contentsOf: URL(fileURLWithPath: r.room.pki + "/platform/signer.key"))))
-        let platformCert = try Certificate.all(pemOrDER: Array(try Data(contentsOf: URL(fileURLWithPath: r.room.pki + "/platform/signer.crt"))))[0]
-        let signature = try ExpertSigner.signCMS(content: definition, key: platformKey, certificate: platformCert, algorithm: .ecdsaP256SHA256)
+        let definition = try Self.definition(deadline: deadline, suppliers: people.map { suppliers[$0.0]! })
+        let signature = try r.signedByPlatform(definition)
 
         // Intake: the platform must sign; the signed definition is kept; the sealed bids arrive.
         #expect(try r.call("/definition", method: "POST", body: ["definition": Data(definition).base64EncodedString()]).0 == 400)
         let imported = try r.call("/definition", method: "POST", body: ["definition": Data(definition).base64EncodedString(),
                                                                         "signature": Data(signature).base64EncodedString()])
         #expect(imported.0 == 201 && imported.1["source"] as? String == "platform", "\(imported.2)")
+
+        // The live board, followed as the platform's hall would, from here to the end.
+        let board = Process(), boardFile = r.room.dir.path + "/board.sse"
+        board.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        board.arguments = ["-s", "-N", "-o", boardFile, "--cacert", r.room.pki + "/room-ca.crt", "--cert", r.room.pki + "/clients/platform.crt",
+                           "--key", r.room.pki + "/clients/platform.key", "https://127.0.0.1:\(r.room.port)/v1/openings/\(Self.opening)/stream"]
+        try board.run()
+        defer { if board.isRunning { board.terminate() } }
         for letter in ["A", "B", "C", "D", "E"] {
             let s = suppliers[letter]!
             let delivered = try r.call("/sealed-bids/\(s.code)", method: "POST", body: ["sealedBid": Data(s.sealed).base64EncodedString()])
@@ -262,8 +279,22 @@ import Testing
         #expect(ledger.components(separatedBy: "\"kind\":\"opening.command\"").count - 1 == events)
         #expect(ledger.contains("\"rejection\":\"sign-in-late\""))
 
-        // A restart replays the same opening; tokens do not survive it.
+        // The live board carried every event as it happened: the whole view and the server's time.
+        try waitFor("the live board to reach the conclusion", r.daemon, timeout: 20) {
+            ((try? String(contentsOfFile: boardFile, encoding: .utf8)) ?? "").contains(#""phase":"concluded""#)
+        }
+        let boards = try String(contentsOfFile: boardFile, encoding: .utf8).components(separatedBy: "event: opening\ndata: ").dropFirst()
+            .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.prefix { $0 != "\n" }.utf8))) as? [String: Any] }
+        let sequences = boards.compactMap { ($0["opening"] as? [String: Any])?["events"] as? Int }
+        #expect(sequences.last == events && sequences == sequences.sorted() && Set(sequences).count >= 10, "\(sequences)")
+        #expect(boards.allSatisfy { abs(Int64($0["now"] as? Int ?? 0) - Int64(Date().timeIntervalSince1970 * 1000)) < 300_000 })
+
+        // A restart replays the same opening; tokens do not survive it. The open live board does not
+        // hold roomd's stop: the stream ends with the shutdown.
+        let stopping = Date()
         try r.restart()
+        #expect(Date().timeIntervalSince(stopping) < 15, "roomd took \(Date().timeIntervalSince(stopping)) s to stop and start")
+        board.waitUntilExit()
         let (_, replayed, replayedText) = try r.call("", as: "operator")
         #expect(replayedText == viewText)
         #expect(replayed["phase"] as? String == "concluded")

@@ -61,7 +61,10 @@ actor OpeningRegistry {
         supplierVerifier = supplierTrust.map { SignatureVerifier(trust: $0, revocation: RevocationPolicy(missingCRL: .accept)) }
     }
 
-    private var nowMs: Int64 { store.clock.now().milliseconds }
+    /// The room clock's time (ms): what the pages count down against, not the browser's clock.
+    nonisolated var nowMs: Int64 { store.clock.now().milliseconds }
+    /// The live channel: the id of an opening after each of its events is stored (and after an import).
+    nonisolated let updates = UpdateSubscribers<String>()
 
     // MARK: Start
 
@@ -134,6 +137,7 @@ actor OpeningRegistry {
             }
             live[opening] = Live(stored: stored, session: session)
             broken[opening] = nil
+            updates.send(opening)
             logger.notice("opening definition imported", metadata: [
                 "opening": .string(opening), "sha256": .string(stored.sha256), "source": .string(stored.source),
             ])
@@ -176,6 +180,7 @@ actor OpeningRegistry {
                                                rejection: rejection?.code, sealedBid: bid, signature: signature)
             entry.session = next
             live[id] = entry
+            updates.send(id)
             logger.info("opening event recorded", metadata: [
                 "opening": .string(id), "sequence": .string(String(event.sequence)), "command": .string(Self.name(command)),
                 "actor": .string(actor), "rejection": .string(rejection?.code ?? "-"),
@@ -218,6 +223,14 @@ actor OpeningRegistry {
     }
 
     // MARK: Reading
+
+    /// Every opening in the room, oldest definition first: id, phase, project, deadline (ms).
+    func list() -> [(opening: String, phase: String, project: String, projectName: String, deadline: Int64)] {
+        live.sorted { $0.value.stored.id < $1.value.stored.id }.map { id, entry in
+            let state = entry.session.state
+            return (id, state.phase.rawValue, state.definition.project.number, state.definition.project.name, state.deadline)
+        }
+    }
 
     func entry(_ id: String) throws -> Live {
         if let entry = live[id] { return entry }

@@ -55,6 +55,22 @@ struct OpeningRoutes: Sendable {
                 requireSignature: isPlatform(context), actor: who(context))
             return try Response.json(answer, status: answer.unchanged ? .ok : .created)
         }
+        routes.get("/v1/openings", roles: [.operator, .supervisor, .platform],
+                   purpose: "the room's openings, oldest first: id, phase, project, bid deadline") { _, _ in
+            try Response.json(await registry.list().map {
+                ListItem(opening: $0.opening, phase: $0.phase, project: $0.project, projectName: $0.projectName, deadline: $0.deadline)
+            })
+        }
+        routes.get("/v1/openings/:opening/stream", roles: [.operator, .supervisor, .platform],
+                   purpose: "the opening's live board (Server-Sent Events): the whole view with the server's time after every event") { _, context in
+            let id = try context.parameters.require("opening")
+            let first = try await Self.view(registry, id)
+            let updates = registry.updates.stream(keepAlive: .seconds(15)) { $0 == id }
+            // Every event: the board as it is now; a quiet stream: the clock, so countdowns stay on the server's time.
+            return LiveChannel.response(first: Self.event(first, now: registry.nowMs), updates: updates) { update in
+                update == nil ? Self.clock(now: registry.nowMs) : Self.event(try await Self.view(registry, id), now: registry.nowMs)
+            }
+        }
         routes.get("/v1/openings/:opening", roles: [.operator, .supervisor, .platform],
                    purpose: "one opening: phase, times, every supplier's progress, the rejections recorded") { _, context in
             try Response.json(try await Self.view(registry, try context.parameters.require("opening")))
@@ -173,6 +189,26 @@ struct OpeningRoutes: Sendable {
         }
     }
 
+    struct ListItem: Encodable {
+        var opening: String
+        var phase: String
+        var project: String
+        var projectName: String
+        var deadline: Int64
+    }
+
+    struct Board: Encodable {
+        var now: Int64
+        var opening: View
+    }
+
+    static func event(_ view: View, now: Int64) -> String {
+        let data = (try? JSONEncoder().encode(Board(now: now, opening: view))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return "event: opening\ndata: \(data)\n\n"
+    }
+
+    static func clock(now: Int64) -> String { "event: clock\ndata: {\"now\":\(now)}\n\n" }
+
     static func sameSupplier(_ code: CreditCode, _ signer: OpeningRegistry.SupplierSigner) throws {
         guard signer.code == code else {
             throw Refusal(.forbidden, code: "signer-not-this-supplier",
@@ -202,6 +238,36 @@ struct OpeningRoutes: Sendable {
         var decrypted: Bool
         var attempts: [String]
         var answer: String?
+        /// For the board: absent, signedIn, waiting, failed, decrypted, timedOut, notOpened.
+        var status: String
+        /// The status in Chinese, with the reason of a failure.
+        var statusText: String
+        var objection: String?
+    }
+
+    /// A line of the opening record as the room reads it out (开标一览表), in Chinese.
+    struct BidRow: Encodable {
+        var supplier: String
+        var name: String
+        var priceInFigures: String
+        var priceInWords: String
+        /// Figures and words disagree or cannot be read: flagged, never corrected here (87号令 59).
+        var flagged: Bool
+        var note: String
+    }
+
+    struct InvalidRow: Encodable {
+        var supplier: String
+        var name: String
+        var reason: String
+    }
+
+    struct LotTable: Encodable {
+        var lot: String
+        var name: String
+        var bids: [BidRow]
+        var invalid: [InvalidRow]
+        var failure: String?
     }
 
     struct RejectionView: Encodable {
@@ -227,30 +293,66 @@ struct OpeningRoutes: Sendable {
         var suppliers: [SupplierView]
         var rejections: [RejectionView]
         var record: BidOpeningRecord?
+        /// The record as a table in Chinese (once decryption has closed).
+        var table: [LotTable]?
     }
 
     static func view(_ registry: OpeningRegistry, _ id: String) async throws -> View {
         let entry = try await registry.entry(id)
         let state = entry.session.state
+        let record = state.record()
         return View(
             opening: id, definitionSHA256: entry.stored.sha256, source: entry.stored.source, phase: state.phase.rawValue,
             deadline: state.deadline, openedAt: state.openedAt, windowEnd: state.windowEnd, closedAt: state.closedAt,
             concludedAt: state.concludedAt, events: state.lastSequence,
             suppliers: state.definition.suppliers.map { s in
                 let p = state.progress[s.creditCode]
-                let answer: String? = switch p?.answer {
-                case .confirmed?: "confirmed"
-                case .objected?: "objected"
-                case nil: nil
+                let answer: String?, objection: String?
+                switch p?.answer {
+                case .confirmed?: (answer, objection) = ("confirmed", nil)
+                case .objected(_, let text, _)?: (answer, objection) = ("objected", text)
+                case nil: (answer, objection) = (nil, nil)
                 }
+                let (status, text) = Self.status(p, phase: state.phase, notOpened: record?.suppliers.first { $0.supplier == s.creditCode }?.notOpened)
                 return SupplierView(creditCode: s.creditCode.text, name: s.name, sealedBidReceivedAt: p?.sealedBidReceivedAt,
                                     signedInAt: p?.signedInAt, decrypted: p?.summary != nil,
-                                    attempts: (p?.attempts ?? []).map { $0.failure?.code ?? "decrypted" }, answer: answer)
+                                    attempts: (p?.attempts ?? []).map { $0.failure?.code ?? "decrypted" }, answer: answer,
+                                    status: status, statusText: text, objection: objection)
             },
             rejections: state.rejections.map {
                 RejectionView(sequence: $0.sequence, at: $0.at, supplier: $0.supplier.text, error: $0.reason.code,
                               message: $0.reason.chineseMessage, detail: $0.reason.englishMessage)
             },
-            record: state.record())
+            record: record, table: record.map(Self.table))
+    }
+
+    /// Where a supplier stands, for the board: a code and the Chinese the pages show.
+    static func status(_ p: SupplierProgress?, phase: OpeningPhase, notOpened: OpeningRejection?) -> (String, String) {
+        if p?.summary != nil { return ("decrypted", "已解密") }
+        if let notOpened {
+            if case .decryptionTimedOut = notOpened { return ("timedOut", "超时未解密：" + notOpened.chineseMessage) }
+            return ("notOpened", "未开启：" + notOpened.chineseMessage)
+        }
+        guard p?.signedInAt != nil else { return ("absent", "未签到") }
+        if phase == .signIn { return ("signedIn", "已签到") }
+        if let failure = p?.attempts.last?.failure { return ("failed", "解密失败：" + failure.chineseMessage) }
+        return ("waiting", "等待解密")
+    }
+
+    static func table(_ record: BidOpeningRecord) -> [LotTable] {
+        record.lots.map { lot in
+            LotTable(lot: lot.lot, name: lot.name, bids: lot.bids.map { bid in
+                let note: String = switch bid.consistency {
+                case .consistent: "大小写金额一致"
+                case .wordsDiffer(let figures, let words):
+                    "大写金额（\(words.display(decimals: 2))元）与小写金额（\(figures.display(decimals: 2))元）不一致：已标记，由评标委员会依87号令第五十九条处理"
+                case .figuresUnreadable: "小写金额无法识读：已标记，由评标委员会处理"
+                case .wordsUnreadable(_, let chinese, _): "大写金额无法识读（\(chinese)）：已标记，由评标委员会处理"
+                }
+                return BidRow(supplier: bid.supplier.text, name: bid.name, priceInFigures: bid.priceInFigures, priceInWords: bid.priceInWords,
+                              flagged: bid.consistency.flagged, note: note)
+            }, invalid: lot.invalid.map { InvalidRow(supplier: $0.supplier.text, name: $0.name, reason: $0.reason.chineseMessage) },
+            failure: lot.failure?.chineseMessage)
+        }
     }
 }

@@ -36,8 +36,25 @@ struct PageRoutes: Sendable {
         routes.get("/assets/recordings.js", roles: [.supervisor, .operator], purpose: "the supervisor page's script") { _, _ in
             Self.page(RecordingsPage.script, type: "text/javascript; charset=utf-8")
         }
+        routes.get("/opening", roles: [.operator, .supervisor],
+                   purpose: "the operator's opening console (zh-CN): countdown, live sign-in and decryption board, start/close/conclude, the record") { _, _ in
+            Self.page(OpeningPages.consoleHTML, type: "text/html; charset=utf-8")
+        }
+        routes.get("/opening/supplier", roles: [.platform],
+                   purpose: "the supplier's opening page (zh-CN), relayed by the platform: sign-in, decryption, confirmation, objection") { _, _ in
+            Self.page(OpeningPages.supplierHTML, type: "text/html; charset=utf-8")
+        }
+        routes.get("/assets/opening.js", roles: [.operator, .supervisor, .platform], purpose: "what the opening pages' scripts share") { _, _ in
+            Self.page(OpeningPages.common, type: "text/javascript; charset=utf-8")
+        }
+        routes.get("/assets/opening-console.js", roles: [.operator, .supervisor], purpose: "the opening console's script") { _, _ in
+            Self.page(OpeningPages.consoleScript, type: "text/javascript; charset=utf-8")
+        }
+        routes.get("/assets/opening-supplier.js", roles: [.platform], purpose: "the supplier opening page's script") { _, _ in
+            Self.page(OpeningPages.supplierScript, type: "text/javascript; charset=utf-8")
+        }
         routes.get("/assets/room.css", roles: .everyone, purpose: "the pages' stylesheet") { _, _ in
-            Self.page(PageStyle.css + RecordingsPage.css, type: "text/css; charset=utf-8")
+            Self.page(PageStyle.css + RecordingsPage.css + OpeningPages.css, type: "text/css; charset=utf-8")
         }
         routes.get("/assets/room.js", roles: .everyone, purpose: "what the pages' scripts share") { _, _ in
             Self.page(PageScript.common, type: "text/javascript; charset=utf-8")

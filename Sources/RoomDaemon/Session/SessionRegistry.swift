@@ -322,7 +322,7 @@ final class SessionUpdates: Sendable {
         var phase: String
     }
 
-    private let subscribers = UpdateSubscribers()
+    private let subscribers = UpdateSubscribers<Update>()
 
     func publish(session: String, sequence: Int, phase: String) {
         subscribers.send(Update(session: session, sequence: sequence, phase: phase))
@@ -337,30 +337,17 @@ final class SessionUpdates: Sendable {
     /// every `keepAlive` (a comment line keeps proxies and the browser from
     /// giving up on a quiet stream).
     func stream(session: String, keepAlive: Duration = .seconds(15)) -> AsyncStream<Update?> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Update?.self, bufferingPolicy: .bufferingNewest(16))
-        let id = subscribers.add { update in
-            // A session's own updates, and the room's ("*": a station locked or unlocked, a message).
-            if update.session == session || update.session == "*" { continuation.yield(update) }
-        }
-        let ticker = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: keepAlive)
-                continuation.yield(nil)
-            }
-        }
-        continuation.onTermination = { [subscribers] _ in
-            subscribers.remove(id)
-            ticker.cancel()
-        }
-        return stream
+        // A session's own updates, and the room's ("*": a station locked or unlocked, a message).
+        subscribers.stream(keepAlive: keepAlive) { $0.session == session || $0.session == "*" }
     }
 }
 
 
-final class UpdateSubscribers: Sendable {
-    private let state = Mutex<(next: Int, handlers: [Int: @Sendable (SessionUpdates.Update) -> Void])>((0, [:]))
+/// The handlers waiting for updates of one kind (a session's, an opening's), each until removed.
+final class UpdateSubscribers<Update: Sendable>: Sendable {
+    private let state = Mutex<(next: Int, handlers: [Int: @Sendable (Update) -> Void])>((0, [:]))
 
-    func add(_ handler: @escaping @Sendable (SessionUpdates.Update) -> Void) -> Int {
+    func add(_ handler: @escaping @Sendable (Update) -> Void) -> Int {
         state.withLock { state in
             state.next += 1
             state.handlers[state.next] = handler
@@ -370,8 +357,28 @@ final class UpdateSubscribers: Sendable {
 
     func remove(_ id: Int) { state.withLock { _ = $0.handlers.removeValue(forKey: id) } }
 
-    func send(_ update: SessionUpdates.Update) {
+    func send(_ update: Update) {
         let handlers = state.withLock { Array($0.handlers.values) }
         for handler in handlers { handler(update) }
+    }
+
+    /// The updates `wanted` picks, until the consumer stops, with a nil every `keepAlive` (a
+    /// comment line keeps proxies and the browser from giving up on a quiet stream).
+    func stream(keepAlive: Duration, wanted: @escaping @Sendable (Update) -> Bool) -> AsyncStream<Update?> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Update?.self, bufferingPolicy: .bufferingNewest(16))
+        let id = add { update in
+            if wanted(update) { continuation.yield(update) }
+        }
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: keepAlive)
+                continuation.yield(nil)
+            }
+        }
+        continuation.onTermination = { [self] _ in
+            remove(id)
+            ticker.cancel()
+        }
+        return stream
     }
 }

@@ -111,15 +111,9 @@ struct SessionRoutes: Sendable {
             let id = try context.parameters.require("session")
             let live = try await registry.state(id)
             let first = SessionUpdates.Update(session: id, sequence: live.session.events.count, phase: live.session.state.phase.rawValue)
-            let updates = registry.updates.stream(session: id)
-            return Response(status: .ok, headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store"],
-                            body: ResponseBody { writer in
-                                try await writer.write(ByteBuffer(string: "retry: 2000\n\n" + Self.event(first)))
-                                for await update in updates {
-                                    try await writer.write(ByteBuffer(string: update.map(Self.event) ?? ": keep-alive\n\n"))
-                                }
-                                try await writer.finish(nil)
-                            })
+            return LiveChannel.response(first: Self.event(first), updates: registry.updates.stream(session: id)) { update in
+                update.map(Self.event) ?? ": keep-alive\n\n"
+            }
         }
         routes.get("/v1/station/session", roles: [.station, .operator, .supervisor],
                    purpose: "the session the room is running now (the newest that has not ended)") { _, _ in

@@ -18,73 +18,36 @@ usage: browser_recordings.py WORK PORT SHOTS FROM_MS SEGMENTS_JSON
   SEGMENTS_JSON: S02's closed segments, [[id, start_ns, end_ns], ...], oldest first.
 Prints one JSON line at the end: {"ok": true, ...} or exits non-zero.
 """
-import json, os, subprocess, sys, time
+import json, os, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from browser_common import chromium, install_certificate
-from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+from browser_common import Story
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 work, port, shots, from_ms, segments_json = sys.argv[1:6]
 from_ms = int(from_ms)
 segments = json.loads(segments_json)
 pki = f"{work}/pki"
 base = f"https://127.0.0.1:{port}"
-os.makedirs(shots, exist_ok=True)
-step = [0]
-drivers = []
 report = {}
 
 
-def run(*args):
-    done = subprocess.run(args, capture_output=True, text=True)
-    if done.returncode != 0:
-        fail(f"{args[0]} failed: {done.stderr}")
-    return done.stdout
+def write_player_events():
+    # The whole story of the player, for the record (the message keeps only the end of it).
+    with open(f"{shots}/player-events.txt", "w") as f:
+        f.write(player_log(page, 0, limit=100000) + "\n")
 
 
-def fail(message):
-    try:
-        # The whole story of the player, for the record (the message keeps only the end of it).
-        with open(f"{shots}/player-events.txt", "w") as f:
-            f.write(player_log(page, 0, limit=100000) + "\n" + message + "\n")
-    except Exception:
-        pass
-    for driver in drivers:
-        try:
-            driver.quit()
-        except Exception:
-            pass
-    raise SystemExit(message)
+story = Story(shots, describe=lambda driver: f"player events (last 40):\n{player_log(driver)}\n", on_fail=write_player_events)
+run, fail, shot, wait = story.run, story.fail, story.shot, story.wait
 
 
 def browser(client):
-    home = f"{work}/browsers/{client}"
-    install_certificate(work, pki, client, home, run)
     # The player starts on a click in the timeline, which may come before any gesture the page saw;
     # the room's clock: the page shows and reads local times (datetime-local), here China Standard Time.
-    driver = chromium(home, window="1366,1700", arguments=["--autoplay-policy=no-user-gesture-required"],
-                      environment={"TZ": "Asia/Shanghai"})
-    drivers.append(driver)
-    return driver
-
-
-def shot(driver, name):
-    step[0] += 1
-    print(f"{time.strftime('%H:%M:%S')} {step[0]:02d} {name}", file=sys.stderr, flush=True)
-    driver.save_screenshot(f"{shots}/{step[0]:02d}-{name}.png")
-
-
-def wait(driver, condition, what, timeout=20):
-    try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.1,
-                             ignored_exceptions=[StaleElementReferenceException]).until(lambda d: condition(d))
-    except TimeoutException:
-        shot(driver, "timeout")
-        body = driver.find_element(By.TAG_NAME, "body").text
-        fail(f"player events (last 40):\n{player_log(driver)}\npage shows:\n{body[:1500]}\ntimed out waiting for {what}")
+    return story.browser(work, pki, client, f"{work}/browsers/{client}", window="1366,1700",
+                         arguments=["--autoplay-policy=no-user-gesture-required"], environment={"TZ": "Asia/Shanghai"})
 
 
 def player_log(driver, since=0, limit=40):
@@ -289,8 +252,7 @@ if width <= 0:
 report["liveWidth"] = width
 page.execute_script("document.getElementById('wall').scrollIntoView()")
 shot(page, "live-wall")
-page.quit()
-drivers.remove(page)
+story.quit(page)
 
 # --- A station: refused -------------------------------------------------------------------------------------------
 
@@ -308,6 +270,5 @@ if status != 403 or refusal.get("error") != "role-not-permitted" or "无权" not
         or station.find_elements(By.ID, "timeline"):
     fail(f"the station was not refused: HTTP {status}, {body[:1000]}")
 report["stationRefusal"] = {"status": status, "error": refusal["error"]}
-station.quit()
-drivers.remove(station)
-print(json.dumps(dict(ok=True, screenshots=step[0], **report), ensure_ascii=False))
+story.quit(station)
+print(json.dumps(dict(ok=True, screenshots=story.step, **report), ensure_ascii=False))
