@@ -192,6 +192,18 @@ int roomd_ts_verify_stored(const unsigned char *response, size_t response_len,
         if (!X509_STORE_add_cert(store, anchors[i])) { roomd_ts_error(err, err_len, "cannot add a TSA trust anchor"); goto done; }
     }
     memcpy(imprint, digest, digest_len);
+    // The TSA's certificate is checked as of the token's own genTime, not
+    // today (`openssl ts -verify -attime`): a package verified after the TSA
+    // certificate expired still proves when it was sealed. The time is only
+    // believed once the signature over it verifies below.
+    TS_TST_INFO *claimed = TS_RESP_get_tst_info(resp);
+    const ASN1_GENERALIZEDTIME *claimed_time = claimed ? TS_TST_INFO_get_time(claimed) : NULL;
+    struct tm claimed_parts;
+    if (!claimed_time || !ASN1_TIME_to_tm(claimed_time, &claimed_parts)) {
+        roomd_ts_error(err, err_len, "the timestamp token has no time");
+        goto done;
+    }
+    X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store), timegm(&claimed_parts));
     TS_VERIFY_CTX_set_flags(ctx, TS_VFY_SIGNATURE | TS_VFY_VERSION | TS_VFY_IMPRINT);
     TS_VERIFY_CTX_set_imprint(ctx, imprint, (long)digest_len);
     imprint = NULL;  // owned by ctx

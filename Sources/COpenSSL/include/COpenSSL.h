@@ -114,8 +114,9 @@ int roomd_ts_verify_response(const unsigned char *response, size_t response_len,
 
 /// Verifies a stored DER TimeStampResp offline: granted, signed by a TSA
 /// certificate (timeStamping usage) chaining to `anchors`, over the SHA-256
-/// `digest` (no nonce: the request is not at hand). Sets *gen_time. On
-/// failure returns 0 with the reason in err.
+/// `digest` (no nonce: the request is not at hand). The certificates are
+/// checked as of the token's genTime (a package outlives its TSA's
+/// certificate). Sets *gen_time. On failure returns 0 with the reason in err.
 int roomd_ts_verify_stored(const unsigned char *response, size_t response_len,
                            const unsigned char *digest, size_t digest_len,
                            X509 *const *anchors, int anchor_count, int64_t *gen_time,

@@ -16,11 +16,12 @@ enum ExternalTool {
         var description: String { "\(path) is not installed; run scripts/test (it installs TEST_PACKAGES from scripts/lib.sh)" }
     }
 
-    static func run(_ path: String, _ arguments: [String], input: Data? = nil) throws -> Result {
+    static func run(_ path: String, _ arguments: [String], input: Data? = nil, in directory: String? = nil) throws -> Result {
         guard FileManager.default.isExecutableFile(atPath: path) else { throw Missing(path: path) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         // stderr goes to a file, so a chatty tool cannot stall on a full pipe
         // while we wait for its stdout.
         let errorPath = NSTemporaryDirectory() + "identity-stderr-\(UUID().uuidString)"
