@@ -343,6 +343,11 @@ import Testing
         #expect(signatures.filter { $0.hasSuffix("-sign-in.p7s") }.count == 7, "\(signatures.sorted())")
         #expect(signatures.filter { $0.hasSuffix("-confirmation.p7s") }.count == confirmed.count)
         #expect(signatures.filter { $0.hasSuffix("-objection.crt.pem") }.count == objected.count)
+        // The opening room's recordings over the opening: segments of the room's devices, hard-linked like a session's.
+        let recorded = (FileManager.default.enumerator(atPath: folder + "/data/recordings")?.allObjects as? [String] ?? [])
+            .filter { $0.hasSuffix(".mp4") }
+        #expect(!recorded.isEmpty, "the opening package holds no recordings")
+        #expect(FileManager.default.fileExists(atPath: folder + "/data/recordings/segments.json"))
         let bids = try FileManager.default.contentsOfDirectory(atPath: folder + "/data/opening/sealed-bids")
         #expect(bids.count == suppliers.count, "\(bids)")
         let pdf = try run("/usr/bin/pdftotext", [folder + "/data/opening/record.pdf", "-"])
